@@ -1,0 +1,13 @@
+/* cli.h — the verbs of the gbox program, one file each. */
+#ifndef GBOX_CLI_H
+#define GBOX_CLI_H
+
+#include "../sandbox/sbx.h"
+
+int cmd_run(int argc, char **argv);
+int cmd_policy(int argc, char **argv);
+
+/* Print an error as "gbox: message" and return its exit code. */
+int cli_fail(struct sbx_err **err);
+
+#endif

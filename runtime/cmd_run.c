@@ -1,0 +1,100 @@
+/* cmd_run.c — `gbox run`: one program, one fresh sandbox, the program's exit code. */
+#include "cli.h"
+#include "paths.h"
+#include "plan.h"
+#include "report.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static const char run_usage[] =
+    "usage: gbox run [--policy NAME|FILE] [--report FILE] [--quiet] [--] PROGRAM [ARGS...]\n"
+    "       gbox run [--policy NAME|FILE] [--report FILE] [--quiet] --in-image CMD [ARGS...]\n"
+    "\n"
+    "  -p, --policy NAME|FILE  domain policy (default: \"default\" policy, else base)\n"
+    "  -r, --report FILE       write a JSON report of the run (end, reason, times, usage)\n"
+    "  -i, --in-image          run CMD from inside the image instead of a host file\n"
+    "  -q, --quiet             no summary line on stderr when the program does not exit normally\n";
+
+static int ensure_run_dir(struct sbx_err **err)
+{
+    char stage[4096];
+    snprintf(stage, sizeof(stage), "%s/stage", gbox_run_dir());
+    /* 0755: the sandbox's setup runs as an unprivileged mapped uid and must traverse it */
+    if ((mkdir(gbox_run_dir(), 0755) < 0 && errno != EEXIST) || (mkdir(stage, 0755) < 0 && errno != EEXIST))
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "create %s", stage);
+    return 0;
+}
+
+static const char *default_policy(void)
+{
+    char p[4096];
+    snprintf(p, sizeof(p), "%s/default.json", gbox_policy_dir());
+    struct stat st;
+    return stat(p, &st) == 0 ? "default" : "base";
+}
+
+int cmd_run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"policy", required_argument, NULL, 'p'}, {"report", required_argument, NULL, 'r'},
+        {"in-image", no_argument, NULL, 'i'},     {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *policy = NULL, *report_file = NULL;
+    bool in_image = false, quiet = false;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+p:r:iqh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'p': policy = optarg; break;
+        case 'r': report_file = optarg; break;
+        case 'i': in_image = true; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(run_usage, stdout); return 0;
+        default: fputs(run_usage, stderr); return GBOX_EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
+        return GBOX_EXIT_USAGE;
+    }
+    struct sbx_err *err = NULL;
+    struct gbox_policy *p = NULL;
+    if (policy_load(policy ? policy : default_policy(), &p, &err) < 0)
+        return cli_fail(&err);
+    struct run_request rq = {
+        .program = in_image ? NULL : argv[optind],
+        .in_image = in_image,
+        .argv = in_image ? argv + optind : argv + optind + 1,
+        .argc = in_image ? argc - optind : argc - optind - 1,
+    };
+    struct sbx_spec spec;
+    if (plan_build(p, &rq, &spec, &err) < 0) {
+        policy_free(p);
+        return cli_fail(&err);
+    }
+    struct sbx_result res;
+    int code;
+    if (ensure_run_dir(&err) < 0 || sbx_run(&spec, &res, &err) < 0) {
+        code = cli_fail(&err);
+    } else {
+        json_t *rep = report_build(p, &spec, &res, err);
+        char line[600];
+        if (res.end == SBX_END_SETUP)
+            fprintf(stderr, "gbox: %s\n", err ? err->msg : "sandbox setup failed");
+        else if (!quiet && report_summary(rep, line, sizeof(line)))
+            fprintf(stderr, "gbox: %s\n", line);
+        sbx_err_free(&err);
+        if (report_file && report_write(rep, report_file, &err) < 0)
+            cli_fail(&err);
+        json_decref(rep);
+        code = res.exit_code;
+    }
+    sbx_spec_free(&spec);
+    policy_free(p);
+    return code;
+}

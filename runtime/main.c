@@ -1,0 +1,60 @@
+/* main.c — dispatch to the verb. Each verb parses its own options (cmd_*.c). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef GBOX_VERSION
+#define GBOX_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fputs("usage: gbox VERB [OPTIONS] ...\n"
+          "\n"
+          "  run [--policy NAME|FILE] [--report FILE] [--] PROGRAM [ARGS...]\n"
+          "  run [--policy NAME|FILE] [--report FILE] --in-image CMD [ARGS...]\n"
+          "        run a program under a domain policy, in a fresh sandbox\n"
+          "  policy validate NAME|FILE...   check policies (exit 2 on the first invalid one)\n"
+          "  policy show NAME|FILE          print the fully resolved policy as JSON\n"
+          "  policy list                    list the policies in the policy directory\n"
+          "  policy diff A B                show the fields that differ after resolution\n"
+          "  policy groups                  list the syscall groups\n"
+          "\n"
+          "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
+          "setup failed; 126 cannot execute; 127 not found; 137 out of memory; 159 killed for a\n"
+          "forbidden syscall; 2 usage or invalid policy. See gbox(1).\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return GBOX_EXIT_USAGE;
+    }
+    const char *verb = argv[1];
+    if (strcmp(verb, "run") == 0)
+        return cmd_run(argc - 1, argv + 1);
+    if (strcmp(verb, "policy") == 0)
+        return cmd_policy(argc - 1, argv + 1);
+    if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+        printf("gbox version %s\n", GBOX_VERSION);
+        return 0;
+    }
+    fprintf(stderr, "gbox: unknown verb \"%s\"\n", verb);
+    usage(stderr);
+    return GBOX_EXIT_USAGE;
+}
+
+int cli_fail(struct sbx_err **err)
+{
+    int code = *err && (*err)->code ? (*err)->code : 1;
+    fprintf(stderr, "gbox: %s\n", *err ? (*err)->msg : "unknown error");
+    sbx_err_free(err);
+    return code;
+}

@@ -1,0 +1,69 @@
+/* paths.c — locating policies, images and the run directory. A build tree works without
+ * installing: the binary in build/ finds ../policies and build/images next to it. */
+#include "paths.h"
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef GBOX_DATADIR
+#define GBOX_DATADIR "/usr/local/share/gbox"
+#endif
+
+static const char *exe_dir(void)
+{
+    static char dir[PATH_MAX];
+    if (!dir[0]) {
+        ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
+        if (n <= 0)
+            return ".";
+        dir[n] = '\0';
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+    }
+    return dir;
+}
+
+static bool is_dir(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static const char *pick(char *buf, size_t len, const char *env, const char *rel, const char *sub)
+{
+    if (!buf[0]) {
+        const char *e = getenv(env);
+        if (e && *e) {
+            snprintf(buf, len, "%s", e);
+            return buf;
+        }
+        snprintf(buf, len, "%s/%s", exe_dir(), rel);
+        if (!is_dir(buf))
+            snprintf(buf, len, "%s/%s", GBOX_DATADIR, sub);
+    }
+    return buf;
+}
+
+const char *gbox_policy_dir(void)
+{
+    static char buf[PATH_MAX];
+    return pick(buf, sizeof(buf), "GBOX_POLICY_DIR", "../policies", "policies");
+}
+
+const char *gbox_image_dir(void)
+{
+    static char buf[PATH_MAX];
+    return pick(buf, sizeof(buf), "GBOX_IMAGE_DIR", "images", "images");
+}
+
+const char *gbox_run_dir(void)
+{
+    const char *e = getenv("GBOX_RUN_DIR");
+    return e && *e ? e : "/run/gbox";
+}

@@ -1,0 +1,13 @@
+/* paths.h — where gbox finds its policies and images and keeps its run-time state. */
+#ifndef GBOX_PATHS_H
+#define GBOX_PATHS_H
+
+/* $GBOX_POLICY_DIR, else <dir of the gbox binary>/../policies when running from a build tree,
+ * else DATADIR/policies. */
+const char *gbox_policy_dir(void);
+/* $GBOX_IMAGE_DIR, else <dir of the gbox binary>/images, else DATADIR/images. */
+const char *gbox_image_dir(void);
+/* $GBOX_RUN_DIR, else /run/gbox */
+const char *gbox_run_dir(void);
+
+#endif

@@ -1,0 +1,339 @@
+/* plan.c — everything that defaults, looks up or decides happens here, before any privileged
+ * step: the result is a plain `struct sbx_spec` that sandbox/ only executes. */
+#include "plan.h"
+
+#include "names.h"
+#include "paths.h"
+#include "seccomp_plan.h"
+#include "units.h"
+#include "../sandbox/util.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+struct strv {
+    char **v;
+    size_t n, cap;
+};
+
+static void strv_push(struct strv *s, const char *str)
+{
+    if (s->n + 2 > s->cap) {
+        s->cap = s->cap ? s->cap * 2 : 8;
+        s->v = realloc(s->v, s->cap * sizeof(char *));
+        if (!s->v)
+            abort();
+    }
+    s->v[s->n++] = xstrdup(str);
+    s->v[s->n] = NULL;
+}
+
+static struct sbx_mount *add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target)
+{
+    s->mounts = realloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
+    if (!s->mounts)
+        abort();
+    struct sbx_mount *m = &s->mounts[s->n_mounts++];
+    memset(m, 0, sizeof(*m));
+    m->kind = kind;
+    m->target = xstrdup(target);
+    return m;
+}
+
+static int find_image(const struct gbox_policy *p, char *out, size_t len, struct sbx_err **err)
+{
+    const char *img = pol_str(p, "interpreter.image");
+    if (img[0] == '/')
+        snprintf(out, len, "%s", img);
+    else
+        snprintf(out, len, "%s/%s/rootfs", gbox_image_dir(), img);
+    struct stat st;
+    if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode))
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0,
+                           "%s: interpreter.image: image \"%s\" not found (no directory %s; build "
+                           "the default image with `make images`)", p->file, img, out);
+    return 0;
+}
+
+/* Is cmd present in the image along PATH? Only a hint for a clear error: the exec inside is the
+ * real test. */
+static bool in_image_exists(const char *rootfs, const char *path_env, const char *cmd, char *found,
+                            size_t len)
+{
+    struct stat st;
+    char p[PATH_MAX];
+    if (strchr(cmd, '/')) {
+        snprintf(p, sizeof(p), "%s/%s", rootfs, cmd);
+        snprintf(found, len, "%s", cmd);
+        return lstat(p, &st) == 0;
+    }
+    char buf[1024];
+    snprintf(buf, sizeof(buf), "%s", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+    char *save = NULL;
+    for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+        snprintf(p, sizeof(p), "%s/%s/%s", rootfs, d, cmd);
+        if (lstat(p, &st) == 0) {
+            snprintf(found, len, "%s/%s", d, cmd);
+            return true;
+        }
+    }
+    return false;
+}
+
+static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
+                     struct strv *argv, struct sbx_err **err)
+{
+    const char *path_env = json_string_value(json_object_get(pol_get(p, "interpreter.env"), "PATH"));
+    char found[PATH_MAX];
+    if (rq->in_image) {
+        if (!in_image_exists(s->rootfs, path_env, rq->argv[0], found, sizeof(found)))
+            return sbx_err_set(err, GBOX_EXIT_NOT_FOUND, 0, "%s: not found in image %s (PATH %s)",
+                               rq->argv[0], s->rootfs, path_env ? path_env : "unset");
+        strv_push(argv, found);
+        for (int i = 1; i < rq->argc; i++)
+            strv_push(argv, rq->argv[i]);
+        return 0;
+    }
+    char real[PATH_MAX];
+    struct stat st;
+    if (!realpath(rq->program, real) || stat(real, &st) < 0)
+        return sbx_err_set(err, GBOX_EXIT_NOT_FOUND, errno, "program %s", rq->program);
+    if (!S_ISREG(st.st_mode))
+        return sbx_err_set(err, GBOX_EXIT_CANNOT_EXEC, 0, "program %s: not a regular file", rq->program);
+    /* The sandbox reads it as an unprivileged mapped uid, through a read-only bind. */
+    if (!(st.st_mode & S_IROTH))
+        return sbx_err_set(err, GBOX_EXIT_CANNOT_EXEC, 0,
+                           "program %s (mode %04o) is not readable by the sandbox's unprivileged "
+                           "user: chmod o+r it", rq->program, st.st_mode & 07777);
+    char copy[PATH_MAX];
+    snprintf(copy, sizeof(copy), "%s", real);
+    const char *base = basename(copy);
+    char inside[PATH_MAX];
+    snprintf(inside, sizeof(inside), "%s/%s", pol_str(p, "interpreter.program_dir"), base);
+    struct sbx_mount *m = add_mount(s, SBX_MOUNT_BIND, inside);
+    m->source = xstrdup(real);
+    m->file = true;
+
+    const char *ext = strrchr(base, '.');
+    const json_t *hs = pol_get(p, "interpreter.handlers"), *h, *e;
+    size_t i, j;
+    json_array_foreach(hs, i, h)
+    {
+        json_array_foreach(json_object_get(h, "extensions"), j, e)
+        {
+            if (!ext || strcmp(json_string_value(e), ext) != 0)
+                continue;
+            const json_t *cmd = json_object_get(h, "command"), *c;
+            size_t k;
+            json_array_foreach(cmd, k, c)
+            {
+                const char *arg = json_string_value(c);
+                strv_push(argv, strcmp(arg, "{program}") == 0 ? inside : arg);
+            }
+            for (int a = 0; a < rq->argc; a++)
+                strv_push(argv, rq->argv[a]);
+            return 0;
+        }
+    }
+    if (!(st.st_mode & S_IXOTH))
+        return sbx_err_set(err, GBOX_EXIT_CANNOT_EXEC, 0,
+                           "%s: no interpreter for \"%s\" in policy %s (interpreter.handlers) and "
+                           "the file is not executable by others", rq->program, ext ? ext : base,
+                           p->name);
+    strv_push(argv, inside);
+    for (int a = 0; a < rq->argc; a++)
+        strv_push(argv, rq->argv[a]);
+    return 0;
+}
+
+static void plan_env(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    struct strv env = {0};
+    const char *k;
+    const json_t *v;
+    char buf[4096];
+    json_object_foreach((json_t *)pol_get(p, "interpreter.env"), k, v)
+    {
+        snprintf(buf, sizeof(buf), "%s=%s", k, json_string_value(v));
+        strv_push(&env, buf);
+    }
+    const char *term = getenv("TERM");
+    if (term && isatty(STDOUT_FILENO) && !json_object_get(pol_get(p, "interpreter.env"), "TERM")) {
+        snprintf(buf, sizeof(buf), "TERM=%s", term);
+        strv_push(&env, buf);
+    }
+    if (!env.v)
+        strv_push(&env, "PATH=/usr/bin:/bin");
+    s->envp = env.v;
+}
+
+static int plan_rlimits(const struct gbox_policy *p, struct sbx_spec *s, struct sbx_err **err)
+{
+    struct rlimit cur;
+    int64_t nofile = json_integer_value(pol_get(p, "resources.open_files"));
+    if (getrlimit(RLIMIT_NOFILE, &cur) == 0 && cur.rlim_max != RLIM_INFINITY &&
+        (uint64_t)nofile > cur.rlim_max)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                           "%s: resources.open_files: %lld is above this host's hard limit of %llu "
+                           "open files (raising it needs CAP_SYS_RESOURCE)",
+                           p->file, (long long)nofile, (unsigned long long)cur.rlim_max);
+    int64_t fsize = pol_size(p, "resources.file_size");
+    int64_t cpu_ms = pol_duration(p, "resources.cpu_time");
+    struct sbx_rlimit rl[] = {
+        {RLIMIT_NOFILE, (uint64_t)nofile, (uint64_t)nofile},
+        {RLIMIT_CORE, 0, 0},
+        {RLIMIT_FSIZE, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY},
+        /* SIGXCPU at the limit, SIGKILL one second later */
+        {RLIMIT_CPU, cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 : RLIM_INFINITY,
+         cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 + 1 : RLIM_INFINITY},
+    };
+    s->rlimits = xcalloc(ARRAY_LEN(rl), sizeof(rl[0]));
+    memcpy(s->rlimits, rl, sizeof(rl));
+    s->n_rlimits = ARRAY_LEN(rl);
+    return 0;
+}
+
+static void plan_mounts_after_program(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    const json_t *e;
+    size_t i;
+    json_array_foreach(pol_get(p, "filesystem.masked_paths"), i, e)
+        add_mount(s, SBX_MOUNT_MASK, json_string_value(e))->optional = true;
+    json_array_foreach(pol_get(p, "filesystem.readonly_paths"), i, e)
+        add_mount(s, SBX_MOUNT_READONLY, json_string_value(e))->optional = true;
+}
+
+static int plan_mounts_before_program(const struct gbox_policy *p, struct sbx_spec *s,
+                                      struct sbx_err **err)
+{
+    add_mount(s, SBX_MOUNT_PROC, "/proc");
+    add_mount(s, SBX_MOUNT_DEV, "/dev");
+    const char *sys = pol_str(p, "filesystem.sys");
+    add_mount(s, strcmp(sys, "ro") == 0 ? SBX_MOUNT_SYSFS : SBX_MOUNT_EMPTY_RO, "/sys");
+    const json_t *e;
+    size_t i;
+    json_array_foreach(pol_get(p, "filesystem.tmpfs"), i, e)
+    {
+        struct sbx_mount *m = add_mount(s, SBX_MOUNT_TMPFS, json_string_value(json_object_get(e, "path")));
+        int64_t size = 0;
+        parse_size_json(json_object_get(e, "size"), &size);
+        m->size = (uint64_t)size;
+        m->mode = (unsigned)strtoul(json_string_value(json_object_get(e, "mode")), NULL, 8);
+    }
+    json_array_foreach(pol_get(p, "filesystem.binds"), i, e)
+    {
+        const char *src = json_string_value(json_object_get(e, "source"));
+        struct stat st;
+        if (stat(src, &st) < 0)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "%s: filesystem.binds[%zu].source %s",
+                               p->file, i, src);
+        struct sbx_mount *m = add_mount(s, SBX_MOUNT_BIND, json_string_value(json_object_get(e, "target")));
+        m->source = xstrdup(src);
+        m->file = !S_ISDIR(st.st_mode);
+        m->writable = json_is_true(json_object_get(e, "writable"));
+    }
+    return 0;
+}
+
+static void plan_limits(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    struct sbx_cgroup_limits *l = &s->limits;
+    l->memory_max = pol_size(p, "resources.memory.max");
+    l->memory_high = pol_size(p, "resources.memory.high");
+    l->swap_max = pol_size(p, "resources.memory.swap");
+    const json_t *cpu = pol_get(p, "resources.cpu.max");
+    l->cpu_period_us = 100000;
+    l->cpu_quota_us = json_is_number(cpu) ? (int64_t)(json_number_value(cpu) * 100000.0 + 0.5) : -1;
+    /* the default weight is the kernel's default: no need to touch the controller for it */
+    int64_t w = json_integer_value(pol_get(p, "resources.cpu.weight"));
+    l->cpu_weight = w == 100 ? -1 : w;
+    const json_t *pids = pol_get(p, "resources.pids.max");
+    l->pids_max = json_is_integer(pids) ? json_integer_value(pids) : -1;
+    s->cgroup_enabled = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0 ||
+                        l->cpu_quota_us >= 0 || l->cpu_weight >= 0 || l->pids_max >= 0;
+    char name[64];
+    static unsigned counter;
+    snprintf(name, sizeof(name), "gbox-%d-%u", (int)getpid(), counter++);
+    s->cgroup_name = xstrdup(name);
+}
+
+static void plan_timeout(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    s->timeout_ms = pol_duration(p, "resources.timeout");
+    s->kill_grace_ms = pol_duration(p, "failure_policies.grace");
+    const char *on = pol_str(p, "failure_policies.on_timeout");
+    /* A one-shot run cannot restart, roll back or fall back: those mean "kill" here, and so does
+     * "ignore" — a timeout is a protection, not advice. */
+    s->timeout_signal = SIGKILL;
+    if (strncmp(on, "signal:", 7) == 0)
+        s->timeout_signal = signal_from_name(on + 7);
+}
+
+int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
+               struct sbx_err **err)
+{
+    memset(s, 0, sizeof(*s));
+    char rootfs[PATH_MAX];
+    struct strv argv = {0};
+    if (find_image(p, rootfs, sizeof(rootfs), err) < 0)
+        return -1;
+    s->rootfs = xstrdup(rootfs);
+    s->readonly_root = json_is_true(pol_get(p, "filesystem.readonly_root"));
+    s->upper_size = 64ULL << 20;
+    char stage[PATH_MAX];
+    snprintf(stage, sizeof(stage), "%s/stage", gbox_run_dir());
+    s->stage_dir = xstrdup(stage);
+    if (plan_mounts_before_program(p, s, err) < 0 || plan_argv(p, rq, s, &argv, err) < 0)
+        goto fail;
+    s->argv = argv.v;
+    argv.v = NULL;
+    plan_mounts_after_program(p, s);
+    plan_env(p, s);
+    s->cwd = xstrdup(pol_str(p, "interpreter.workdir"));
+    s->uid = (uid_t)json_integer_value(pol_get(p, "user.uid"));
+    s->gid = (gid_t)json_integer_value(pol_get(p, "user.gid"));
+    const json_t *c;
+    size_t i;
+    json_array_foreach(pol_get(p, "capabilities"), i, c)
+        s->caps |= 1ULL << cap_from_name(json_string_value(c));
+    if (plan_rlimits(p, s, err) < 0)
+        goto fail;
+
+    s->ns_flags = CLONE_NEWNS;
+    if (json_is_true(pol_get(p, "user.namespace"))) {
+        s->ns_flags |= CLONE_NEWUSER;
+        s->uid_map = s->gid_map = (struct sbx_idmap){0, GBOX_HOST_ID_BASE, GBOX_HOST_ID_COUNT};
+    }
+    static const struct {
+        const char *field;
+        int flag;
+    } ns[] = {{"namespaces.pid", CLONE_NEWPID}, {"namespaces.ipc", CLONE_NEWIPC},
+              {"namespaces.uts", CLONE_NEWUTS}, {"namespaces.cgroup", CLONE_NEWCGROUP}};
+    for (size_t k = 0; k < ARRAY_LEN(ns); k++)
+        if (json_is_true(pol_get(p, ns[k].field)))
+            s->ns_flags |= ns[k].flag;
+    const char *net = pol_str(p, "network.mode");
+    s->net = strcmp(net, "loopback") == 0 ? SBX_NET_LOOPBACK : SBX_NET_NONE;
+    s->ns_flags |= CLONE_NEWNET;
+    const char *host = pol_str(p, "hostname");
+    s->hostname = host ? xstrdup(host) : NULL;
+
+    if (seccomp_plan(pol_get(p, "seccomp"), p->file, &s->seccomp, err) < 0)
+        goto fail;
+    plan_limits(p, s);
+    plan_timeout(p, s);
+    s->forward_signals = true;
+    return 0;
+fail:
+    for (size_t k = 0; argv.v && k < argv.n; k++)
+        free(argv.v[k]);
+    free(argv.v);
+    sbx_spec_free(s);
+    return -1;
+}

@@ -1,0 +1,21 @@
+/* plan.h — a resolved policy plus what to run into a `struct sbx_spec`. */
+#ifndef GBOX_PLAN_H
+#define GBOX_PLAN_H
+
+#include "policy.h"
+
+struct run_request {
+    const char *program; /* host file to run (bind-mounted read-only), or NULL with in_image */
+    bool in_image;       /* argv[0] is a command inside the image */
+    char **argv;         /* in_image: the command and its args; else extra args for program */
+    int argc;
+};
+
+int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
+               struct sbx_err **err);
+
+/* The host id range a user namespace maps onto (inside 0..65535 -> HOST_ID_BASE..). */
+#define GBOX_HOST_ID_BASE 100000u
+#define GBOX_HOST_ID_COUNT 65536u
+
+#endif

@@ -1,0 +1,383 @@
+/* policy.c — load a domain policy: parse (syntax errors with line:column), validate each file of
+ * the `extends` chain against the schema, deep-merge parent-first, fill the schema's defaults,
+ * check what no single field can say (contradictions), and hand out the resolved JSON.
+ * A policy that fails any of this changes nothing anywhere: nothing runs. */
+#include "policy.h"
+
+#include "names.h"
+#include "paths.h"
+#include "schema.h"
+#include "seccomp_plan.h"
+#include "units.h"
+#include "../sandbox/util.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_DEPTH 16
+
+static int perr(struct sbx_err **err, const char *file, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int perr(struct sbx_err **err, const char *file, const char *path, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s: %s", file, path, msg);
+}
+
+bool policy_arg_is_file(const char *arg)
+{
+    size_t n = strlen(arg);
+    return strchr(arg, '/') || (n > 5 && strcmp(arg + n - 5, ".json") == 0);
+}
+
+int policy_path(const char *arg, const char *relative_to, char *out, size_t len, struct sbx_err **err)
+{
+    if (policy_arg_is_file(arg)) {
+        if (arg[0] == '/' || !relative_to)
+            snprintf(out, len, "%s", arg);
+        else
+            snprintf(out, len, "%s/%s", relative_to, arg);
+        return 0;
+    }
+    if (arg[0] == '\0' || strspn(arg, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(arg))
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0,
+                           "policy name \"%s\": expected lowercase letters, digits, _ and -", arg);
+    const char *dir = relative_to ? relative_to : gbox_policy_dir();
+    snprintf(out, len, "%s/%s.json", dir, arg);
+    struct stat st;
+    if (stat(out, &st) < 0)
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "policy \"%s\" not found (looked for %s; `gbox "
+                           "policy list` shows the available ones)", arg, out);
+    return 0;
+}
+
+static json_t *load_doc(const char *file, struct sbx_err **err)
+{
+    json_error_t je;
+    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    if (!doc) {
+        if (je.line <= 0) {
+            sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s", file, je.text);
+            return NULL;
+        }
+        sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s:%d:%d: syntax error: %s", file, je.line, je.column,
+                    je.text);
+        return NULL;
+    }
+    if (!json_is_object(doc)) {
+        json_decref(doc);
+        sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: expected a JSON object at the top level", file);
+        return NULL;
+    }
+    struct vctx c = {file, err};
+    if (schema_validate(&c, doc) < 0) {
+        json_decref(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+/* Merge src into dst following the schema: objects and maps deep-merge, arrays replace unless
+ * the field says "merge": "append", scalars replace. */
+static void merge(const json_t *fields, json_t *dst, const json_t *src)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)src, k, v)
+    {
+        const json_t *f = fields ? json_object_get(fields, k) : NULL;
+        const char *t = f ? json_string_value(json_object_get(f, "type")) : NULL;
+        json_t *cur = json_object_get(dst, k);
+        if (t && cur && json_is_object(cur) && json_is_object(v) &&
+            (strcmp(t, "object") == 0 || strcmp(t, "map") == 0)) {
+            merge(strcmp(t, "object") == 0 ? json_object_get(f, "fields") : NULL, cur, v);
+        } else if (t && cur && json_is_array(cur) && json_is_array(v) &&
+                   json_is_string(json_object_get(f, "merge")) &&
+                   strcmp(json_string_value(json_object_get(f, "merge")), "append") == 0) {
+            json_array_extend(cur, v);
+        } else {
+            json_object_set_new(dst, k, json_deep_copy(v));
+        }
+    }
+}
+
+static int check_required(const char *file, const char *path, const json_t *fields, const json_t *obj,
+                          struct sbx_err **err)
+{
+    const char *k;
+    const json_t *f;
+    json_object_foreach((json_t *)fields, k, f)
+    {
+        char p[512];
+        snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", k);
+        const json_t *v = json_object_get(obj, k);
+        if (!v && json_is_true(json_object_get(f, "required")))
+            return perr(err, file, p, "required field is missing");
+        const char *t = json_string_value(json_object_get(f, "type"));
+        if (v && strcmp(t, "object") == 0 &&
+            check_required(file, p, json_object_get(f, "fields"), v, err) < 0)
+            return -1;
+        const json_t *items = json_object_get(f, "items");
+        if (v && json_is_array(v) && items &&
+            strcmp(json_string_value(json_object_get(items, "type")), "object") == 0) {
+            size_t i;
+            const json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                char q[540];
+                snprintf(q, sizeof(q), "%s[%zu]", p, i);
+                if (check_required(file, q, json_object_get(items, "fields"), e, err) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* Load file and its ancestors; returns the merged (not yet defaulted) document. */
+static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth, struct sbx_err **err)
+{
+    char real[PATH_MAX];
+    if (!realpath(file, real)) {
+        sbx_err_set(err, GBOX_EXIT_USAGE, errno, "%s", file);
+        return NULL;
+    }
+    for (int i = 0; i < depth; i++) {
+        if (strcmp(visited[i], real) == 0) {
+            sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: extends: inheritance cycle through %s", file, real);
+            return NULL;
+        }
+    }
+    if (depth >= MAX_DEPTH) {
+        sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: extends: more than %d levels of inheritance", file,
+                    MAX_DEPTH);
+        return NULL;
+    }
+    snprintf(visited[depth], PATH_MAX, "%s", real);
+    json_t *doc = load_doc(file, err);
+    if (!doc)
+        return NULL;
+    const char *ext = json_string_value(json_object_get(doc, "extends"));
+    if (!ext)
+        return doc;
+    char dir[PATH_MAX], parent[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", real);
+    char *d = dirname(dir);
+    if (policy_path(ext, d, parent, sizeof(parent), err) < 0) {
+        json_decref(doc);
+        return (void)sbx_err_wrap(err, "%s: extends", file), NULL;
+    }
+    json_t *base = load_chain(parent, visited, depth + 1, err);
+    if (!base) {
+        json_decref(doc);
+        return NULL;
+    }
+    merge(schema_fields(), base, doc);
+    json_decref(doc);
+    return base;
+}
+
+static int check_handlers(const char *file, const json_t *root, struct sbx_err **err)
+{
+    const json_t *hs = json_object_get(json_object_get(root, "interpreter"), "handlers");
+    size_t i, j;
+    const json_t *h, *e;
+    json_array_foreach(hs, i, h)
+    {
+        char p[128];
+        const json_t *cmd = json_object_get(h, "command");
+        bool has_prog = false;
+        json_array_foreach(cmd, j, e) has_prog |= strcmp(json_string_value(e), "{program}") == 0;
+        snprintf(p, sizeof(p), "interpreter.handlers[%zu].command", i);
+        if (!has_prog)
+            return perr(err, file, p, "expected one element to be exactly \"{program}\"");
+        if (json_string_value(json_array_get(cmd, 0))[0] != '/')
+            return perr(err, file, p, "expected the interpreter as an absolute path inside the image, got \"%s\"",
+                        json_string_value(json_array_get(cmd, 0)));
+        /* an extension handled twice is ambiguous */
+        const json_t *exts = json_object_get(h, "extensions");
+        json_array_foreach(exts, j, e)
+        {
+            size_t k;
+            const json_t *h2;
+            json_array_foreach(hs, k, h2)
+            {
+                size_t m;
+                const json_t *e2;
+                if (k >= i)
+                    break;
+                json_array_foreach(json_object_get(h2, "extensions"), m, e2) if (json_equal((json_t *)e, (json_t *)e2))
+                {
+                    snprintf(p, sizeof(p), "interpreter.handlers[%zu].extensions[%zu]", i, j);
+                    return perr(err, file, p, "\"%s\" is already handled by interpreter.handlers[%zu]",
+                                json_string_value(e), k);
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+static int check_semantics(const char *file, const char *dir, const char *name, const json_t *root,
+                           struct sbx_err **err)
+{
+    const json_t *user = json_object_get(root, "user");
+    bool allow_root = json_is_true(json_object_get(user, "allow_root"));
+    if (!allow_root && json_integer_value(json_object_get(user, "uid")) == 0)
+        return perr(err, file, "user.uid", "expected a non-root uid (set user.allow_root to run as 0), got 0");
+    if (!allow_root && json_integer_value(json_object_get(user, "gid")) == 0)
+        return perr(err, file, "user.gid", "expected a non-root gid (set user.allow_root to run as 0), got 0");
+    if (json_is_string(json_object_get(root, "hostname")) &&
+        json_is_false(json_object_get(json_object_get(root, "namespaces"), "uts")))
+        return perr(err, file, "hostname", "a hostname needs its own uts namespace: set it to null or namespaces.uts to true");
+    const json_t *mem = json_object_get(json_object_get(root, "resources"), "memory");
+    int64_t max = -1, high = -1;
+    parse_size_json(json_object_get(mem, "max"), &max);
+    parse_size_json(json_object_get(mem, "high"), &high);
+    if (max >= 0 && high > max)
+        return perr(err, file, "resources.memory.high", "expected at most resources.memory.max (%lld bytes), got %lld",
+                    (long long)max, (long long)high);
+    if (check_handlers(file, root, err) < 0)
+        return -1;
+    const json_t *tmpfs = json_object_get(json_object_get(root, "filesystem"), "tmpfs");
+    size_t i, j;
+    const json_t *a, *b;
+    json_array_foreach(tmpfs, i, a)
+    {
+        char p[64];
+        snprintf(p, sizeof(p), "filesystem.tmpfs[%zu].path", i);
+        const char *pa = json_string_value(json_object_get(a, "path"));
+        if (strcmp(pa, "/") == 0)
+            return perr(err, file, p, "expected a directory below /, got \"/\" (use filesystem.readonly_root)");
+        json_array_foreach(tmpfs, j, b) if (j < i && strcmp(pa, json_string_value(json_object_get(b, "path"))) == 0)
+            return perr(err, file, p, "\"%s\" is already a tmpfs (filesystem.tmpfs[%zu])", pa, j);
+    }
+    const json_t *rules = json_object_get(json_object_get(root, "seccomp"), "rules");
+    json_array_foreach(rules, i, a)
+    {
+        json_array_foreach(json_object_get(a, "args"), j, b)
+        {
+            if (strcmp(json_string_value(json_object_get(b, "op")), "masked_eq") == 0 &&
+                !json_is_integer(json_object_get(b, "mask"))) {
+                char p[64];
+                snprintf(p, sizeof(p), "seccomp.rules[%zu].args[%zu].mask", i, j);
+                return perr(err, file, p, "expected an integer mask with op \"masked_eq\"");
+            }
+        }
+    }
+    const char *k;
+    const json_t *v;
+    json_object_foreach(json_object_get(root, "failure_policies"), k, v)
+    {
+        const char *s = json_string_value(v);
+        if (!s || strncmp(s, "fallback:", 9) != 0)
+            continue;
+        char p[64], target[PATH_MAX];
+        snprintf(p, sizeof(p), "failure_policies.%s", k);
+        if (strcmp(s + 9, name) == 0)
+            return perr(err, file, p, "a policy cannot fall back to itself");
+        struct sbx_err *e2 = NULL;
+        if (policy_path(s + 9, dir, target, sizeof(target), &e2) < 0) {
+            sbx_err_free(&e2);
+            return perr(err, file, p, "expected fallback:POLICY naming an existing policy, got \"%s\"", s);
+        }
+    }
+    struct sbx_seccomp sc;
+    if (seccomp_plan(json_object_get(root, "seccomp"), file, &sc, err) < 0)
+        return -1;
+    free(sc.filters[0].rules);
+    free(sc.filters[1].rules);
+    return 0;
+}
+
+int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
+{
+    *out = NULL;
+    char file[PATH_MAX];
+    if (policy_path(arg, NULL, file, sizeof(file), err) < 0)
+        return -1;
+    static char visited[MAX_DEPTH + 1][PATH_MAX];
+    json_t *root = load_chain(file, visited, 0, err);
+    if (!root)
+        return -1;
+    /* name and extends describe the file itself, they are not inherited */
+    json_t *top = json_load_file(file, 0, NULL);
+    char stem[PATH_MAX], dirbuf[PATH_MAX];
+    snprintf(stem, sizeof(stem), "%s", file);
+    char *base = basename(stem);
+    char *dot = strrchr(base, '.');
+    if (dot && strcmp(dot, ".json") == 0)
+        *dot = '\0';
+    const json_t *own = json_object_get(top, "name");
+    json_object_set_new(root, "name", json_is_string(own) ? json_deep_copy(own) : json_string(base));
+    json_object_set(root, "extends", json_object_get(top, "extends") ? json_object_get(top, "extends") : json_null());
+    json_decref(top);
+    schema_fill_defaults(schema_fields(), root);
+    char *real = realpath(file, NULL);
+    snprintf(dirbuf, sizeof(dirbuf), "%s", real ? real : file);
+    const char *dir = dirname(dirbuf);
+    const char *name = json_string_value(json_object_get(root, "name"));
+    if (check_required(file, "", schema_fields(), root, err) < 0 ||
+        check_semantics(file, dir, name, root, err) < 0) {
+        free(real);
+        json_decref(root);
+        return -1;
+    }
+    struct gbox_policy *p = xcalloc(1, sizeof(*p));
+    p->root = root;
+    p->file = real ? real : xstrdup(file);
+    p->name = xstrdup(name);
+    *out = p;
+    return 0;
+}
+
+void policy_free(struct gbox_policy *p)
+{
+    if (!p)
+        return;
+    json_decref(p->root);
+    free(p->file);
+    free(p->name);
+    free(p);
+}
+
+const json_t *pol_get(const struct gbox_policy *p, const char *dotted)
+{
+    const json_t *cur = p->root;
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", dotted);
+    char *save = NULL;
+    for (char *t = strtok_r(buf, ".", &save); t && cur; t = strtok_r(NULL, ".", &save))
+        cur = json_object_get(cur, t);
+    return cur;
+}
+
+const char *pol_str(const struct gbox_policy *p, const char *dotted)
+{
+    return json_string_value(pol_get(p, dotted));
+}
+
+int64_t pol_size(const struct gbox_policy *p, const char *dotted)
+{
+    int64_t v = -1;
+    const json_t *j = pol_get(p, dotted);
+    if (j && !json_is_null(j))
+        parse_size_json(j, &v);
+    return v;
+}
+
+int64_t pol_duration(const struct gbox_policy *p, const char *dotted)
+{
+    int64_t v = -1;
+    const char *s = pol_str(p, dotted);
+    if (s)
+        parse_duration(s, &v);
+    return v;
+}

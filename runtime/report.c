@@ -1,0 +1,112 @@
+/* report.c — what a sandbox used and why it ended, as JSON (docs/gbox.1.md "REPORT"). */
+#include "report.h"
+
+#include "names.h"
+#include "seccomp_plan.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const end_names[] = {"exited", "signaled", "timeout", "seccomp", "oom", "setup"};
+
+static void add_syscall(json_t *rep, const struct gbox_policy *p, const struct sbx_result *r,
+                        char *reason, size_t len)
+{
+    if (r->syscall_nr < 0) {
+        json_object_set_new(rep, "syscall", json_pack("{s:s}", "name", "non-native-abi"));
+        snprintf(reason, len, "killed for a syscall from a non-native ABI (i386 or x32): only the "
+                              "native x86_64 ABI is allowed");
+        return;
+    }
+    char name[64], rule[128];
+    sbx_syscall_name(r->syscall_nr, name, sizeof(name));
+    seccomp_explain(pol_get(p, "seccomp"), name, rule, sizeof(rule));
+    json_t *args = json_array();
+    for (int i = 0; i < 6; i++)
+        json_array_append_new(args, json_integer((json_int_t)r->syscall_args[i]));
+    json_object_set_new(rep, "syscall",
+                        json_pack("{s:s,s:i,s:o,s:s,s:s}", "name", name, "nr", r->syscall_nr, "args",
+                                  args, "arch", r->syscall_arch == AUDIT_ARCH_X86_64 ? "x86_64" : "other",
+                                  "rule", rule));
+    snprintf(reason, len, "killed for forbidden syscall %s (policy %s, %s)", name, p->name, rule);
+}
+
+json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
+                     const struct sbx_result *r, const struct sbx_err *setup_err)
+{
+    json_t *rep = json_object();
+    char reason[512] = "";
+    json_object_set_new(rep, "policy", json_string(p->name));
+    json_t *argv = json_array();
+    for (char **a = s->argv; a && *a; a++)
+        json_array_append_new(argv, json_string(*a));
+    json_object_set_new(rep, "argv", argv);
+    json_object_set_new(rep, "end", json_string(end_names[r->end]));
+    json_object_set_new(rep, "exit_code", json_integer(r->exit_code));
+    switch (r->end) {
+    case SBX_END_EXITED:
+        json_object_set_new(rep, "status", json_integer(r->status));
+        snprintf(reason, sizeof(reason), "exited with status %d", r->status);
+        break;
+    case SBX_END_SIGNALED:
+        json_object_set_new(rep, "signal", json_sprintf("SIG%s", sigabbrev_np(r->status) ? sigabbrev_np(r->status) : "?"));
+        snprintf(reason, sizeof(reason), "killed by signal SIG%s", sigabbrev_np(r->status) ? sigabbrev_np(r->status) : "?");
+        break;
+    case SBX_END_TIMEOUT:
+        snprintf(reason, sizeof(reason), "wall-clock timeout of %lld ms (resources.timeout) reached: sandbox killed",
+                 (long long)s->timeout_ms);
+        json_object_set_new(rep, "timeout_ms", json_integer(s->timeout_ms));
+        break;
+    case SBX_END_SECCOMP:
+        add_syscall(rep, p, r, reason, sizeof(reason));
+        break;
+    case SBX_END_OOM:
+        snprintf(reason, sizeof(reason), "out of memory: the kernel killed it at the memory limit of %lld bytes (resources.memory.max)",
+                 (long long)s->limits.memory_max);
+        break;
+    case SBX_END_SETUP:
+        snprintf(reason, sizeof(reason), "%s", setup_err ? setup_err->msg : "sandbox setup failed");
+        json_object_set_new(rep, "setup_stage", json_string(r->setup_stage));
+        break;
+    }
+    json_object_set_new(rep, "reason", json_string(reason));
+    json_object_set_new(rep, "wall_ms", json_real(r->wall_ms));
+    json_object_set_new(rep, "cpu", json_pack("{s:f,s:f}", "user_ms", r->user_cpu_ms, "sys_ms", r->sys_cpu_ms));
+    if (r->memory_peak >= 0)
+        json_object_set_new(rep, "memory_peak_bytes", json_integer(r->memory_peak));
+    if (r->oom_kills >= 0)
+        json_object_set_new(rep, "oom_kills", json_integer(r->oom_kills));
+    json_t *st = json_object();
+    for (size_t i = 0; i < r->n_stages; i++)
+        json_object_set_new(st, r->stages[i].name, json_real(r->stages[i].ms));
+    json_object_set_new(rep, "stages_ms", st);
+    return rep;
+}
+
+const char *report_summary(const json_t *rep, char *buf, size_t len)
+{
+    const char *end = json_string_value(json_object_get(rep, "end"));
+    if (!end || strcmp(end, "exited") == 0)
+        return NULL;
+    snprintf(buf, len, "%s", json_string_value(json_object_get(rep, "reason")));
+    return buf;
+}
+
+int report_write(const json_t *rep, const char *file, struct sbx_err **err)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%d", file, (int)getpid());
+    if (json_dump_file(rep, tmp, JSON_INDENT(2) | JSON_SORT_KEYS) < 0)
+        return sbx_err_set(err, 1, errno, "write report %s", tmp);
+    if (rename(tmp, file) < 0) {
+        int e = errno;
+        unlink(tmp);
+        return sbx_err_set(err, 1, e, "write report %s", file);
+    }
+    return 0;
+}

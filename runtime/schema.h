@@ -1,0 +1,24 @@
+/* schema.h — validation of policy JSON against the embedded policies/schema.json. */
+#ifndef GBOX_SCHEMA_H
+#define GBOX_SCHEMA_H
+
+#include "../sandbox/sbx.h"
+#include <jansson.h>
+
+struct vctx {
+    const char *file;      /* named in every message */
+    struct sbx_err **err;
+};
+
+json_t *schema_get(void);
+json_t *schema_fields(void);
+/* Check types, ranges, enums, patterns and unknown keys of one policy document (not merged). */
+int schema_validate(const struct vctx *c, const json_t *policy);
+/* Add every default the schema declares that obj does not set (recursively). */
+void schema_fill_defaults(const json_t *fields, json_t *obj);
+/* The schema entry of a dotted field path ("resources.memory.max"), or NULL. */
+const json_t *schema_field_at(const char *dotted);
+/* Compact rendering of a value for messages. */
+void json_short(const json_t *v, char *buf, size_t len);
+
+#endif

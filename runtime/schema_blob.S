@@ -1,0 +1,9 @@
+/* The policy schema, embedded so the binary validates without any file installed. */
+    .section .rodata
+    .global gbox_schema_json
+    .type gbox_schema_json, @object
+gbox_schema_json:
+    .incbin SCHEMA_PATH
+    .byte 0
+    .size gbox_schema_json, . - gbox_schema_json
+    .section .note.GNU-stack,"",@progbits

@@ -1,0 +1,88 @@
+/* init.c — the sandbox's pid 1. It forks the program, reaps every zombie, forwards the signals
+ * gbox receives, and reports the program's wait status to the parent. A pid-1 program would
+ * ignore SIGTERM/SIGINT without handlers and leave zombies behind; this small init avoids both.
+ * It runs after the seccomp filter is loaded and uses only calls of the "@default" group. */
+#include "internal.h"
+#include "util.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+int child_fail(struct child_err *ce, const char *stage, int errnum, const char *fmt, ...)
+{
+    snprintf(ce->stage, sizeof(ce->stage), "%s", stage);
+    ce->errnum = errnum;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(ce->msg, sizeof(ce->msg), fmt, ap);
+    va_end(ap);
+    if (errnum && n >= 0 && (size_t)n < sizeof(ce->msg))
+        snprintf(ce->msg + n, sizeof(ce->msg) - (size_t)n, ": %s", strerror(errnum));
+    if (!ce->exit_code)
+        ce->exit_code = GBOX_EXIT_LAUNCH;
+    return -1;
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+void sbx_forward_set(sigset_t *set)
+{
+    sigemptyset(set);
+    for (size_t i = 0; i < ARRAY_LEN(forwarded); i++)
+        sigaddset(set, forwarded[i]);
+    sigaddset(set, SIGCHLD);
+}
+
+static void __attribute__((noreturn)) exec_program(const struct sbx_spec *spec, int sync_fd)
+{
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    execve(spec->argv[0], spec->argv, spec->envp);
+    struct child_msg m = {.type = MSG_ERROR};
+    int e = errno;
+    child_fail(&m.err, "exec", e, "exec %s", spec->argv[0]);
+    m.err.exit_code = (e == ENOENT || e == ENOTDIR) ? GBOX_EXIT_NOT_FOUND : GBOX_EXIT_CANNOT_EXEC;
+    write_all(sync_fd, &m, sizeof(m));
+    _exit(m.err.exit_code);
+}
+
+int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *ready)
+{
+    sigset_t set;
+    sbx_forward_set(&set);
+    pid_t pid = fork();
+    if (pid < 0) {
+        struct child_msg m = {.type = MSG_ERROR};
+        child_fail(&m.err, "init", errno, "fork the program");
+        write_all(sync_fd, &m, sizeof(m));
+        return -1;
+    }
+    if (pid == 0)
+        exec_program(spec, sync_fd);
+    /* The program cannot ptrace or read the memory of this init (it runs as the same uid). */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    write_all(sync_fd, ready, sizeof(*ready));
+    for (;;) {
+        siginfo_t si;
+        int sig = TEMP_RETRY(sigwaitinfo(&set, &si));
+        if (sig < 0)
+            return -1;
+        if (sig != SIGCHLD) {
+            kill(pid, sig);
+            continue;
+        }
+        int status;
+        pid_t p;
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+            if (p == pid) {
+                struct child_msg m = {.type = MSG_EXIT, .value = status};
+                write_all(sync_fd, &m, sizeof(m));
+                return 0;
+            }
+        }
+    }
+}

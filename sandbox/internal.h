@@ -1,0 +1,83 @@
+/* internal.h — what the parts of sandbox/ share with each other; runtime/ never includes this. */
+#ifndef GBOX_SBX_INTERNAL_H
+#define GBOX_SBX_INTERNAL_H
+
+#include "sbx.h"
+#include <linux/filter.h>
+#include <signal.h>
+#include <stdarg.h>
+
+/* A failure inside the child, reported to the parent over the sync socket. */
+struct child_err {
+    char stage[32];
+    int errnum;
+    int exit_code;
+    char msg[400];
+};
+int child_fail(struct child_err *ce, const char *stage, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Messages on the parent<->child SEQPACKET socket. */
+enum msg_type {
+    MSG_ERROR = 1,    /* child setup failed: child_err */
+    MSG_LISTENER = 2, /* value = fd number of the seccomp listener in the child */
+    MSG_READY = 3,    /* setup done, about to exec; stages carry the child's timings */
+    MSG_EXIT = 4,     /* init: the program ended; value = wait status */
+};
+struct child_msg {
+    int type;
+    int value;
+    struct child_err err;
+    unsigned n_stages;
+    struct {
+        char name[16];
+        double ms;
+    } stages[8];
+};
+
+/* seccomp.c */
+struct sbx_bpf {
+    struct sock_filter *insns;
+    unsigned short len;
+    bool notify; /* some action is "kill": the parent needs the listener fd */
+};
+int sbx_seccomp_prepare(const struct sbx_seccomp *sc, struct sbx_bpf out[2], struct sbx_err **err);
+void sbx_seccomp_release(struct sbx_bpf bpf[2]);
+/* Load the program (no_new_privs must already be set); returns the listener fd (or -1 when the
+ * program has no notify action) and 0, or -1 with ce filled. */
+int sbx_seccomp_in_child(const struct sbx_bpf bpf[2], int *listener, struct child_err *ce);
+
+/* mount.c */
+/* fds: n_mounts + 1 entries; the last is the root image. */
+int sbx_mount_open_sources(const struct sbx_spec *spec, int *fds, struct child_err *ce);
+int sbx_mount_in_child(const struct sbx_spec *spec, const int *fds, struct child_err *ce);
+
+/* userns.c */
+int sbx_userns_from_parent(pid_t pid, const struct sbx_spec *spec, struct sbx_err **err);
+int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce);
+
+/* caps.c */
+int sbx_caps_bounding_in_child(uint64_t keep, struct child_err *ce);
+int sbx_caps_in_child(uint64_t keep, struct child_err *ce);
+int sbx_caps_verify(uint64_t keep, struct child_err *ce);
+
+/* net.c */
+int sbx_net_in_child(enum sbx_net_mode mode, struct child_err *ce);
+
+/* cgroup.c */
+struct sbx_cgroup;
+int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);
+/* v2 directory fd for CLONE_INTO_CGROUP, or -1 */
+int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
+/* Move pid into the v1 hierarchies (the v2 placement happened at clone time). */
+int sbx_cgroup_from_parent(struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err);
+void sbx_cgroup_kill(struct sbx_cgroup *cg);
+void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_result *res);
+void sbx_cgroup_release(struct sbx_cgroup **cg);
+
+/* init.c: the sandbox's pid 1 — forks the program, forwards signals, reports its status. */
+int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *ready);
+/* The signals gbox forwards to the program, plus SIGCHLD. */
+void sbx_forward_set(sigset_t *set);
+
+#endif

@@ -1,0 +1,469 @@
+/* launch.c — the launch sequence, and supervision of one sandbox until it ends.
+ *
+ * Sync points (parent P, child C, over a SEQPACKET socketpair):
+ *   P1  compile the seccomp program, create the cgroups — before clone, so the child has nothing
+ *       expensive or fallible left to do that the parent could have done.
+ *   P2  clone3 with a pidfd into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP);
+ *       the child blocks on the socket.
+ *   P3  move the child into the v1 cgroups, write its uid/gid maps, then send "go". The maps must
+ *       exist before the child acts as root of its user namespace; placement must happen before
+ *       it unshares its cgroup namespace so that namespace is rooted at its own cgroup.
+ *   C1  become root of the user namespace, new session (no controlling tty: TIOCSTI is moot),
+ *       cgroup namespace, hostname, network, mounts and pivot_root, working directory, rlimits.
+ *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
+ *       before the uid change); switch to the program's uid/gid; trim the other four sets.
+ *   C3  no_new_privs, then the seccomp filter last: after it only "@default" calls are needed.
+ *       Each protection is checked after it is applied; any failure is reported with its stage.
+ *   C4  if the filter has "kill" rules, P takes the listener fd with pidfd_getfd and acks.
+ *   C5  the child becomes the sandbox's init: forks and execs the program, reports its status.
+ *   P4  supervise: seccomp notifications (kill + name the syscall), the wall-clock deadline,
+ *       forwarded signals, the child's exit; then read cgroup stats and remove the cgroups.
+ */
+#include "internal.h"
+#include "util.h"
+
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+struct launch {
+    const struct sbx_spec *spec;
+    struct sbx_bpf bpf[2];
+    struct sbx_cgroup *cg;
+    int sock[2];
+    pid_t parent;
+    double t_child0;
+};
+
+static void stage(struct sbx_result *res, const char *name, double ms)
+{
+    if (res->n_stages < ARRAY_LEN(res->stages))
+        res->stages[res->n_stages++] = (struct sbx_stage_time){name, ms};
+}
+
+/* ---- child ---------------------------------------------------------------------------------- */
+
+static void child_report(int fd, struct child_err *ce)
+{
+    struct child_msg m = {.type = MSG_ERROR, .err = *ce};
+    write_all(fd, &m, sizeof(m));
+}
+
+static void child_stage(struct child_msg *ready, const char *name, double *t)
+{
+    double n = now_ms();
+    if (ready->n_stages < ARRAY_LEN(ready->stages)) {
+        snprintf(ready->stages[ready->n_stages].name, sizeof(ready->stages[0].name), "%s", name);
+        ready->stages[ready->n_stages++].ms = n - *t;
+    }
+    *t = n;
+}
+
+static int child_setup(struct launch *l, struct child_msg *ready, struct child_err *ce)
+{
+    const struct sbx_spec *s = l->spec;
+    int fd = l->sock[1];
+    double t = now_ms();
+    int *fds = calloc(s->n_mounts + 1, sizeof(int));
+    if (!fds || sbx_mount_open_sources(s, fds, ce) < 0)
+        return fds ? -1 : child_fail(ce, "mount", ENOMEM, "mount source table");
+    char go;
+    if (TEMP_RETRY(read(fd, &go, 1)) != 1)
+        return child_fail(ce, "sync", errno, "wait for the parent");
+    if ((s->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+        return child_fail(ce, "userns", errno, "become root of the user namespace");
+    if (setsid() < 0)
+        return child_fail(ce, "session", errno, "setsid");
+    if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        return child_fail(ce, "cgroupns", errno, "unshare cgroup namespace");
+    if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+        return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
+    if (sbx_net_in_child(s->net, ce) < 0)
+        return -1;
+    child_stage(ready, "net", &t);
+    if (sbx_mount_in_child(s, fds, ce) < 0)
+        return -1;
+    for (size_t i = 0; i <= s->n_mounts; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+    if (chdir(s->cwd) < 0)
+        return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
+    child_stage(ready, "mounts", &t);
+    for (size_t i = 0; i < s->n_rlimits; i++) {
+        struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
+        if (setrlimit(s->rlimits[i].resource, &rl) < 0)
+            return child_fail(ce, "rlimits", errno, "setrlimit %d to %llu/%llu", s->rlimits[i].resource,
+                              (unsigned long long)rl.rlim_cur, (unsigned long long)rl.rlim_max);
+    }
+    /* Nothing from the host survives but stdio and our socket (CVE-2024-21626 class). */
+    if (fd > 3 && syscall(SYS_close_range, 3, fd - 1, 0) < 0)
+        return child_fail(ce, "fds", errno, "close inherited fds");
+    if (syscall(SYS_close_range, fd + 1, ~0U, 0) < 0)
+        return child_fail(ce, "fds", errno, "close inherited fds");
+    if (sbx_caps_bounding_in_child(s->caps, ce) < 0 || sbx_creds_in_child(s, ce) < 0 ||
+        sbx_caps_in_child(s->caps, ce) < 0)
+        return -1;
+    child_stage(ready, "creds", &t);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        return child_fail(ce, "no_new_privs", errno, "PR_SET_NO_NEW_PRIVS");
+    if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+        return child_fail(ce, "no_new_privs", 0, "no_new_privs not set after setting it");
+    int listener = -1;
+    if (sbx_seccomp_in_child(l->bpf, &listener, ce) < 0)
+        return -1;
+    if (listener >= 0) {
+        struct child_msg m = {.type = MSG_LISTENER, .value = listener};
+        char ack;
+        if (write_all(fd, &m, sizeof(m)) < 0 || TEMP_RETRY(read(fd, &ack, 1)) != 1)
+            return child_fail(ce, "seccomp", errno, "hand the seccomp listener to the parent");
+        /* The program must never hold the listener: it could answer its own notifications. */
+        close(listener);
+    }
+    child_stage(ready, "seccomp", &t);
+    return 0;
+}
+
+static int __attribute__((noreturn)) child_main(struct launch *l)
+{
+    close(l->sock[0]);
+    /* Die with gbox: a sandbox must never outlive its supervisor unattended. In a new pid
+     * namespace getppid() is 0; a parent that died before this point shows as EOF on the socket. */
+    pid_t pp = getppid();
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || (pp != 0 && pp != l->parent))
+        _exit(GBOX_EXIT_LAUNCH);
+    struct child_msg ready = {.type = MSG_READY};
+    struct child_err ce = {0};
+    if (child_setup(l, &ready, &ce) < 0) {
+        child_report(l->sock[1], &ce);
+        _exit(ce.exit_code ? ce.exit_code : GBOX_EXIT_LAUNCH);
+    }
+    _exit(sbx_init_run(l->spec, l->sock[1], &ready) < 0 ? GBOX_EXIT_LAUNCH : 0);
+}
+
+/* ---- parent --------------------------------------------------------------------------------- */
+
+static pid_t do_clone(const struct launch *l, int *pidfd, struct sbx_err **err)
+{
+    uint64_t flags = (uint64_t)(l->spec->ns_flags & ~CLONE_NEWCGROUP) | CLONE_PIDFD;
+    int cgfd = sbx_cgroup_clone_fd(l->cg);
+    struct clone_args args = {
+        .flags = flags | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
+        .pidfd = (uint64_t)(uintptr_t)pidfd,
+        .exit_signal = SIGCHLD,
+        .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
+    };
+    long pid = syscall(SYS_clone3, &args, sizeof(args));
+    if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+        /* Kernels before 5.3 (or a filter hiding clone3): plain clone, fork-like (no stack). */
+        if (cgfd >= 0)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, ENOSYS,
+                               "clone3 is needed to start in a cgroup v2 tree"), -1;
+        pid = syscall(SYS_clone, (unsigned long)(flags | SIGCHLD), NULL, pidfd, NULL, NULL);
+    }
+    if (pid < 0) {
+        int e = errno;
+        if (e == EPERM || e == ENOSPC || e == EUSERS)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, e,
+                               "create namespaces (user namespaces disabled by "
+                               "user.max_user_namespaces or kernel.unprivileged_userns_clone, or the "
+                               "namespace limit reached?)"),
+                   -1;
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, e, "clone3 into new namespaces"), -1;
+    }
+    return (pid_t)pid;
+}
+
+struct watch {
+    int pidfd, sigfd, listener;
+    pid_t pid;
+    bool have_status, have_err, killed_seccomp, timed_out, exited;
+    int status, init_status;
+    struct child_err err;
+    struct rusage ru;
+};
+
+static void kill_sandbox(struct launch *l, struct watch *w)
+{
+    syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
+    sbx_cgroup_kill(l->cg);
+}
+
+static void read_messages(struct launch *l, struct watch *w, struct sbx_result *res)
+{
+    struct child_msg m;
+    for (;;) {
+        ssize_t n = TEMP_RETRY(recv(l->sock[0], &m, sizeof(m), MSG_DONTWAIT));
+        if (n != (ssize_t)sizeof(m))
+            return;
+        switch (m.type) {
+        case MSG_ERROR:
+            if (!w->have_err) {
+                w->err = m.err;
+                w->have_err = true;
+            }
+            break;
+        case MSG_LISTENER: {
+            w->listener = (int)syscall(SYS_pidfd_getfd, w->pidfd, m.value, 0);
+            if (w->listener < 0) {
+                child_fail(&w->err, "seccomp", errno, "take the seccomp listener (pidfd_getfd)");
+                w->have_err = true;
+                kill_sandbox(l, w);
+                break;
+            }
+            fcntl(w->listener, F_SETFD, FD_CLOEXEC);
+            char ack = 1;
+            write_all(l->sock[0], &ack, 1);
+            break;
+        }
+        case MSG_READY:
+            for (unsigned i = 0; i < m.n_stages && i < ARRAY_LEN(m.stages); i++) {
+                static char names[8][16];
+                snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
+                stage(res, names[i], m.stages[i].ms);
+            }
+            break;
+        case MSG_EXIT:
+            w->status = m.value;
+            w->have_status = true;
+            break;
+        }
+    }
+}
+
+static void on_notification(struct launch *l, struct watch *w, struct sbx_result *res)
+{
+    struct seccomp_notif n;
+    memset(&n, 0, sizeof(n));
+    if (ioctl(w->listener, SECCOMP_IOCTL_NOTIF_RECV, &n) < 0) {
+        if (errno != EINTR && errno != ENOENT) {
+            close(w->listener);
+            w->listener = -1;
+        }
+        return;
+    }
+    /* A "kill" rule matched: the call never runs. Kill the whole sandbox and remember it. */
+    kill_sandbox(l, w);
+    if (!w->killed_seccomp) {
+        w->killed_seccomp = true;
+        res->syscall_nr = n.data.nr;
+        res->syscall_arch = n.data.arch;
+        memcpy(res->syscall_args, n.data.args, sizeof(res->syscall_args));
+    }
+}
+
+static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
+{
+    const struct sbx_spec *s = l->spec;
+    double start = now_ms();
+    double deadline = s->timeout_ms > 0 ? start + (double)s->timeout_ms : -1;
+    bool term_sent = false;
+    while (!w->exited) {
+        struct pollfd p[4] = {
+            {.fd = w->pidfd, .events = POLLIN},
+            {.fd = l->sock[0], .events = POLLIN},
+            {.fd = w->sigfd, .events = POLLIN},
+            {.fd = w->listener, .events = POLLIN},
+        };
+        int timeout = -1;
+        if (deadline > 0) {
+            double left = deadline - now_ms();
+            timeout = left <= 0 ? 0 : (int)left + 1;
+        }
+        int n = poll(p, w->listener >= 0 ? 4 : 3, timeout);
+        if (n < 0 && errno != EINTR)
+            return sbx_err_set(NULL, 0, errno, "poll"), -1;
+        if (deadline > 0 && now_ms() >= deadline) {
+            if (!term_sent && s->timeout_signal != SIGKILL && s->kill_grace_ms > 0) {
+                syscall(SYS_pidfd_send_signal, w->pidfd, s->timeout_signal, NULL, 0);
+                deadline = now_ms() + (double)s->kill_grace_ms;
+                term_sent = true;
+            } else {
+                kill_sandbox(l, w);
+                deadline = -1;
+            }
+            w->timed_out = true;
+        }
+        if (n <= 0)
+            continue;
+        if (p[3].revents & POLLIN)
+            on_notification(l, w, res);
+        else if (p[3].revents & (POLLHUP | POLLERR)) {
+            close(w->listener);
+            w->listener = -1;
+        }
+        if (p[1].revents & POLLIN)
+            read_messages(l, w, res);
+        if (p[2].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
+                s->forward_signals)
+                syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
+        }
+        if (p[0].revents & POLLIN) {
+            if (TEMP_RETRY(wait4(w->pid, &w->init_status, 0, &w->ru)) == w->pid)
+                w->exited = true;
+        }
+    }
+    read_messages(l, w, res);
+    return 0;
+}
+
+static void classify(const struct launch *l, struct watch *w, struct sbx_result *res)
+{
+    res->user_cpu_ms = (double)w->ru.ru_utime.tv_sec * 1e3 + (double)w->ru.ru_utime.tv_usec / 1e3;
+    res->sys_cpu_ms = (double)w->ru.ru_stime.tv_sec * 1e3 + (double)w->ru.ru_stime.tv_usec / 1e3;
+    int st = w->have_status ? w->status : w->init_status;
+    if (w->killed_seccomp) {
+        res->end = SBX_END_SECCOMP;
+        res->exit_code = GBOX_EXIT_SECCOMP;
+    } else if (w->timed_out) {
+        res->end = SBX_END_TIMEOUT;
+        res->exit_code = GBOX_EXIT_TIMEOUT;
+    } else if (w->have_err) {
+        res->end = SBX_END_SETUP;
+        res->exit_code = w->err.exit_code ? w->err.exit_code : GBOX_EXIT_LAUNCH;
+        snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w->err.stage);
+    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && res->oom_kills > 0) {
+        res->end = SBX_END_OOM;
+        res->status = SIGKILL;
+        res->exit_code = GBOX_EXIT_OOM;
+    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS) {
+        /* The filter's arch check kills with SIGSYS: an i386 or x32 syscall. */
+        res->end = SBX_END_SECCOMP;
+        res->syscall_nr = -1;
+        res->exit_code = GBOX_EXIT_SECCOMP;
+    } else if (WIFSIGNALED(st)) {
+        res->end = SBX_END_SIGNALED;
+        res->status = WTERMSIG(st);
+        res->exit_code = 128 + res->status;
+    } else {
+        res->end = SBX_END_EXITED;
+        res->status = WEXITSTATUS(st);
+        res->exit_code = res->status;
+    }
+    (void)l;
+}
+
+int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err **err)
+{
+    memset(res, 0, sizeof(*res));
+    res->syscall_nr = -1;
+    res->memory_peak = res->oom_kills = -1;
+    struct launch l = {.spec = spec, .sock = {-1, -1}, .parent = getpid()};
+    struct watch w = {.pidfd = -1, .sigfd = -1, .listener = -1};
+    int rc = -1;
+    double t = now_ms(), t0 = t;
+
+    if (sbx_seccomp_prepare(&spec->seccomp, l.bpf, err) < 0)
+        goto out;
+    stage(res, "seccomp_compile", now_ms() - t);
+    t = now_ms();
+    if (sbx_cgroup_prepare(spec, &l.cg, err) < 0)
+        goto out;
+    stage(res, "cgroup", now_ms() - t);
+    t = now_ms();
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sock) < 0) {
+        sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "socketpair");
+        goto out;
+    }
+    /* Block the forwarded signals before clone: the child inherits the mask and its init waits
+     * for them with sigwaitinfo; the parent reads them from a signalfd. */
+    sigset_t set, old;
+    sbx_forward_set(&set);
+    sigprocmask(SIG_BLOCK, &set, &old);
+    w.sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (w.sigfd < 0) {
+        sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "signalfd");
+        goto out_mask;
+    }
+    w.pid = do_clone(&l, &w.pidfd, err);
+    if (w.pid < 0)
+        goto out_mask;
+    if (w.pid == 0)
+        child_main(&l);
+    close(l.sock[1]);
+    l.sock[1] = -1;
+    stage(res, "clone", now_ms() - t);
+    t = now_ms();
+    if (sbx_cgroup_from_parent(l.cg, w.pid, err) < 0 || sbx_userns_from_parent(w.pid, spec, err) < 0) {
+        kill_sandbox(&l, &w);
+        TEMP_RETRY(waitpid(w.pid, NULL, 0));
+        goto out_mask;
+    }
+    char go = 1;
+    write_all(l.sock[0], &go, 1);
+    stage(res, "place_and_map", now_ms() - t);
+    if (supervise(&l, &w, res) < 0) {
+        sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
+        kill_sandbox(&l, &w);
+        goto out_mask;
+    }
+    res->wall_ms = now_ms() - t0;
+    sbx_cgroup_stats(l.cg, res);
+    classify(&l, &w, res);
+    if (w.have_err && res->end == SBX_END_SETUP)
+        snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w.err.stage);
+    if (w.have_err) {
+        /* Keep the child's message for the caller even though the run itself "worked". */
+        sbx_err_set(err, res->exit_code, 0, "sandbox setup failed at %s: %s", w.err.stage, w.err.msg);
+    }
+    rc = 0;
+out_mask:
+    sigprocmask(SIG_SETMASK, &old, NULL);
+out:
+    sbx_cgroup_release(&l.cg);
+    sbx_seccomp_release(l.bpf);
+    for (int i = 0; i < 2; i++)
+        if (l.sock[i] >= 0)
+            close(l.sock[i]);
+    if (w.pidfd >= 0)
+        close(w.pidfd);
+    if (w.sigfd >= 0)
+        close(w.sigfd);
+    if (w.listener >= 0)
+        close(w.listener);
+    return rc;
+}
+
+void sbx_spec_free(struct sbx_spec *s)
+{
+    if (!s)
+        return;
+    for (char **p = s->argv; p && *p; p++)
+        free(*p);
+    free(s->argv);
+    for (char **p = s->envp; p && *p; p++)
+        free(*p);
+    free(s->envp);
+    free(s->cwd);
+    free(s->rlimits);
+    free(s->hostname);
+    free(s->rootfs);
+    free(s->stage_dir);
+    for (size_t i = 0; i < s->n_mounts; i++) {
+        free(s->mounts[i].source);
+        free(s->mounts[i].target);
+    }
+    free(s->mounts);
+    for (size_t i = 0; i < 2; i++)
+        free(s->seccomp.filters[i].rules);
+    free(s->cgroup_name);
+    memset(s, 0, sizeof(*s));
+}

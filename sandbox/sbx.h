@@ -1,0 +1,212 @@
+/* sbx.h — the public interface of gbox's sandbox library.
+ *
+ * runtime/ builds a `struct sbx_spec` (a plain, fully resolved plan: nothing in it is parsed,
+ * defaulted or inherited any more) and hands it to sbx_launch(). Everything in sandbox/ is driven
+ * by this structure alone; it never sees JSON, policies or the daemon.
+ *
+ * Conventions: a function that can fail takes `struct sbx_err **err` last and returns < 0 with
+ * *err set (see docs/error-handling.md). The library never exits and never prints.
+ */
+#ifndef GBOX_SBX_H
+#define GBOX_SBX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- errors ------------------------------------------------------------------------------- */
+
+struct sbx_err {
+    int errnum;  /* errno value, 0 when not an OS error */
+    int code;    /* a GBOX_EXIT_* code the CLI should exit with */
+    char msg[1024];
+};
+
+/* Create an error. msg is printf-style; when errnum != 0, ": strerror(errnum)" is appended. */
+int sbx_err_set(struct sbx_err **err, int code, int errnum, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Prefix context to an existing error ("policy x: " + old message). Returns -1. */
+int sbx_err_wrap(struct sbx_err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbx_err_free(struct sbx_err **err);
+
+/* ---- exit codes (also in docs/gbox.1.md) --------------------------------------------------
+ * The program's own exit code passes through; a program killed by signal N gives 128+N.
+ * gbox's own outcomes use codes a program is unlikely to pick. */
+enum {
+    GBOX_EXIT_USAGE = 2,        /* bad command line or invalid policy: nothing ran */
+    GBOX_EXIT_LAUNCH = 125,     /* the sandbox could not be set up (fail closed) */
+    GBOX_EXIT_CANNOT_EXEC = 126,/* the program exists but cannot be executed */
+    GBOX_EXIT_NOT_FOUND = 127,  /* the program or its interpreter does not exist */
+    GBOX_EXIT_TIMEOUT = 124,    /* wall-clock timeout: the whole sandbox was killed */
+    GBOX_EXIT_SECCOMP = 159,    /* killed for a forbidden syscall (128 + SIGSYS) */
+    GBOX_EXIT_OOM = 137,        /* killed by the out-of-memory killer (128 + SIGKILL) */
+};
+
+/* ---- the plan ----------------------------------------------------------------------------- */
+
+enum sbx_mount_kind {
+    SBX_MOUNT_BIND,     /* bind source onto target (ro unless writable) */
+    SBX_MOUNT_TMPFS,    /* tmpfs at target, size and mode */
+    SBX_MOUNT_PROC,     /* a new procfs at target */
+    SBX_MOUNT_DEV,      /* minimal /dev at target: null zero full random urandom tty, pts, shm */
+    SBX_MOUNT_SYSFS,    /* sysfs read-only at target */
+    SBX_MOUNT_EMPTY_RO, /* an empty read-only directory at target (e.g. /sys when absent) */
+    SBX_MOUNT_MASK,     /* hide target: /dev/null over a file, an empty ro tmpfs over a dir */
+    SBX_MOUNT_READONLY, /* remount target read-only */
+};
+
+struct sbx_mount {
+    enum sbx_mount_kind kind;
+    char *source;      /* BIND: host path (opened O_PATH by the parent before clone) */
+    char *target;      /* absolute path inside the sandbox */
+    bool writable;     /* BIND */
+    bool file;         /* BIND: the source is a file, not a directory */
+    bool optional;     /* MASK/READONLY: a missing target is fine */
+    uint64_t size;     /* TMPFS: bytes */
+    unsigned mode;     /* TMPFS: permission bits */
+};
+
+enum sbx_net_mode { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_HOST };
+
+enum sbx_cmp { SBX_CMP_EQ, SBX_CMP_NE, SBX_CMP_LT, SBX_CMP_LE, SBX_CMP_GT, SBX_CMP_GE, SBX_CMP_MASKED_EQ };
+
+struct sbx_arg_cond {
+    unsigned index;
+    enum sbx_cmp op;
+    uint64_t value;
+    uint64_t mask; /* MASKED_EQ */
+};
+
+/* A seccomp action: allow, errno(N), kill (the sandbox dies and the parent learns the syscall),
+ * log, trap. */
+enum sbx_action_kind { SBX_ACT_ALLOW, SBX_ACT_ERRNO, SBX_ACT_KILL, SBX_ACT_LOG, SBX_ACT_TRAP };
+struct sbx_action {
+    enum sbx_action_kind kind;
+    int errnum; /* ERRNO */
+};
+
+struct sbx_syscall_rule {
+    int nr; /* native syscall number (resolved by runtime/) */
+    struct sbx_action action;
+    unsigned n_args;
+    struct sbx_arg_cond args[6];
+};
+
+/* One BPF program. */
+struct sbx_filter {
+    struct sbx_action default_action;
+    struct sbx_syscall_rule *rules;
+    size_t n_rules;
+};
+
+/* The sandbox's filters, all loaded (the kernel applies the most restrictive answer). runtime/
+ * uses a second filter, defaulting to allow, for conditions that refine an unconditional rule of
+ * the first (libseccomp cannot express "if condition then A else B" on one syscall). At most one
+ * filter may contain kill actions (they need the one seccomp listener). */
+struct sbx_seccomp {
+    struct sbx_filter filters[2];
+    size_t n_filters;
+};
+
+/* Limits for the sandbox's cgroup; a field < 0 means "not limited". */
+struct sbx_cgroup_limits {
+    int64_t memory_max;  /* bytes */
+    int64_t memory_high; /* bytes */
+    int64_t swap_max;    /* bytes */
+    int64_t cpu_quota_us;/* per cpu_period_us */
+    int64_t cpu_period_us;
+    int64_t cpu_weight;  /* 1..10000 (v2 scale; mapped to shares on v1) */
+    int64_t pids_max;
+};
+
+struct sbx_rlimit {
+    int resource;
+    uint64_t soft, hard;
+};
+
+struct sbx_idmap {
+    uint32_t inside, outside, count;
+};
+
+struct sbx_spec {
+    /* process */
+    char **argv;             /* argv[0] is the absolute path inside the sandbox */
+    char **envp;
+    char *cwd;
+    uid_t uid;               /* inside the sandbox */
+    gid_t gid;
+    uint64_t caps;           /* capability bitmask kept in all five sets (default 0) */
+    struct sbx_rlimit *rlimits;
+    size_t n_rlimits;
+
+    /* namespaces: CLONE_NEW* bits; CLONE_NEWNS is always set */
+    int ns_flags;
+    struct sbx_idmap uid_map, gid_map; /* used when CLONE_NEWUSER is set */
+    char *hostname;          /* NULL: leave as is */
+
+    /* filesystem */
+    char *rootfs;            /* host directory of the root image (lower layer) */
+    bool readonly_root;
+    uint64_t upper_size;     /* bytes of tmpfs for writes to the root when it is not read-only */
+    char *stage_dir;         /* an empty host directory to build the root on (private per sandbox
+                                thanks to the mount namespace; may be shared between sandboxes) */
+    struct sbx_mount *mounts;/* applied in order after the root is in place */
+    size_t n_mounts;
+
+    struct sbx_seccomp seccomp;
+    enum sbx_net_mode net;
+    bool cgroup_enabled;
+    struct sbx_cgroup_limits limits;
+    char *cgroup_name;       /* leaf name to create beneath our own cgroup(s) */
+
+    /* supervision */
+    int64_t timeout_ms;      /* wall clock; <= 0: none */
+    int timeout_signal;      /* first signal at the deadline (SIGKILL: kill at once) */
+    int64_t kill_grace_ms;   /* after timeout_signal, SIGKILL after this long */
+    bool forward_signals;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT to gbox go to the program */
+};
+
+/* The outcome of one sandbox run. */
+enum sbx_end {
+    SBX_END_EXITED,    /* the program exited; status = its exit code */
+    SBX_END_SIGNALED,  /* killed by a signal; status = signal number */
+    SBX_END_TIMEOUT,   /* wall-clock deadline reached, sandbox killed */
+    SBX_END_SECCOMP,   /* killed for a forbidden syscall (syscall_nr set, or -1 for a bad ABI) */
+    SBX_END_OOM,       /* killed by the OOM killer in the sandbox's cgroup */
+    SBX_END_SETUP,     /* failed before exec: setup_stage/err say where */
+};
+
+struct sbx_stage_time {
+    const char *name;
+    double ms;
+};
+
+struct sbx_result {
+    enum sbx_end end;
+    int status;
+    int syscall_nr;           /* SECCOMP: the syscall, native number; -1: non-native ABI */
+    uint32_t syscall_arch;    /* SECCOMP: AUDIT_ARCH_* of the call */
+    uint64_t syscall_args[6];
+    int exit_code;            /* what the CLI exits with */
+    double wall_ms;
+    double user_cpu_ms, sys_cpu_ms;
+    int64_t memory_peak;      /* bytes, -1 when unknown */
+    int64_t oom_kills;
+    char setup_stage[32];     /* SETUP: the stage that failed */
+    struct sbx_stage_time stages[16];
+    size_t n_stages;
+};
+
+/* Run the plan to completion: set up, exec argv, supervise (timeout, signals, seccomp kills),
+ * tear down. Returns 0 with *res filled whenever the program was started or setup failed inside
+ * the child (res->end tells); < 0 with *err when the parent itself could not proceed. */
+int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err **err);
+
+/* Resolve a native syscall number to its name for reports ("syscall-N" when unknown). */
+void sbx_syscall_name(int nr, char *buf, size_t len);
+
+/* Free a spec built by runtime/ with heap strings (every pointer owned). */
+void sbx_spec_free(struct sbx_spec *spec);
+
+#endif

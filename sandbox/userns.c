@@ -1,0 +1,62 @@
+/* userns.c — uid/gid maps (written by the parent) and the program's credentials (set by the child).
+ *
+ * Inside a user namespace the child starts as uid 0 of that namespace, mapped to an unprivileged
+ * host id range, which is what lets it mount and pivot. It ends as the policy's uid/gid (default
+ * 1000), never 0 unless the policy explicitly allows it. */
+#include "internal.h"
+#include "util.h"
+
+#include <grp.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+
+static int write_map(pid_t pid, const char *file, const struct sbx_idmap *m, struct sbx_err **err)
+{
+    char path[64], line[96];
+    snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+    snprintf(line, sizeof(line), "%u %u %u\n", m->inside, m->outside, m->count);
+    if (write_file(path, line) < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "write %s (\"%u %u %u\")", path, m->inside,
+                           m->outside, m->count);
+    return 0;
+}
+
+int sbx_userns_from_parent(pid_t pid, const struct sbx_spec *spec, struct sbx_err **err)
+{
+    if (!(spec->ns_flags & CLONE_NEWUSER))
+        return 0;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+    /* deny: the sandbox may never add itself to groups it was not given (CVE-2014-8989). */
+    if (write_file(path, "deny") < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "write %s", path);
+    if (write_map(pid, "uid_map", &spec->uid_map, err) < 0 ||
+        write_map(pid, "gid_map", &spec->gid_map, err) < 0)
+        return -1;
+    return 0;
+}
+
+int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce)
+{
+    /* Keep the permitted set across setresuid so granted capabilities can be re-raised; caps.c
+     * then trims every set to exactly what the policy grants. */
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return child_fail(ce, "credentials", errno, "PR_SET_KEEPCAPS");
+    if (!(spec->ns_flags & CLONE_NEWUSER) && setgroups(0, NULL) < 0)
+        return child_fail(ce, "credentials", errno, "clear supplementary groups");
+    if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
+        return child_fail(ce, "credentials", errno, "setresgid %u", (unsigned)spec->gid);
+    if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
+        return child_fail(ce, "credentials", errno, "setresuid %u", (unsigned)spec->uid);
+    if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+        return child_fail(ce, "credentials", errno, "clear PR_SET_KEEPCAPS");
+    uid_t r, e, s;
+    gid_t gr, ge, gs;
+    if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0 || r != spec->uid ||
+        e != spec->uid || s != spec->uid || gr != spec->gid || ge != spec->gid || gs != spec->gid)
+        return child_fail(ce, "credentials", 0, "credentials did not take: uid %u/%u/%u gid %u/%u/%u",
+                          (unsigned)r, (unsigned)e, (unsigned)s, (unsigned)gr, (unsigned)ge,
+                          (unsigned)gs);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* util.h — small helpers shared by sandbox/ and runtime/: cleanup attributes, EINTR-safe I/O. */
+#ifndef GBOX_UTIL_H
+#define GBOX_UTIL_H
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static inline void cleanup_freep(void *p) { free(*(void **)p); }
+static inline void cleanup_closep(int *fd)
+{
+    if (*fd >= 0) {
+        int saved = errno;
+        close(*fd);
+        errno = saved;
+    }
+}
+#define _cleanup_free_ __attribute__((cleanup(cleanup_freep)))
+#define _cleanup_close_ __attribute__((cleanup(cleanup_closep)))
+
+/* Hand ownership on: the cleanup variable no longer frees it. */
+static inline void *steal_ptr(void *pp)
+{
+    void **p = pp;
+    void *v = *p;
+    *p = NULL;
+    return v;
+}
+static inline int steal_fd(int *fd)
+{
+    int v = *fd;
+    *fd = -1;
+    return v;
+}
+
+#define TEMP_RETRY(expr)                                                                            \
+    __extension__({                                                                                          \
+        long _r;                                                                                   \
+        do                                                                                         \
+            _r = (long)(expr);                                                                     \
+        while (_r < 0 && errno == EINTR);                                                          \
+        _r;                                                                                        \
+    })
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Write all of buf; returns 0 or -1 with errno. */
+int write_all(int fd, const void *buf, size_t len);
+/* Write a string to a file (open, write, close); returns 0 or -1 with errno. */
+int write_file(const char *path, const char *text);
+/* Read a whole small file into a NUL-terminated heap buffer; NULL with errno on failure. */
+char *read_file(const char *path, size_t *len);
+/* Monotonic milliseconds. */
+double now_ms(void);
+/* xmalloc-style helpers that abort on OOM (only used for small runtime structures). */
+void *xcalloc(size_t n, size_t sz);
+char *xstrdup(const char *s);
+
+#endif
