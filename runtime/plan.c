@@ -115,10 +115,18 @@ static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, 
     snprintf(copy, sizeof(copy), "%s", real);
     const char *base = basename(copy);
     char inside[PATH_MAX];
-    snprintf(inside, sizeof(inside), "%s/%s", pol_str(p, "interpreter.program_dir"), base);
-    struct sbx_mount *m = add_mount(s, SBX_MOUNT_BIND, inside);
+    const char *pdir = pol_str(p, "interpreter.program_dir");
+    snprintf(inside, sizeof(inside), "%s/%s", pdir, base);
+    /* The program directory is a small tmpfs of the sandbox's own (the image's directories belong
+     * to the host's root, so the sandbox could not create a mount point in them), holding only
+     * the program, read-only. */
+    struct sbx_mount *m = add_mount(s, SBX_MOUNT_TMPFS, pdir);
+    m->size = 64 * 1024;
+    m->mode = 0755;
+    m = add_mount(s, SBX_MOUNT_BIND, inside);
     m->source = xstrdup(real);
     m->file = true;
+    add_mount(s, SBX_MOUNT_READONLY, pdir);
 
     const char *ext = strrchr(base, '.');
     const json_t *hs = pol_get(p, "interpreter.handlers"), *h, *e;
