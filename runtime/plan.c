@@ -297,6 +297,8 @@ int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct
     char stage[PATH_MAX];
     snprintf(stage, sizeof(stage), "%s/stage", gbox_run_dir());
     s->stage_dir = xstrdup(stage);
+    snprintf(stage, sizeof(stage), "%s/bpf-cache", gbox_run_dir());
+    s->seccomp_cache_dir = xstrdup(stage);
     if (plan_mounts_before_program(p, s, err) < 0 || plan_argv(p, rq, s, &argv, err) < 0)
         goto fail;
     s->argv = argv.v;

@@ -41,7 +41,10 @@ struct sbx_bpf {
     unsigned short len;
     bool notify; /* some action is "kill": the parent needs the listener fd */
 };
-int sbx_seccomp_prepare(const struct sbx_seccomp *sc, struct sbx_bpf out[2], struct sbx_err **err);
+/* Compile the filters (in the parent). With cache_dir, a compiled program is reused when the
+ * filter's canonical form matches byte for byte. */
+int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[2],
+                        struct sbx_err **err);
 void sbx_seccomp_release(struct sbx_bpf bpf[2]);
 /* Load the program (no_new_privs must already be set); returns the listener fd (or -1 when the
  * program has no notify action) and 0, or -1 with ce filled. */

@@ -5,9 +5,11 @@
  *       expensive or fallible left to do that the parent could have done.
  *   P2  clone3 with a pidfd into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP);
  *       the child blocks on the socket.
- *   P3  move the child into the v1 cgroups, write its uid/gid maps, then send "go". The maps must
- *       exist before the child acts as root of its user namespace; placement must happen before
- *       it unshares its cgroup namespace so that namespace is rooted at its own cgroup.
+ *   P3  write the child's uid/gid maps and send "go" (the maps must exist before the child acts
+ *       as root of its user namespace); then move it into the v1 cgroups and send "placed". A v1
+ *       move waits for an RCU grace period (~10 ms here), so the child builds its root meanwhile;
+ *       it waits for "placed" before it unshares its cgroup namespace (which must be rooted at
+ *       its own cgroup) and before anything of the program runs.
  *   C1  become root of the user namespace, new session (no controlling tty: TIOCSTI is moot),
  *       cgroup namespace, hostname, network, mounts and pivot_root, working directory, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
@@ -90,8 +92,6 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "userns", errno, "become root of the user namespace");
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
-    if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
-        return child_fail(ce, "cgroupns", errno, "unshare cgroup namespace");
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
     if (sbx_net_in_child(s->net, ce) < 0)
@@ -106,6 +106,12 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     if (chdir(s->cwd) < 0)
         return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
     child_stage(ready, "mounts", &t);
+    char placed;
+    if (TEMP_RETRY(read(fd, &placed, 1)) != 1)
+        return child_fail(ce, "sync", errno, "wait for cgroup placement");
+    if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
+        return child_fail(ce, "cgroupns", errno, "unshare cgroup namespace");
+    child_stage(ready, "wait_cgroup", &t);
     for (size_t i = 0; i < s->n_rlimits; i++) {
         struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
         if (setrlimit(s->rlimits[i].resource, &rl) < 0)
@@ -371,7 +377,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     int rc = -1;
     double t = now_ms(), t0 = t;
 
-    if (sbx_seccomp_prepare(&spec->seccomp, l.bpf, err) < 0)
+    if (sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
         goto out;
     stage(res, "seccomp_compile", now_ms() - t);
     t = now_ms();
@@ -402,14 +408,16 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     l.sock[1] = -1;
     stage(res, "clone", now_ms() - t);
     t = now_ms();
-    if (sbx_cgroup_from_parent(l.cg, w.pid, err) < 0 || sbx_userns_from_parent(w.pid, spec, err) < 0) {
+    char go = 1;
+    if (sbx_userns_from_parent(w.pid, spec, err) < 0 || write_all(l.sock[0], &go, 1) < 0 ||
+        sbx_cgroup_from_parent(l.cg, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
+        if (!*err)
+            sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;
     }
-    char go = 1;
-    write_all(l.sock[0], &go, 1);
-    stage(res, "place_and_map", now_ms() - t);
+    stage(res, "map_and_place", now_ms() - t);
     if (supervise(&l, &w, res) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
         kill_sandbox(&l, &w);
@@ -465,5 +473,6 @@ void sbx_spec_free(struct sbx_spec *s)
     for (size_t i = 0; i < 2; i++)
         free(s->seccomp.filters[i].rules);
     free(s->cgroup_name);
+    free(s->seccomp_cache_dir);
     memset(s, 0, sizeof(*s));
 }

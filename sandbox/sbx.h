@@ -155,6 +155,7 @@ struct sbx_spec {
     size_t n_mounts;
 
     struct sbx_seccomp seccomp;
+    char *seccomp_cache_dir; /* compiled programs reused from here; NULL: compile every time */
     enum sbx_net_mode net;
     bool cgroup_enabled;
     struct sbx_cgroup_limits limits;

@@ -11,7 +11,10 @@
 
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -64,6 +67,98 @@ static int add_rule(scmp_filter_ctx ctx, const struct sbx_syscall_rule *r, bool 
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, -rc, "seccomp rule for %s", name);
     }
     return 0;
+}
+
+/* A canonical byte form of a filter: the cache key, compared in full (no hash to collide). */
+struct blob {
+    uint64_t *v;
+    size_t n, cap;
+};
+
+static void blob_put(struct blob *b, uint64_t x)
+{
+    if (b->n == b->cap) {
+        b->cap = b->cap ? b->cap * 2 : 256;
+        b->v = realloc(b->v, b->cap * sizeof(uint64_t));
+        if (!b->v)
+            abort();
+    }
+    b->v[b->n++] = x;
+}
+
+static void filter_blob(const struct sbx_filter *f, struct blob *b)
+{
+    const struct scmp_version *ver = seccomp_version();
+    blob_put(b, 0x67626f782d627066ULL); /* "gbox-bpf" */
+    blob_put(b, ((uint64_t)ver->major << 32) | ((uint64_t)ver->minor << 16) | ver->micro);
+    blob_put(b, (uint64_t)f->default_action.kind << 32 | (uint32_t)f->default_action.errnum);
+    blob_put(b, f->n_rules);
+    for (size_t i = 0; i < f->n_rules; i++) {
+        const struct sbx_syscall_rule *r = &f->rules[i];
+        blob_put(b, (uint64_t)(uint32_t)r->nr << 32 | r->n_args);
+        blob_put(b, (uint64_t)r->action.kind << 32 | (uint32_t)r->action.errnum);
+        for (unsigned a = 0; a < r->n_args; a++) {
+            blob_put(b, (uint64_t)r->args[a].index << 32 | (uint32_t)r->args[a].op);
+            blob_put(b, r->args[a].value);
+            blob_put(b, r->args[a].mask);
+        }
+    }
+}
+
+/* Cache file: [u64 blob words][blob][u16 notify][u16 len][bpf]. Only root writes the directory. */
+static bool cache_load(const char *dir, const struct blob *key, struct sbx_bpf *out)
+{
+    char path[PATH_MAX];
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a only picks the file name; the blob decides */
+    for (size_t i = 0; i < key->n; i++)
+        h = (h ^ key->v[i]) * 1099511628211ULL;
+    snprintf(path, sizeof(path), "%s/%016llx.bpf", dir, (unsigned long long)h);
+    size_t len = 0;
+    char *data = read_file(path, &len);
+    size_t kb = key->n * sizeof(uint64_t);
+    bool ok = false;
+    if (data && len >= 8 + kb + 4) {
+        uint64_t words;
+        memcpy(&words, data, 8);
+        uint16_t notify, n;
+        memcpy(&notify, data + 8 + kb, 2);
+        memcpy(&n, data + 8 + kb + 2, 2);
+        if (words == key->n && memcmp(data + 8, key->v, kb) == 0 &&
+            len == 8 + kb + 4 + n * sizeof(struct sock_filter) && n > 0 && n <= BPF_MAXINSNS) {
+            out->insns = malloc(n * sizeof(struct sock_filter));
+            if (out->insns) {
+                memcpy(out->insns, data + 8 + kb + 4, n * sizeof(struct sock_filter));
+                out->len = n;
+                out->notify = notify;
+                ok = true;
+            }
+        }
+    }
+    free(data);
+    return ok;
+}
+
+static void cache_store(const char *dir, const struct blob *key, const struct sbx_bpf *bpf)
+{
+    char path[PATH_MAX], tmp[PATH_MAX];
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < key->n; i++)
+        h = (h ^ key->v[i]) * 1099511628211ULL;
+    snprintf(path, sizeof(path), "%s/%016llx.bpf", dir, (unsigned long long)h);
+    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return;
+    uint64_t words = key->n;
+    uint16_t notify = bpf->notify, n = bpf->len;
+    bool ok = write_all(fd, &words, 8) == 0 && write_all(fd, key->v, key->n * 8) == 0 &&
+              write_all(fd, &notify, 2) == 0 && write_all(fd, &n, 2) == 0 &&
+              write_all(fd, bpf->insns, n * sizeof(struct sock_filter)) == 0;
+    close(fd);
+    if (!ok || rename(tmp, path) < 0)
+        unlink(tmp);
 }
 
 static int compile_filter(const struct sbx_filter *sc, struct sbx_bpf *out, struct sbx_err **err)
@@ -120,15 +215,25 @@ static int compile_filter(const struct sbx_filter *sc, struct sbx_bpf *out, stru
     return 0;
 }
 
-int sbx_seccomp_prepare(const struct sbx_seccomp *sc, struct sbx_bpf out[2], struct sbx_err **err)
+int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[2],
+                        struct sbx_err **err)
 {
     memset(out, 0, 2 * sizeof(*out));
     unsigned notify = 0;
     for (size_t i = 0; i < sc->n_filters && i < 2; i++) {
-        if (compile_filter(&sc->filters[i], &out[i], err) < 0) {
-            sbx_seccomp_release(out);
-            return sbx_err_wrap(err, "seccomp filter %zu", i);
+        struct blob key = {0};
+        if (cache_dir)
+            filter_blob(&sc->filters[i], &key);
+        if (!cache_dir || !cache_load(cache_dir, &key, &out[i])) {
+            if (compile_filter(&sc->filters[i], &out[i], err) < 0) {
+                free(key.v);
+                sbx_seccomp_release(out);
+                return sbx_err_wrap(err, "seccomp filter %zu", i);
+            }
+            if (cache_dir)
+                cache_store(cache_dir, &key, &out[i]);
         }
+        free(key.v);
         notify += out[i].notify;
     }
     if (notify > 1) {
