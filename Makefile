@@ -72,12 +72,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< $(BUILD)/libgbox.a $(LIBS) -lcmocka
 
 check-unit: $(UNIT_BIN)
-	@scripts/run-tests unit $(UNIT_BIN)
+	@scripts/run-tests --unit $(UNIT_BIN)
 
 check-integration: all
-	@GBOX=$(abspath $(GBOX)) scripts/run-tests bats tests/integration
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/integration
 
-check: all check-unit check-integration
+# One closing line over all suites: "N passed, M failed".
+check: all $(UNIT_BIN)
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
