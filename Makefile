@@ -78,7 +78,7 @@ check-integration: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/integration
 
 # One closing line over all suites: "N passed, M failed".
-check: all $(UNIT_BIN)
+check: lint all $(UNIT_BIN)
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration
 
 demo: all

@@ -50,7 +50,6 @@ struct launch {
     struct sbx_cgroup *cg;
     int sock[2];
     pid_t parent;
-    double t_child0;
 };
 
 static void stage(struct sbx_result *res, const char *name, double ms)
@@ -200,6 +199,7 @@ struct watch {
     int pidfd, sigfd, listener;
     pid_t pid;
     bool have_status, have_err, killed_seccomp, timed_out, exited;
+    double t_ready, t_exit; /* when the program started and ended, for the stage timings */
     int status, init_status;
     struct child_err err;
     struct rusage ru;
@@ -239,6 +239,7 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
             break;
         }
         case MSG_READY:
+            w->t_ready = now_ms();
             for (unsigned i = 0; i < m.n_stages && i < ARRAY_LEN(m.stages); i++) {
                 static char names[8][16];
                 snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
@@ -246,6 +247,7 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
             }
             break;
         case MSG_EXIT:
+            w->t_exit = now_ms();
             w->status = m.value;
             w->have_status = true;
             break;
@@ -328,6 +330,10 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         }
     }
     read_messages(l, w, res);
+    if (w->t_ready > 0 && w->t_exit >= w->t_ready) {
+        stage(res, "program", w->t_exit - w->t_ready);
+        stage(res, "teardown", now_ms() - w->t_exit);
+    }
     return 0;
 }
 
