@@ -1,6 +1,7 @@
 /* names.c — tables of the symbolic names policies may use. */
 #include "names.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -29,7 +30,7 @@ int errno_from_name(const char *name)
             return errnos[i].value;
     char *end;
     long v = strtol(name, &end, 10);
-    if (*name && !*end && v >= 1 && v <= 4095)
+    if (isdigit((unsigned char)*name) && !*end && v >= 1 && v <= 4095)
         return (int)v;
     return -1;
 }
@@ -53,7 +54,7 @@ int signal_from_name(const char *name)
     }
     char *end;
     long v = strtol(name, &end, 10);
-    if (*name && !*end && v >= 1 && v < NSIG)
+    if (isdigit((unsigned char)*name) && !*end && v >= 1 && v < NSIG)
         return (int)v;
     return -1;
 }

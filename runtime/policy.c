@@ -174,6 +174,12 @@ static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth,
         json_decref(doc);
         return (void)sbx_err_wrap(err, "%s: extends", file), NULL;
     }
+    struct stat pst;
+    if (stat(parent, &pst) < 0) {
+        int e = errno;
+        json_decref(doc);
+        return (void)sbx_err_set(err, GBOX_EXIT_USAGE, e, "%s: extends: %s", file, parent), NULL;
+    }
     json_t *base = load_chain(parent, visited, depth + 1, err);
     if (!base) {
         json_decref(doc);
@@ -193,11 +199,11 @@ static int check_handlers(const char *file, const json_t *root, struct sbx_err *
     {
         char p[128];
         const json_t *cmd = json_object_get(h, "command");
-        bool has_prog = false;
-        json_array_foreach(cmd, j, e) has_prog |= strcmp(json_string_value(e), "{program}") == 0;
+        int n_prog = 0;
+        json_array_foreach(cmd, j, e) n_prog += strcmp(json_string_value(e), "{program}") == 0;
         snprintf(p, sizeof(p), "interpreter.handlers[%zu].command", i);
-        if (!has_prog)
-            return perr(err, file, p, "expected one element to be exactly \"{program}\"");
+        if (n_prog != 1)
+            return perr(err, file, p, "expected exactly one element to be \"{program}\", got %d", n_prog);
         if (json_string_value(json_array_get(cmd, 0))[0] != '/')
             return perr(err, file, p, "expected the interpreter as an absolute path inside the image, got \"%s\"",
                         json_string_value(json_array_get(cmd, 0)));
@@ -225,7 +231,7 @@ static int check_handlers(const char *file, const json_t *root, struct sbx_err *
     return 0;
 }
 
-static int check_semantics(const char *file, const char *dir, const char *name, const json_t *root,
+static int check_semantics(const char *file, const char *dir, const json_t *root,
                            struct sbx_err **err)
 {
     const json_t *user = json_object_get(root, "user");
@@ -279,15 +285,15 @@ static int check_semantics(const char *file, const char *dir, const char *name, 
         const char *s = json_string_value(v);
         if (!s || strncmp(s, "fallback:", 9) != 0)
             continue;
-        char p[64], target[PATH_MAX];
+        char p[64], target[PATH_MAX], treal[PATH_MAX], freal[PATH_MAX];
         snprintf(p, sizeof(p), "failure_policies.%s", k);
-        if (strcmp(s + 9, name) == 0)
-            return perr(err, file, p, "a policy cannot fall back to itself");
         struct sbx_err *e2 = NULL;
-        if (policy_path(s + 9, dir, target, sizeof(target), &e2) < 0) {
+        if (policy_path(s + 9, dir, target, sizeof(target), &e2) < 0 || !realpath(target, treal)) {
             sbx_err_free(&e2);
             return perr(err, file, p, "expected fallback:POLICY naming an existing policy, got \"%s\"", s);
         }
+        if (realpath(file, freal) && strcmp(treal, freal) == 0)
+            return perr(err, file, p, "a policy cannot fall back to itself");
     }
     struct sbx_seccomp sc;
     if (seccomp_plan(json_object_get(root, "seccomp"), file, &sc, err) < 0)
@@ -325,7 +331,7 @@ int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
     const char *dir = dirname(dirbuf);
     const char *name = json_string_value(json_object_get(root, "name"));
     if (check_required(file, "", schema_fields(), root, err) < 0 ||
-        check_semantics(file, dir, name, root, err) < 0) {
+        check_semantics(file, dir, root, err) < 0) {
         free(real);
         json_decref(root);
         return -1;

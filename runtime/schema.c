@@ -91,18 +91,19 @@ static int check_pattern(const struct vctx *c, const char *path, const json_t *f
 }
 
 static int check_range(const struct vctx *c, const char *path, const json_t *f, double v,
-                       double (*conv)(const json_t *, bool *), const char *what)
+                       const json_t *orig, double (*conv)(const json_t *, bool *), const char *what)
 {
     bool ok = true;
     const json_t *mn = json_object_get(f, "min"), *mx = json_object_get(f, "max");
-    char b[80];
+    char b[80], g[80];
+    json_short(orig, g, sizeof(g));
     if (mn && v < conv(mn, &ok)) {
         json_short(mn, b, sizeof(b));
-        return FAIL(c, path, "expected %s of at least %s, got %g", what, b, v);
+        return FAIL(c, path, "expected %s of at least %s, got %s", what, b, g);
     }
     if (mx && v > conv(mx, &ok)) {
         json_short(mx, b, sizeof(b));
-        return FAIL(c, path, "expected %s of at most %s, got %g", what, b, v);
+        return FAIL(c, path, "expected %s of at most %s, got %s", what, b, g);
     }
     return 0;
 }
@@ -257,24 +258,24 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
     if (strcmp(t, "int") == 0) {
         if (!json_is_integer(v))
             return expect(c, path, "an integer", v);
-        return check_range(c, path, f, (double)json_integer_value(v), conv_num, "a value");
+        return check_range(c, path, f, (double)json_integer_value(v), v, conv_num, "a value");
     }
     if (strcmp(t, "number") == 0) {
         if (!json_is_number(v))
             return expect(c, path, "a number", v);
-        return check_range(c, path, f, json_number_value(v), conv_num, "a value");
+        return check_range(c, path, f, json_number_value(v), v, conv_num, "a value");
     }
     if (strcmp(t, "size") == 0) {
         int64_t sz;
         if (parse_size_json(v, &sz) < 0)
             return expect(c, path, "a size like \"256M\" (K, M, G, T) or a number of bytes", v);
-        return check_range(c, path, f, (double)sz, conv_size, "a size");
+        return check_range(c, path, f, (double)sz, v, conv_size, "a size");
     }
     if (strcmp(t, "duration") == 0) {
         int64_t ms;
         if (!json_is_string(v) || parse_duration(json_string_value(v), &ms) < 0)
             return expect(c, path, "a duration like \"300s\", \"1500ms\", \"5m\" or \"1h\"", v);
-        return check_range(c, path, f, (double)ms, conv_dur, "a duration (ms)");
+        return check_range(c, path, f, (double)ms, v, conv_dur, "a duration");
     }
     if (strcmp(t, "enum") == 0) {
         const json_t *vals = json_object_get(f, "values");
@@ -288,7 +289,7 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
         return expect(c, path, what, v);
     }
     if (strcmp(t, "syscalls") == 0)
-        return check_syscall_list(c, path, v, true);
+        return check_syscall_list(c, path, v, !json_is_false(json_object_get(f, "groups")));
     if (strcmp(t, "action") == 0) {
         const char *s = json_string_value(v);
         if (!s || parse_action(s, NULL) < 0)

@@ -23,7 +23,8 @@
 #define MAX_NR 1024
 
 enum { SRC_NONE, SRC_ALLOW, SRC_DENY, SRC_KILL, SRC_FORCED };
-static const char *const src_names[] = {"", "seccomp.allow", "seccomp.deny", "seccomp.kill", "gbox"};
+static const char *const src_names[] = {"", "seccomp.allow", "seccomp.deny", "seccomp.kill",
+                                         "gbox (@default, clone and clone3 are fixed)"};
 
 struct base {
     struct sbx_action act;
@@ -35,6 +36,7 @@ struct plan {
     const char *file;
     struct sbx_err **err;
     struct base base[MAX_NR];
+    struct sbx_action def;
     struct sbx_syscall_rule *r[2];
     size_t n[2], cap[2];
 };
@@ -171,8 +173,17 @@ static int add_conditional(struct plan *p, const json_t *rule, size_t idx, bool 
         const struct base *b = &p->base[nr];
         char b1[32], b2[32];
         if (b->src == SRC_NONE) {
-            push(p, 0, r);
-        } else if (b->src != SRC_KILL && rank(r.action) > rank(b->act) &&
+            if (r.action.kind == SBX_ACT_KILL && !default_kills) {
+                /* The kill lives in filter 1 with the other notifications; filter 0 must allow
+                 * the matching calls or its default (ranked above a notification) would win. */
+                struct sbx_syscall_rule allow0 = r;
+                allow0.action = (struct sbx_action){SBX_ACT_ALLOW, 0};
+                push(p, 0, allow0);
+                push(p, 1, r);
+            } else if (memcmp(&r.action, &p->def, sizeof(p->def)) != 0) {
+                push(p, 0, r); /* a rule giving the default action changes nothing */
+            }
+        } else if (b->act.kind != SBX_ACT_KILL && rank(r.action) > rank(b->act) &&
                    !(default_kills && r.action.kind == SBX_ACT_KILL)) {
             push(p, 1, r);
         } else {
@@ -196,9 +207,11 @@ int seccomp_plan(const json_t *sc, const char *file, struct sbx_seccomp *out, st
     parse_action(json_string_value(json_object_get(sc, "default_action")), &def);
     parse_action(json_string_value(json_object_get(sc, "deny_action")), &deny);
     bool default_kills = def.kind == SBX_ACT_KILL;
+    p->def = def;
     json_t *forced = json_pack("[s]", "@default");
     int rc = -1;
-    if (add_list(p, forced, "@default", SRC_ALLOW, allow) < 0 ||
+    /* "@default" is what every program and gbox's own init need: no list can take it away. */
+    if (add_list(p, forced, "@default", SRC_FORCED, allow) < 0 ||
         add_list(p, json_object_get(sc, "allow"), "seccomp.allow", SRC_ALLOW, allow) < 0 ||
         add_list(p, json_object_get(sc, "deny"), "seccomp.deny", SRC_DENY, deny) < 0 ||
         add_list(p, json_object_get(sc, "kill"), "seccomp.kill", SRC_KILL, kill) < 0)
