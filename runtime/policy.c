@@ -270,12 +270,16 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
     {
         json_array_foreach(json_object_get(a, "args"), j, b)
         {
-            if (strcmp(json_string_value(json_object_get(b, "op")), "masked_eq") == 0 &&
-                !json_is_integer(json_object_get(b, "mask"))) {
-                char p[64];
-                snprintf(p, sizeof(p), "seccomp.rules[%zu].args[%zu].mask", i, j);
+            const char *op = json_string_value(json_object_get(b, "op"));
+            const json_t *mask = json_object_get(b, "mask");
+            char p[64];
+            snprintf(p, sizeof(p), "seccomp.rules[%zu].args[%zu].mask", i, j);
+            if (strcmp(op, "masked_eq") == 0 && !json_is_integer(mask))
                 return perr(err, file, p, "expected an integer mask with op \"masked_eq\"");
-            }
+            if (strcmp(op, "masked_eq") != 0 && json_is_integer(mask))
+                return perr(err, file, p,
+                            "expected null with op \"%s\" (a mask is only used by op \"masked_eq\"), got %lld",
+                            op, (long long)json_integer_value(mask));
         }
     }
     const char *k;

@@ -112,8 +112,32 @@ static int cg_writei(const char *dir, const char *file, int64_t v, struct sbx_er
     return cg_write(dir, file, b, err);
 }
 
+/* Remove empty gbox-<pid>-* directories whose gbox is gone (killed with SIGKILL: its sandbox died
+ * with it through PDEATHSIG, but nobody was left to remove the cgroups). */
+static void sweep_stale(const char *parent)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int pid;
+        unsigned n;
+        char tail;
+        if (sscanf(de->d_name, "gbox-%d-%u%c", &pid, &n, &tail) != 2 || pid <= 0)
+            continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", parent, de->d_name);
+        rmdir(p); /* fails harmlessly if anything is still inside */
+    }
+    closedir(d);
+}
+
 static char *make_dir(const char *parent, const char *name, struct sbx_err **err)
 {
+    sweep_stale(parent);
     char p[PATH_MAX];
     snprintf(p, sizeof(p), "%s/%s", parent, name);
     if (mkdir(p, 0755) < 0) {

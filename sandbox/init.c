@@ -38,6 +38,10 @@ void sbx_forward_set(sigset_t *set)
 
 static void __attribute__((noreturn)) exec_program(const struct sbx_spec *spec, int sync_fd)
 {
+    /* A signal ignored by whoever started gbox must not stay ignored for the program. */
+    for (int sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);

@@ -125,6 +125,13 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     if (sbx_caps_bounding_in_child(s->caps, ce) < 0 || sbx_creds_in_child(s, ce) < 0 ||
         sbx_caps_in_child(s->caps, ce) < 0)
         return -1;
+    /* Credential changes clear the parent-death signal: set it again for good, then make sure
+     * the parent did not die in between (its end of the socket would be closed). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+        return child_fail(ce, "pdeathsig", errno, "PR_SET_PDEATHSIG");
+    struct pollfd alive = {.fd = fd, .events = 0};
+    if (poll(&alive, 1, 0) < 0 || (alive.revents & (POLLHUP | POLLERR)))
+        return child_fail(ce, "pdeathsig", 0, "gbox went away during setup");
     child_stage(ready, "creds", &t);
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         return child_fail(ce, "no_new_privs", errno, "PR_SET_NO_NEW_PRIVS");
