@@ -277,13 +277,33 @@ int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, str
 
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg) { return cg ? cg->v2_fd : -1; }
 
-int sbx_cgroup_from_parent(struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err)
+int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce)
 {
     if (!cg)
         return 0;
-    for (int i = 0; i < V1_N; i++)
-        if (cg->v1[i] && cg_writei(cg->v1[i], "cgroup.procs", pid, err) < 0)
-            return -1;
+    /* The child moves itself, one thread, by writing "0" to each v1 "tasks" file. Moving another
+     * process (cgroup.procs) takes the global threadgroup rwsem for writing and waits for an RCU
+     * grace period (~10 ms here); a single thread moving itself skips that lock. It runs before
+     * any credential change, while the child still has the host's root euid the v1 permission
+     * check asks for, and while it is single-threaded. */
+    for (int i = 0; i < V1_N; i++) {
+        if (!cg->v1[i])
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/tasks", cg->v1[i]);
+        if (write_file(p, "0") < 0)
+            return child_fail(ce, "cgroup", errno, "join cgroup %s", cg->v1[i]);
+    }
+    /* Fail closed: /proc/self/cgroup must now name our cgroup in each of those hierarchies. */
+    char *self = read_file("/proc/self/cgroup", NULL);
+    for (int i = 0; i < V1_N; i++) {
+        const char *leaf = cg->v1[i] ? strrchr(cg->v1[i], '/') : NULL;
+        if (leaf && (!self || !strstr(self, leaf))) {
+            free(self);
+            return child_fail(ce, "cgroup", 0, "not in cgroup %s after joining it", cg->v1[i]);
+        }
+    }
+    free(self);
     return 0;
 }
 

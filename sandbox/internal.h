@@ -72,8 +72,8 @@ struct sbx_cgroup;
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);
 /* v2 directory fd for CLONE_INTO_CGROUP, or -1 */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
-/* Move pid into the v1 hierarchies (the v2 placement happened at clone time). */
-int sbx_cgroup_from_parent(struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err);
+/* The child joins its v1 cgroups itself (the v2 placement happened at clone time). */
+int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce);
 void sbx_cgroup_kill(struct sbx_cgroup *cg);
 void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_result *res);
 void sbx_cgroup_release(struct sbx_cgroup **cg);

@@ -5,11 +5,10 @@
  *       expensive or fallible left to do that the parent could have done.
  *   P2  clone3 with a pidfd into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP);
  *       the child blocks on the socket.
- *   P3  write the child's uid/gid maps and send "go" (the maps must exist before the child acts
- *       as root of its user namespace); then move it into the v1 cgroups and send "placed". A v1
- *       move waits for an RCU grace period (~10 ms here), so the child builds its root meanwhile;
- *       it waits for "placed" before it unshares its cgroup namespace (which must be rooted at
- *       its own cgroup) and before anything of the program runs.
+ *   C0  the child joins its v1 cgroups itself, first thing, while it still has the host's root
+ *       euid (see sbx_cgroup_in_child: a thread moving itself avoids an RCU grace period).
+ *   P3  write the child's uid/gid maps and send "go": the maps must exist before the child acts
+ *       as root of its user namespace.
  *   C1  become root of the user namespace, new session (no controlling tty: TIOCSTI is moot),
  *       cgroup namespace, hostname, network, mounts and pivot_root, working directory, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
@@ -81,6 +80,8 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     const struct sbx_spec *s = l->spec;
     int fd = l->sock[1];
     double t = now_ms();
+    if (sbx_cgroup_in_child(l->cg, ce) < 0)
+        return -1;
     int *fds = calloc(s->n_mounts + 1, sizeof(int));
     if (!fds || sbx_mount_open_sources(s, fds, ce) < 0)
         return fds ? -1 : child_fail(ce, "mount", ENOMEM, "mount source table");
@@ -105,12 +106,9 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     if (chdir(s->cwd) < 0)
         return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
     child_stage(ready, "mounts", &t);
-    char placed;
-    if (TEMP_RETRY(read(fd, &placed, 1)) != 1)
-        return child_fail(ce, "sync", errno, "wait for cgroup placement");
+    /* after joining the cgroups, so the namespace is rooted at the sandbox's own cgroup */
     if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         return child_fail(ce, "cgroupns", errno, "unshare cgroup namespace");
-    child_stage(ready, "wait_cgroup", &t);
     for (size_t i = 0; i < s->n_rlimits; i++) {
         struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
         if (setrlimit(s->rlimits[i].resource, &rl) < 0)
@@ -422,15 +420,14 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     stage(res, "clone", now_ms() - t);
     t = now_ms();
     char go = 1;
-    if (sbx_userns_from_parent(w.pid, spec, err) < 0 || write_all(l.sock[0], &go, 1) < 0 ||
-        sbx_cgroup_from_parent(l.cg, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
+    if (sbx_userns_from_parent(w.pid, spec, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
         if (!*err)
             sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;
     }
-    stage(res, "map_and_place", now_ms() - t);
+    stage(res, "idmap", now_ms() - t);
     if (supervise(&l, &w, res) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
         kill_sandbox(&l, &w);
