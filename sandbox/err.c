@@ -1,5 +1,6 @@
 /* err.c — the error object: an errno, an exit code and a message; callers add context. */
 #include "sbx.h"
+#include "util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,10 +16,8 @@ int sbx_err_set(struct sbx_err **err, int code, int errnum, const char *fmt, ...
         return -1;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+    vformat_msg(e->msg, sizeof(e->msg), errnum, fmt, ap);
     va_end(ap);
-    if (errnum && n >= 0 && (size_t)n < sizeof(e->msg))
-        snprintf(e->msg + n, sizeof(e->msg) - (size_t)n, ": %s", strerror(errnum));
     e->errnum = errnum;
     e->code = code;
     *err = e;

@@ -17,10 +17,8 @@ int child_fail(struct child_err *ce, const char *stage, int errnum, const char *
     ce->errnum = errnum;
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(ce->msg, sizeof(ce->msg), fmt, ap);
+    vformat_msg(ce->msg, sizeof(ce->msg), errnum, fmt, ap);
     va_end(ap);
-    if (errnum && n >= 0 && (size_t)n < sizeof(ce->msg))
-        snprintf(ce->msg + n, sizeof(ce->msg) - (size_t)n, ": %s", strerror(errnum));
     if (!ce->exit_code)
         ce->exit_code = GBOX_EXIT_LAUNCH;
     return -1;

@@ -70,6 +70,13 @@ char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+void vformat_msg(char *buf, size_t len, int errnum, const char *fmt, va_list ap)
+{
+    int n = vsnprintf(buf, len, fmt, ap);
+    if (errnum && n >= 0 && (size_t)n < len)
+        snprintf(buf + n, len - (size_t)n, ": %s", strerror(errnum));
+}
+
 double now_ms(void)
 {
     struct timespec ts;

@@ -3,6 +3,7 @@
 #define GBOX_UTIL_H
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -51,6 +52,9 @@ int write_all(int fd, const void *buf, size_t len);
 int write_file(const char *path, const char *text);
 /* Read a whole small file into a NUL-terminated heap buffer; NULL with errno on failure. */
 char *read_file(const char *path, size_t *len);
+/* printf-style into buf, with ": strerror(errnum)" appended when errnum != 0. */
+void vformat_msg(char *buf, size_t len, int errnum, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
 /* Monotonic milliseconds. */
 double now_ms(void);
 /* xmalloc-style helpers that abort on OOM (only used for small runtime structures). */
