@@ -47,9 +47,14 @@ $(BUILD)/%.o: %.c $(wildcard sandbox/*.h runtime/*.h) | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S policies/schema.json
+# The binary embeds the schema without its "doc" strings: parsing it is on every run's path.
+$(BUILD)/schema.min.json: policies/schema.json | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -c -DSCHEMA_PATH='"policies/schema.json"' -o $@ $<
+	jq -c 'walk(if type == "object" then del(.doc) else . end)' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S $(BUILD)/schema.min.json
+	@mkdir -p $(dir $@)
+	$(CC) -c -DSCHEMA_PATH='"$(BUILD)/schema.min.json"' -o $@ $<
 
 $(BUILD)/libgbox.a: $(LIB_OBJ)
 	ar rcs $@ $^
