@@ -160,7 +160,8 @@ static void test_defaults_filled_from_schema(void **state)
     field_is(p, "resources.memory.max", "\"512M\"");
     field_is(p, "resources.memory.high", "null");
     field_is(p, "resources.memory.swap", "\"0\"");
-    field_is(p, "resources.cpu.max", "1.0");
+    /* the embedded schema is minified by jq, which writes 1.0 as 1: both are "1 CPU" */
+    field_is(p, "resources.cpu.max", "1");
     field_is(p, "resources.cpu.weight", "100");
     field_is(p, "resources.pids.max", "256");
     field_is(p, "resources.open_files", "256");
