@@ -85,6 +85,11 @@ static int set_base(struct plan *p, const char *name, int src, struct sbx_action
     if (nr < 0 || nr >= MAX_NR) /* a syscall that does not exist on this architecture */
         return 0;
     struct base *b = &p->base[nr];
+    if (explicit && b->src == SRC_FORCED && src != SRC_ALLOW)
+        return sbx_err_set(p->err, GBOX_EXIT_USAGE, 0,
+                           "%s: %s: \"%s\" cannot be denied: gbox always allows it (@default, "
+                           "clone without namespace flags) and always answers clone3 with ENOSYS",
+                           p->file, path, name);
     if (explicit) {
         for (int s = SRC_ALLOW; s <= SRC_KILL; s++)
             if (s != src && b->explicit_in[s])
@@ -210,15 +215,15 @@ int seccomp_plan(const json_t *sc, const char *file, struct sbx_seccomp *out, st
     p->def = def;
     json_t *forced = json_pack("[s]", "@default");
     int rc = -1;
+    /* clone is allowed (threads, fork), clone3 is not: see the comment at the top. */
+    set_base(p, "clone", SRC_FORCED, allow, false, "gbox");
+    set_base(p, "clone3", SRC_FORCED, (struct sbx_action){SBX_ACT_ERRNO, ENOSYS}, false, "gbox");
     /* "@default" is what every program and gbox's own init need: no list can take it away. */
     if (add_list(p, forced, "@default", SRC_FORCED, allow) < 0 ||
         add_list(p, json_object_get(sc, "allow"), "seccomp.allow", SRC_ALLOW, allow) < 0 ||
         add_list(p, json_object_get(sc, "deny"), "seccomp.deny", SRC_DENY, deny) < 0 ||
         add_list(p, json_object_get(sc, "kill"), "seccomp.kill", SRC_KILL, kill) < 0)
         goto out;
-    /* clone is allowed (threads, fork), clone3 is not: see the comment at the top. */
-    set_base(p, "clone", SRC_FORCED, allow, false, "gbox");
-    set_base(p, "clone3", SRC_FORCED, (struct sbx_action){SBX_ACT_ERRNO, ENOSYS}, false, "gbox");
 
     const json_t *rules = json_object_get(sc, "rules");
     size_t i;

@@ -24,6 +24,7 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -410,6 +411,12 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "signalfd");
         goto out_mask;
     }
+    /* gbox's own supplementary groups would follow the child into its user namespace, where
+     * setgroups is denied and they could not be dropped: drop them here (gbox runs as root). */
+    if (setgroups(0, NULL) < 0) {
+        sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "drop supplementary groups");
+        goto out_mask;
+    }
     w.pid = do_clone(&l, &w.pidfd, err);
     if (w.pid < 0)
         goto out_mask;
@@ -431,6 +438,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     if (supervise(&l, &w, res) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
         kill_sandbox(&l, &w);
+        TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;
     }
     res->wall_ms = now_ms() - t0;

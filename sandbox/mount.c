@@ -20,7 +20,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 
 
@@ -118,12 +120,18 @@ static int remount_flags(int root, const char *target, unsigned long flags, bool
     fd = resolve_target(root, target, false, false);
     if (fd < 0)
         return child_fail(ce, "mount", errno, "reopen %s", target);
-    fd_path(fd, p, sizeof(p));
-    rc = mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | flags, NULL);
+    /* Recursively: a bind's submounts must not stay writable (a plain MS_REMOUNT|MS_BIND only
+     * changes the top mount). */
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                          ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0)};
+    rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
     int e = errno;
+    struct statvfs sv;
+    if (rc == 0 && (flags & MS_RDONLY) && (fstatvfs(fd, &sv) < 0 || !(sv.f_flag & ST_RDONLY)))
+        rc = -1, e = 0;
     close(fd);
     if (rc < 0)
-        return child_fail(ce, "mount", e, "remount %s read-only", target);
+        return child_fail(ce, "mount", e, "make %s read-only", target);
     return 0;
 }
 

@@ -106,8 +106,18 @@ static void filter_blob(const struct sbx_filter *f, struct blob *b)
 }
 
 /* Cache file: [u64 blob words][blob][u16 notify][u16 len][bpf]. Only root writes the directory. */
+/* The cache is trusted only if nobody but us can write it: a planted program would be loaded. */
+static bool cache_dir_safe(const char *dir)
+{
+    struct stat st;
+    return lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+           !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
 static bool cache_load(const char *dir, const struct blob *key, struct sbx_bpf *out)
 {
+    if (!cache_dir_safe(dir))
+        return false;
     char path[PATH_MAX];
     uint64_t h = 1469598103934665603ULL; /* FNV-1a only picks the file name; the blob decides */
     for (size_t i = 0; i < key->n; i++)
@@ -146,7 +156,7 @@ static void cache_store(const char *dir, const struct blob *key, const struct sb
         h = (h ^ key->v[i]) * 1099511628211ULL;
     snprintf(path, sizeof(path), "%s/%016llx.bpf", dir, (unsigned long long)h);
     snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || !cache_dir_safe(dir))
         return;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0)

@@ -49,6 +49,10 @@ int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce)
         return child_fail(ce, "credentials", errno, "setresgid %u", (unsigned)spec->gid);
     if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
         return child_fail(ce, "credentials", errno, "setresuid %u", (unsigned)spec->uid);
+    /* No host group may reach the sandbox: the parent dropped its own before clone, and a user
+     * namespace with setgroups "deny" could not drop them here. */
+    if (getgroups(0, NULL) != 0)
+        return child_fail(ce, "credentials", 0, "%d supplementary groups left", getgroups(0, NULL));
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
         return child_fail(ce, "credentials", errno, "clear PR_SET_KEEPCAPS");
     uid_t r, e, s;

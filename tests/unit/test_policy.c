@@ -199,7 +199,7 @@ static void test_defaults_filled_from_schema(void **state)
     field_is(p, "failure_policies.on_memory_high", "\"ignore\"");
     field_is(p, "failure_policies.grace", "\"5s\"");
     field_is(p, "failure_policies.restart",
-             "{\"max_restarts\":5,\"backoff_initial\":\"1s\",\"backoff_max\":\"60s\",\"multiplier\":2.0,\"jitter\":0.1}");
+             "{\"max_restarts\":5,\"backoff_initial\":\"1s\",\"backoff_max\":\"60s\",\"multiplier\":2,\"jitter\":0.1}");
     field_is(p, "failure_policies.circuit_breaker",
              "{\"failure_threshold\":5,\"window\":\"60s\",\"cooldown\":\"300s\",\"half_open_successes\":1}");
     /* nothing beyond the schema's fields */
