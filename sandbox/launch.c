@@ -151,9 +151,23 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     return 0;
 }
 
+/* The child starts as a copy of gbox, whose command line (policy and report paths) any process in
+ * the sandbox could read from /proc/1/cmdline: overwrite it in place. */
+static void hide_cmdline(void)
+{
+    size_t len = 0;
+    char *cmd = read_file("/proc/self/cmdline", &len);
+    free(cmd);
+    if (cmd && len > 0 && program_invocation_name) {
+        memset(program_invocation_name, 0, len);
+        snprintf(program_invocation_name, len, "%s", "gbox-init");
+    }
+}
+
 static int __attribute__((noreturn)) child_main(struct launch *l)
 {
     close(l->sock[0]);
+    hide_cmdline();
     /* Die with gbox: a sandbox must never outlive its supervisor unattended. In a new pid
      * namespace getppid() is 0; a parent that died before this point shows as EOF on the socket. */
     pid_t pp = getppid();

@@ -51,3 +51,10 @@ teardown() {
     assert_failure 2
     assert_output "gbox: $pol: seccomp.deny[0]: \"kill\" cannot be denied: gbox always allows it (@default, clone without namespace flags) and always answers clone3 with ENOSYS"
 }
+
+@test "the sandbox cannot read gbox's command line through its init (/proc/1/cmdline)" {
+    run "$GBOX" run --policy base --report "$BATS_TEST_TMPDIR/r.json" --in-image sh -c 'tr "\0" " " </proc/1/cmdline'
+    assert_success
+    assert_output --regexp '^gbox-init *$'
+    refute_output --partial "report"
+}
