@@ -43,8 +43,11 @@ static const char *pick(char *buf, size_t len, const char *env, const char *rel,
             snprintf(buf, len, "%s", e);
             return buf;
         }
-        snprintf(buf, len, "%s/%s", exe_dir(), rel);
-        if (!is_dir(buf))
+        char tree[PATH_MAX], real[PATH_MAX];
+        snprintf(tree, sizeof(tree), "%s/%s", exe_dir(), rel);
+        if (is_dir(tree) && realpath(tree, real))
+            snprintf(buf, len, "%s", real);
+        else
             snprintf(buf, len, "%s/%s", GBOX_DATADIR, sub);
     }
     return buf;
