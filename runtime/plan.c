@@ -283,7 +283,7 @@ static void plan_timeout(const struct gbox_policy *p, struct sbx_spec *s)
         s->timeout_signal = signal_from_name(on + 7);
 }
 
-int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
+int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                struct sbx_err **err)
 {
     memset(s, 0, sizeof(*s));
@@ -334,8 +334,7 @@ int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct
     const char *host = pol_str(p, "hostname");
     s->hostname = host ? xstrdup(host) : NULL;
 
-    if (seccomp_plan(pol_get(p, "seccomp"), p->file, &s->seccomp, err) < 0)
-        goto fail;
+    policy_take_seccomp(p, &s->seccomp);
     plan_limits(p, s);
     plan_timeout(p, s);
     s->forward_signals = true;

@@ -11,7 +11,8 @@ struct run_request {
     int argc;
 };
 
-int plan_build(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
+/* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
+int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
 
 /* The host id range a user namespace maps onto (inside 0..65535 -> HOST_ID_BASE..). */

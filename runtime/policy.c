@@ -232,7 +232,7 @@ static int check_handlers(const char *file, const json_t *root, struct sbx_err *
 }
 
 static int check_semantics(const char *file, const char *dir, const json_t *root,
-                           struct sbx_err **err)
+                           struct sbx_seccomp *sc, struct sbx_err **err)
 {
     const json_t *user = json_object_get(root, "user");
     bool allow_root = json_is_true(json_object_get(user, "allow_root"));
@@ -299,12 +299,9 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
         if (realpath(file, freal) && strcmp(treal, freal) == 0)
             return perr(err, file, p, "a policy cannot fall back to itself");
     }
-    struct sbx_seccomp sc;
-    if (seccomp_plan(json_object_get(root, "seccomp"), file, &sc, err) < 0)
-        return -1;
-    free(sc.filters[0].rules);
-    free(sc.filters[1].rules);
-    return 0;
+    /* Building the filters is the last check (contradictions between lists and rules); the
+     * result is kept for plan_build rather than computed again on the launch path. */
+    return seccomp_plan(json_object_get(root, "seccomp"), file, sc, err);
 }
 
 int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
@@ -334,13 +331,14 @@ int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
     snprintf(dirbuf, sizeof(dirbuf), "%s", real ? real : file);
     const char *dir = dirname(dirbuf);
     const char *name = json_string_value(json_object_get(root, "name"));
+    struct gbox_policy *p = xcalloc(1, sizeof(*p));
     if (check_required(file, "", schema_fields(), root, err) < 0 ||
-        check_semantics(file, dir, root, err) < 0) {
+        check_semantics(file, dir, root, &p->seccomp, err) < 0) {
+        free(p);
         free(real);
         json_decref(root);
         return -1;
     }
-    struct gbox_policy *p = xcalloc(1, sizeof(*p));
     p->root = root;
     p->file = real ? real : xstrdup(file);
     p->name = xstrdup(name);
@@ -353,9 +351,17 @@ void policy_free(struct gbox_policy *p)
     if (!p)
         return;
     json_decref(p->root);
+    free(p->seccomp.filters[0].rules);
+    free(p->seccomp.filters[1].rules);
     free(p->file);
     free(p->name);
     free(p);
+}
+
+void policy_take_seccomp(struct gbox_policy *p, struct sbx_seccomp *out)
+{
+    *out = p->seccomp;
+    memset(&p->seccomp, 0, sizeof(p->seccomp));
 }
 
 const json_t *pol_get(const struct gbox_policy *p, const char *dotted)

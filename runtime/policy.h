@@ -10,10 +10,13 @@ struct gbox_policy {
     char *name;   /* the policy's name (its "name" field, or the file name) */
     char *file;   /* absolute path of the policy file */
     json_t *root; /* merged with its ancestors, defaults filled, validated */
+    struct sbx_seccomp seccomp; /* the filters built from root's seccomp section (owned) */
 };
 
 /* NAME (looked up in the policy directory) or FILE (a path, or anything ending in .json). */
 int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err);
+/* Hand the policy's filters to a spec (the policy keeps none). */
+void policy_take_seccomp(struct gbox_policy *p, struct sbx_seccomp *out);
 void policy_free(struct gbox_policy *p);
 bool policy_arg_is_file(const char *arg);
 /* Where NAME or FILE lives; relative_to (a directory) for extends, NULL for the policy dir. */

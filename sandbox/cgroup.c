@@ -298,7 +298,10 @@ int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce)
     char *self = read_file("/proc/self/cgroup", NULL);
     for (int i = 0; i < V1_N; i++) {
         const char *leaf = cg->v1[i] ? strrchr(cg->v1[i], '/') : NULL;
-        if (leaf && (!self || !strstr(self, leaf))) {
+        char needle[NAME_MAX + 3];
+        if (leaf)
+            snprintf(needle, sizeof(needle), "%s\n", leaf); /* whole name: gbox-1-1 is not gbox-1-10 */
+        if (leaf && (!self || !strstr(self, needle))) {
             free(self);
             return child_fail(ce, "cgroup", 0, "not in cgroup %s after joining it", cg->v1[i]);
         }

@@ -316,7 +316,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         }
         int n = poll(p, w->listener >= 0 ? 4 : 3, timeout);
         if (n < 0 && errno != EINTR)
-            return sbx_err_set(NULL, 0, errno, "poll"), -1;
+            return -1;
         if (deadline > 0 && now_ms() >= deadline) {
             if (!term_sent && s->timeout_signal != SIGKILL && s->kill_grace_ms > 0) {
                 syscall(SYS_pidfd_send_signal, w->pidfd, s->timeout_signal, NULL, 0);
@@ -357,7 +357,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
     return 0;
 }
 
-static void classify(const struct launch *l, struct watch *w, struct sbx_result *res)
+static void classify(struct watch *w, struct sbx_result *res)
 {
     res->user_cpu_ms = (double)w->ru.ru_utime.tv_sec * 1e3 + (double)w->ru.ru_utime.tv_usec / 1e3;
     res->sys_cpu_ms = (double)w->ru.ru_stime.tv_sec * 1e3 + (double)w->ru.ru_stime.tv_usec / 1e3;
@@ -390,7 +390,6 @@ static void classify(const struct launch *l, struct watch *w, struct sbx_result 
         res->status = WEXITSTATUS(st);
         res->exit_code = res->status;
     }
-    (void)l;
 }
 
 int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err **err)
@@ -457,7 +456,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     }
     res->wall_ms = now_ms() - t0;
     sbx_cgroup_stats(l.cg, res);
-    classify(&l, &w, res);
+    classify(&w, res);
     if (w.have_err && res->end == SBX_END_SETUP)
         snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w.err.stage);
     if (w.have_err) {
