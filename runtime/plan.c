@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 struct strv {
     char **v;
@@ -249,7 +250,49 @@ static int plan_mounts_before_program(const struct gbox_policy *p, struct sbx_sp
     return 0;
 }
 
-static void plan_limits(const struct gbox_policy *p, struct sbx_spec *s)
+/* A resources.io device → the whole disk's major:minor (the kernel throttles disks, not
+ * partitions). */
+static int io_device(const struct gbox_policy *p, size_t i, const char *dev, struct sbx_io_limit *io,
+                     struct sbx_err **err)
+{
+    unsigned maj, min;
+    char tail;
+    if (sscanf(dev, "%u:%u%c", &maj, &min, &tail) != 2) {
+        struct stat st;
+        if (stat(dev, &st) < 0)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "%s: resources.io[%zu].device: %s",
+                               p->file, i, dev);
+        if (!S_ISBLK(st.st_mode))
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                               "%s: resources.io[%zu].device: expected a block device, %s is not one",
+                               p->file, i, dev);
+        maj = major(st.st_rdev), min = minor(st.st_rdev);
+    }
+    char sys[PATH_MAX];
+    struct stat st;
+    snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u", maj, min);
+    if (stat(sys, &st) < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                           "%s: resources.io[%zu].device: expected a block device of this host, "
+                           "there is no %u:%u (%s)", p->file, i, maj, min, dev);
+    snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/partition", maj, min);
+    if (access(sys, F_OK) == 0) {
+        snprintf(sys, sizeof(sys), "/sys/dev/block/%u:%u/../dev", maj, min);
+        char *whole = read_file(sys, NULL);
+        if (!whole || sscanf(whole, "%u:%u", &maj, &min) != 2) {
+            free(whole);
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "%s: resources.io[%zu].device: "
+                               "cannot find the disk of partition %s", p->file, i, dev);
+        }
+        free(whole);
+    }
+    io->major = maj, io->minor = min;
+    return 0;
+}
+
+static int64_t nullable_int(const json_t *v) { return json_is_integer(v) ? json_integer_value(v) : -1; }
+
+static int plan_limits(const struct gbox_policy *p, struct sbx_spec *s, struct sbx_err **err)
 {
     struct sbx_cgroup_limits *l = &s->limits;
     l->memory_max = pol_size(p, "resources.memory.max");
@@ -261,14 +304,32 @@ static void plan_limits(const struct gbox_policy *p, struct sbx_spec *s)
     /* the default weight is the kernel's default: no need to touch the controller for it */
     int64_t w = json_integer_value(pol_get(p, "resources.cpu.weight"));
     l->cpu_weight = w == 100 ? -1 : w;
-    const json_t *pids = pol_get(p, "resources.pids.max");
-    l->pids_max = json_is_integer(pids) ? json_integer_value(pids) : -1;
+    l->pids_max = nullable_int(pol_get(p, "resources.pids.max"));
+    const char *cpus = pol_str(p, "resources.cpu.cpus"), *mems = pol_str(p, "resources.cpu.mems");
+    l->cpuset_cpus = cpus ? xstrdup(cpus) : NULL;
+    l->cpuset_mems = mems ? xstrdup(mems) : NULL;
+    const json_t *io = pol_get(p, "resources.io"), *e;
+    size_t i;
+    l->io = xcalloc(json_array_size(io) + 1, sizeof(*l->io));
+    json_array_foreach(io, i, e)
+    {
+        struct sbx_io_limit *d = &l->io[l->n_io++];
+        d->read_bps = d->write_bps = -1;
+        parse_size_json(json_object_get(e, "read_bps"), &d->read_bps);
+        parse_size_json(json_object_get(e, "write_bps"), &d->write_bps);
+        d->read_iops = nullable_int(json_object_get(e, "read_iops"));
+        d->write_iops = nullable_int(json_object_get(e, "write_iops"));
+        if (io_device(p, i, json_string_value(json_object_get(e, "device")), d, err) < 0)
+            return -1;
+    }
     s->cgroup_enabled = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0 ||
-                        l->cpu_quota_us >= 0 || l->cpu_weight >= 0 || l->pids_max >= 0;
+                        l->cpu_quota_us >= 0 || l->cpu_weight >= 0 || l->pids_max >= 0 ||
+                        l->cpuset_cpus || l->cpuset_mems || l->n_io;
     char name[64];
     static unsigned counter;
     snprintf(name, sizeof(name), "gbox-%d-%u", (int)getpid(), counter++);
     s->cgroup_name = xstrdup(name);
+    return 0;
 }
 
 static void plan_timeout(const struct gbox_policy *p, struct sbx_spec *s)
@@ -335,7 +396,8 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     s->hostname = host ? xstrdup(host) : NULL;
 
     policy_take_seccomp(p, &s->seccomp);
-    plan_limits(p, s);
+    if (plan_limits(p, s, err) < 0)
+        goto fail;
     plan_timeout(p, s);
     s->forward_signals = true;
     return 0;

@@ -231,6 +231,33 @@ static int check_handlers(const char *file, const json_t *root, struct sbx_err *
     return 0;
 }
 
+/* Each resources.io entry limits something, and names a device only once. */
+static int check_io(const char *file, const json_t *root, struct sbx_err **err)
+{
+    const json_t *io = json_object_get(json_object_get(root, "resources"), "io"), *e, *f;
+    size_t i, j;
+    json_array_foreach(io, i, e)
+    {
+        char p[64];
+        snprintf(p, sizeof(p), "resources.io[%zu]", i);
+        static const char *const keys[] = {"read_bps", "write_bps", "read_iops", "write_iops"};
+        bool any = false;
+        for (size_t k = 0; k < 4; k++)
+            any |= !json_is_null(json_object_get(e, keys[k])) && json_object_get(e, keys[k]);
+        if (!any)
+            return perr(err, file, p, "expected at least one of read_bps, write_bps, read_iops, write_iops, got none");
+        const char *dev = json_string_value(json_object_get(e, "device"));
+        json_array_foreach(io, j, f)
+        {
+            if (j < i && strcmp(dev, json_string_value(json_object_get(f, "device"))) == 0) {
+                snprintf(p, sizeof(p), "resources.io[%zu].device", i);
+                return perr(err, file, p, "\"%s\" is already limited by resources.io[%zu]", dev, j);
+            }
+        }
+    }
+    return 0;
+}
+
 static int check_semantics(const char *file, const char *dir, const json_t *root,
                            struct sbx_seccomp *sc, struct sbx_err **err)
 {
@@ -250,7 +277,7 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
     if (max >= 0 && high > max)
         return perr(err, file, "resources.memory.high", "expected at most resources.memory.max (%lld bytes), got %lld",
                     (long long)max, (long long)high);
-    if (check_handlers(file, root, err) < 0)
+    if (check_handlers(file, root, err) < 0 || check_io(file, root, err) < 0)
         return -1;
     const json_t *tmpfs = json_object_get(json_object_get(root, "filesystem"), "tmpfs");
     size_t i, j;

@@ -36,6 +36,49 @@ static void add_syscall(json_t *rep, const struct gbox_policy *p, const struct s
     snprintf(reason, len, "killed for forbidden syscall %s (policy %s, %s)", name, p->name, rule);
 }
 
+static void put(json_t *o, const char *key, int64_t v, int64_t div)
+{
+    if (v >= 0)
+        json_object_set_new(o, key, div == 1 ? json_integer(v) : json_real((double)v / (double)div));
+}
+
+/* What the cgroups counted; a counter this host cannot give is left out. */
+static json_t *resources(const struct sbx_cgroup_stats *c)
+{
+    static const char *const layouts[] = {"none", "v2", "hybrid", "v1"};
+    json_t *o = json_pack("{s:s}", "cgroup", layouts[c->layout]);
+    put(o, "memory_peak_bytes", c->memory_peak, 1);
+    put(o, "oom_events", c->oom_events, 1);
+    put(o, "oom_kills", c->oom_kills, 1);
+    put(o, "cpu_usage_ms", c->cpu_usage_us, 1000);
+    put(o, "cpu_user_ms", c->cpu_user_us, 1000);
+    put(o, "cpu_system_ms", c->cpu_system_us, 1000);
+    put(o, "cpu_periods", c->cpu_periods, 1);
+    put(o, "cpu_throttled_periods", c->cpu_throttled_periods, 1);
+    put(o, "cpu_throttled_ms", c->cpu_throttled_us, 1000);
+    put(o, "pids_peak", c->pids_peak, 1);
+    put(o, "io_read_bytes", c->io_read_bytes, 1);
+    put(o, "io_write_bytes", c->io_write_bytes, 1);
+    put(o, "io_read_ops", c->io_read_ops, 1);
+    put(o, "io_write_ops", c->io_write_ops, 1);
+    static const char *const psi[SBX_PSI_N] = {"cpu", "memory", "io"};
+    json_t *pr = json_object();
+    for (int i = 0; i < SBX_PSI_N; i++) {
+        json_t *one = json_object();
+        put(one, "some_ms", c->psi_some_us[i], 1000);
+        put(one, "full_ms", c->psi_full_us[i], 1000);
+        if (json_object_size(one))
+            json_object_set_new(pr, psi[i], one);
+        else
+            json_decref(one);
+    }
+    if (json_object_size(pr))
+        json_object_set_new(o, "pressure_stall", pr);
+    else
+        json_decref(pr);
+    return o;
+}
+
 json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
                      const struct sbx_result *r, const struct sbx_err *setup_err)
 {
@@ -77,10 +120,8 @@ json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
     json_object_set_new(rep, "reason", json_string(reason));
     json_object_set_new(rep, "wall_ms", json_real(r->wall_ms));
     json_object_set_new(rep, "cpu", json_pack("{s:f,s:f}", "user_ms", r->user_cpu_ms, "sys_ms", r->sys_cpu_ms));
-    if (r->memory_peak >= 0)
-        json_object_set_new(rep, "memory_peak_bytes", json_integer(r->memory_peak));
-    if (r->oom_kills >= 0)
-        json_object_set_new(rep, "oom_kills", json_integer(r->oom_kills));
+    if (r->cg.layout != SBX_CG_NONE)
+        json_object_set_new(rep, "resources", resources(&r->cg));
     json_t *st = json_object();
     for (size_t i = 0; i < r->n_stages; i++)
         json_object_set_new(st, r->stages[i].name, json_real(r->stages[i].ms));

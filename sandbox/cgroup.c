@@ -1,9 +1,13 @@
 /* cgroup.c — the sandbox's cgroups, beneath our own cgroup in every hierarchy.
  *
- * Host layouts: pure v2 (limits and placement in the unified tree), hybrid (v1 controllers carry
- * the limits; the v2 tree, even with no controllers, still gives clone-time placement and
- * cgroup.kill) and legacy v1. A limit the plan asks for that the host cannot apply is an error
- * naming the controller: never half-applied. Everything created here is removed on release. */
+ * Host layouts (enum sbx_cg_layout):
+ *   v2      the unified tree has the controllers: limits, placement, freeze, kill and stats there.
+ *   hybrid  v1 controllers carry the limits; the v2 tree, even with no controllers, still gives
+ *           clone-time placement, cgroup.freeze, cgroup.kill, cpu usage (cpu.stat is a core file)
+ *           and pressure stall information.
+ *   v1      legacy: limits and stats in v1; freezer for freeze and for a race-free kill.
+ * A limit the plan asks for that the host cannot apply is an error naming the controller: never
+ * half-applied. Everything created here is removed on release, on every exit path. */
 #include "internal.h"
 #include "util.h"
 
@@ -15,13 +19,15 @@
 #include <sys/stat.h>
 #include <time.h>
 
-enum { V1_MEMORY, V1_CPU, V1_PIDS, V1_N };
-static const char *const v1_names[V1_N] = {"memory", "cpu", "pids"};
+enum { V1_MEMORY, V1_CPU, V1_CPUACCT, V1_PIDS, V1_BLKIO, V1_CPUSET, V1_FREEZER, V1_N };
+static const char *const v1_names[V1_N] = {"memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer"};
+/* the v2 name of the controller a v1 one stands for (NULL: no v2 controller needed) */
+static const char *const v2_names[V1_N] = {"memory", "cpu", NULL, "pids", "io", "cpuset", NULL};
 
 struct sbx_cgroup {
+    enum sbx_cg_layout layout;
     char *v2;          /* created directory in the unified tree, or NULL */
     int v2_fd;
-    bool v2_limits;    /* limits live in v2 (its controllers are available) */
     char *v1[V1_N];    /* created directories per v1 controller, or NULL */
 };
 
@@ -63,12 +69,12 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
                 snprintf(v2->mnt, sizeof(v2->mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
                 v2->found = true;
             } else if (!is2) {
+                char so[300], cs[300];
+                snprintf(so, sizeof(so), ",%s,", super);
+                snprintf(cs, sizeof(cs), ",%s,", ctrls);
                 for (int i = 0; i < V1_N; i++) {
                     char opt[40];
                     snprintf(opt, sizeof(opt), ",%s,", v1_names[i]);
-                    char so[300], cs[300];
-                    snprintf(so, sizeof(so), ",%s,", super);
-                    snprintf(cs, sizeof(cs), ",%s,", ctrls);
                     if (!v1[i].found && strstr(so, opt) && strstr(cs, opt)) {
                         snprintf(v1[i].mnt, sizeof(v1[i].mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
                         v1[i].found = true;
@@ -83,17 +89,24 @@ out:
     free(mi);
 }
 
-static bool v2_has_controller(const char *dir, const char *name, const char *file)
+static bool has_word(const char *dir, const char *file, const char *word)
 {
     char p[PATH_MAX];
     snprintf(p, sizeof(p), "%s/%s", dir, file);
     char *s = read_file(p, NULL);
     bool found = false;
     for (char *t = s ? strtok(s, " \n") : NULL; t; t = strtok(NULL, " \n"))
-        if (strcmp(t, name) == 0)
+        if (strcmp(t, word) == 0)
             found = true;
     free(s);
     return found;
+}
+
+static bool file_exists(const char *dir, const char *file)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, file);
+    return access(p, F_OK) == 0;
 }
 
 static int cg_write(const char *dir, const char *file, const char *val, struct sbx_err **err)
@@ -155,79 +168,145 @@ static bool host_has_swap(void)
     return any;
 }
 
+/* Which controllers the limits need, indexed like v1_names. */
+static void needed(const struct sbx_cgroup_limits *l, bool need[V1_N])
+{
+    memset(need, 0, sizeof(bool) * V1_N);
+    need[V1_MEMORY] = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0;
+    need[V1_CPU] = l->cpu_quota_us >= 0 || l->cpu_weight >= 0;
+    need[V1_PIDS] = l->pids_max >= 0;
+    need[V1_BLKIO] = l->n_io > 0;
+    need[V1_CPUSET] = l->cpuset_cpus || l->cpuset_mems;
+}
+
+static void io_value(char *b, size_t len, const char *key, int64_t v)
+{
+    size_t n = strlen(b);
+    if (v >= 0)
+        snprintf(b + n, len - n, " %s=%lld", key, (long long)v);
+    else
+        snprintf(b + n, len - n, " %s=max", key);
+}
+
 static int apply_v2(struct sbx_cgroup *cg, const char *parent, const struct sbx_cgroup_limits *l,
                     struct sbx_err **err)
 {
-    const char *need[3] = {NULL};
-    if (l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0)
-        need[0] = "memory";
-    if (l->cpu_quota_us >= 0 || l->cpu_weight >= 0)
-        need[1] = "cpu";
-    if (l->pids_max >= 0)
-        need[2] = "pids";
-    for (int i = 0; i < 3; i++)
-        if (need[i] && !v2_has_controller(parent, need[i], "cgroup.subtree_control"))
-            return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
-                               "cgroup v2 controller \"%s\" is not delegated to %s (enable it in "
-                               "%s/cgroup.subtree_control, or run gbox in a delegated cgroup)",
-                               need[i], parent, parent);
-    char b[64];
-    if (l->memory_max >= 0 && cg_writei(cg->v2, "memory.max", l->memory_max, err) < 0)
+    bool need[V1_N];
+    needed(l, need);
+    for (int i = 0; i < V1_N; i++) {
+        if (!need[i] || has_word(parent, "cgroup.subtree_control", v2_names[i]))
+            continue;
+        /* Available to us but not switched on for our children: switch it on. That works when our
+         * own cgroup is the root or holds no process (cgroup v2's "no internal processes"). */
+        char plus[32];
+        snprintf(plus, sizeof(plus), "+%s", v2_names[i]);
+        if (has_word(parent, "cgroup.controllers", v2_names[i]) &&
+            cg_write(parent, "cgroup.subtree_control", plus, err) == 0)
+            continue;
+        sbx_err_free(err);
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                           "the policy needs the cgroup v2 controller \"%s\", which is not enabled "
+                           "for %s (add it to %s/cgroup.subtree_control, or run gbox in a "
+                           "delegated cgroup)", v2_names[i], parent, parent);
+    }
+    const char *d = cg->v2;
+    if (l->memory_max >= 0 && cg_writei(d, "memory.max", l->memory_max, err) < 0)
         return -1;
-    if (l->memory_high >= 0 && cg_writei(cg->v2, "memory.high", l->memory_high, err) < 0)
+    if (l->memory_high >= 0 && cg_writei(d, "memory.high", l->memory_high, err) < 0)
         return -1;
     if (l->swap_max >= 0) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof(p), "%s/memory.swap.max", cg->v2);
-        if (access(p, F_OK) == 0) {
-            if (cg_writei(cg->v2, "memory.swap.max", l->swap_max, err) < 0)
+        if (file_exists(d, "memory.swap.max")) {
+            if (cg_writei(d, "memory.swap.max", l->swap_max, err) < 0)
                 return -1;
         } else if (host_has_swap()) {
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
                                "resources.memory.swap is limited but %s has no memory.swap.max "
-                               "and swap is active", cg->v2);
+                               "and swap is active", d);
         }
     }
+    char b[256];
     if (l->cpu_quota_us >= 0) {
         snprintf(b, sizeof(b), "%lld %lld", (long long)l->cpu_quota_us, (long long)l->cpu_period_us);
-        if (cg_write(cg->v2, "cpu.max", b, err) < 0)
+        if (cg_write(d, "cpu.max", b, err) < 0)
             return -1;
     }
-    if (l->cpu_weight >= 0 && cg_writei(cg->v2, "cpu.weight", l->cpu_weight, err) < 0)
+    if (l->cpu_weight >= 0 && cg_writei(d, "cpu.weight", l->cpu_weight, err) < 0)
         return -1;
-    if (l->pids_max >= 0 && cg_writei(cg->v2, "pids.max", l->pids_max, err) < 0)
+    if (l->pids_max >= 0 && cg_writei(d, "pids.max", l->pids_max, err) < 0)
         return -1;
+    if (l->cpuset_cpus && cg_write(d, "cpuset.cpus", l->cpuset_cpus, err) < 0)
+        return -1;
+    if (l->cpuset_mems && cg_write(d, "cpuset.mems", l->cpuset_mems, err) < 0)
+        return -1;
+    for (size_t i = 0; i < l->n_io; i++) {
+        const struct sbx_io_limit *io = &l->io[i];
+        snprintf(b, sizeof(b), "%u:%u", io->major, io->minor);
+        io_value(b, sizeof(b), "rbps", io->read_bps);
+        io_value(b, sizeof(b), "wbps", io->write_bps);
+        io_value(b, sizeof(b), "riops", io->read_iops);
+        io_value(b, sizeof(b), "wiops", io->write_iops);
+        if (cg_write(d, "io.max", b, err) < 0)
+            return -1;
+    }
     return 0;
+}
+
+/* v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and a task cannot join it
+ * until both are set; what the policy leaves open is copied from our own cpuset. */
+static int cpuset_v1(const char *dir, const char *parent, const char *file, const char *want,
+                     struct sbx_err **err)
+{
+    if (want)
+        return cg_write(dir, file, want, err);
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", parent, file);
+    char *v = read_file(p, NULL);
+    if (!v)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "read %s", p);
+    v[strcspn(v, "\n")] = '\0';
+    int rc = cg_write(dir, file, v, err);
+    free(v);
+    return rc;
+}
+
+static int throttle_v1(const char *dir, const char *file, const struct sbx_io_limit *io, int64_t v,
+                       struct sbx_err **err)
+{
+    if (v < 0)
+        return 0;
+    char b[64];
+    snprintf(b, sizeof(b), "%u:%u %lld", io->major, io->minor, (long long)v);
+    return cg_write(dir, file, b, err);
 }
 
 static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sbx_cgroup_limits *l,
                     const char *name, struct sbx_err **err)
 {
-    bool need[V1_N] = {
-        [V1_MEMORY] = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0,
-        [V1_CPU] = l->cpu_quota_us >= 0 || l->cpu_weight >= 0,
-        [V1_PIDS] = l->pids_max >= 0,
-    };
-    for (int i = 0; i < V1_N; i++) {
-        if (need[i] && !v1[i].found)
-            return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
-                               "the policy sets a %s limit but this host has no %s cgroup controller",
-                               v1_names[i], v1_names[i]);
-        if (need[i] && !(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
-            return -1;
-    }
+    bool need[V1_N];
+    needed(l, need);
+    /* accounting: on a legacy host cpuacct gives cpu usage and the freezer a race-free kill (the
+     * v2 tree does both on hybrid hosts) */
+    if (cg->layout == SBX_CG_V1)
+        need[V1_CPUACCT] = need[V1_FREEZER] = true;
     if (l->memory_high >= 0)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
                            "resources.memory.high needs the cgroup v2 memory controller; this host "
                            "has memory on cgroup v1 (%s)", v1[V1_MEMORY].mnt);
-    if (l->memory_max >= 0 && cg_writei(cg->v1[V1_MEMORY], "memory.limit_in_bytes", l->memory_max, err) < 0)
+    for (int i = 0; i < V1_N; i++) {
+        if (need[i] && !v1[i].found && i != V1_CPUACCT && i != V1_FREEZER)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                               "the policy sets a %s limit but this host has no %s cgroup controller",
+                               i == V1_BLKIO ? "resources.io" : v1_names[i], v1_names[i]);
+        if (need[i] && v1[i].found && !(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
+            return -1;
+    }
+    const char *mem = cg->v1[V1_MEMORY];
+    if (l->memory_max >= 0 && cg_writei(mem, "memory.limit_in_bytes", l->memory_max, err) < 0)
         return -1;
     if (l->swap_max >= 0) {
-        char p[PATH_MAX];
-        snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", cg->v1[V1_MEMORY]);
-        if (access(p, F_OK) == 0) {
+        if (file_exists(mem, "memory.memsw.limit_in_bytes")) {
             int64_t total = l->memory_max >= 0 ? l->memory_max + l->swap_max : -1;
-            if (total >= 0 && cg_writei(cg->v1[V1_MEMORY], "memory.memsw.limit_in_bytes", total, err) < 0)
+            if (total >= 0 && cg_writei(mem, "memory.memsw.limit_in_bytes", total, err) < 0)
                 return -1;
         } else if (host_has_swap()) {
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
@@ -235,18 +314,47 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
                                "host (no memory.memsw.limit_in_bytes) and swap is active");
         }
     }
-    if (l->cpu_quota_us >= 0 &&
-        (cg_writei(cg->v1[V1_CPU], "cpu.cfs_period_us", l->cpu_period_us, err) < 0 ||
-         cg_writei(cg->v1[V1_CPU], "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
+    const char *cpu = cg->v1[V1_CPU];
+    if (l->cpu_quota_us >= 0 && (cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0 ||
+                                 cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
         return -1;
     if (l->cpu_weight >= 0) {
         int64_t shares = l->cpu_weight * 1024 / 100;
-        if (cg_writei(cg->v1[V1_CPU], "cpu.shares", shares < 2 ? 2 : shares, err) < 0)
+        if (cg_writei(cpu, "cpu.shares", shares < 2 ? 2 : shares, err) < 0)
             return -1;
     }
     if (l->pids_max >= 0 && cg_writei(cg->v1[V1_PIDS], "pids.max", l->pids_max, err) < 0)
         return -1;
+    if (need[V1_CPUSET] &&
+        (cpuset_v1(cg->v1[V1_CPUSET], v1[V1_CPUSET].mnt, "cpuset.cpus", l->cpuset_cpus, err) < 0 ||
+         cpuset_v1(cg->v1[V1_CPUSET], v1[V1_CPUSET].mnt, "cpuset.mems", l->cpuset_mems, err) < 0))
+        return -1;
+    for (size_t i = 0; i < l->n_io; i++) {
+        const char *bk = cg->v1[V1_BLKIO];
+        const struct sbx_io_limit *io = &l->io[i];
+        if (throttle_v1(bk, "blkio.throttle.read_bps_device", io, io->read_bps, err) < 0 ||
+            throttle_v1(bk, "blkio.throttle.write_bps_device", io, io->write_bps, err) < 0 ||
+            throttle_v1(bk, "blkio.throttle.read_iops_device", io, io->read_iops, err) < 0 ||
+            throttle_v1(bk, "blkio.throttle.write_iops_device", io, io->write_iops, err) < 0)
+            return -1;
+    }
     return 0;
+}
+
+/* The v2 tree carries the limits when it has (any of) the controllers; on a hybrid host it has
+ * none of them and is used only for placement, freeze, kill and core stats. */
+static enum sbx_cg_layout detect_layout(const struct hier *v2, const struct hier v1[V1_N])
+{
+    if (!v2->found)
+        return SBX_CG_V1;
+    static const char *const ctl[] = {"memory", "pids", "cpu", "io"};
+    for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+        if (has_word(v2->mnt, "cgroup.controllers", ctl[i]))
+            return SBX_CG_V2;
+    for (int i = 0; i < V1_N; i++)
+        if (v1[i].found)
+            return SBX_CG_HYBRID;
+    return SBX_CG_V2; /* a v2 host that delegated nothing to us: limits will be refused by name */
 }
 
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
@@ -254,10 +362,12 @@ int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, str
     *out = NULL;
     if (!spec->cgroup_enabled)
         return 0;
-    struct hier v2 = {0}, v1[V1_N] = {{{0}, 0}};
+    struct hier v2 = {0}, v1[V1_N];
+    memset(v1, 0, sizeof(v1));
     find_hierarchies(&v2, v1);
     struct sbx_cgroup *cg = xcalloc(1, sizeof(*cg));
     cg->v2_fd = -1;
+    cg->layout = detect_layout(&v2, v1);
     *out = cg;
     if (v2.found) {
         if (!(cg->v2 = make_dir(v2.mnt, spec->cgroup_name, err)))
@@ -265,12 +375,13 @@ int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, str
         cg->v2_fd = open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cg->v2_fd < 0)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "open cgroup %s", cg->v2);
-        cg->v2_limits = v2_has_controller(v2.mnt, "memory", "cgroup.controllers") ||
-                        v2_has_controller(v2.mnt, "pids", "cgroup.controllers");
     }
-    if (cg->v2_limits)
+    if (cg->layout == SBX_CG_V2)
         return apply_v2(cg, v2.mnt, &spec->limits, err);
-    if (!v2.found && !v1[V1_MEMORY].found && !v1[V1_PIDS].found)
+    bool any = false;
+    for (int i = 0; i < V1_N; i++)
+        any |= v1[i].found;
+    if (!any)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "no cgroup hierarchy found in /proc/self/mountinfo");
     return apply_v1(cg, v1, &spec->limits, spec->cgroup_name, err);
 }
@@ -310,6 +421,20 @@ int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce)
     return 0;
 }
 
+int sbx_cgroup_attach(const struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err)
+{
+    if (!cg)
+        return 0;
+    char b[32];
+    snprintf(b, sizeof(b), "%d", (int)pid);
+    if (cg->v2 && cg_write(cg->v2, "cgroup.procs", b, err) < 0)
+        return -1;
+    for (int i = 0; i < V1_N; i++)
+        if (cg->v1[i] && cg_write(cg->v1[i], "cgroup.procs", b, err) < 0)
+            return -1;
+    return 0;
+}
+
 static int kill_listed(const char *dir)
 {
     char p[PATH_MAX];
@@ -320,6 +445,45 @@ static int kill_listed(const char *dir)
         kill((pid_t)strtol(t, NULL, 10), SIGKILL);
     free(s);
     return n;
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err **err)
+{
+    if (!cg)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "the sandbox has no cgroup to freeze");
+    const char *dir, *file, *want, *check_file, *check;
+    if (cg->v2) {
+        dir = cg->v2, file = "cgroup.freeze", want = frozen ? "1" : "0";
+        check_file = "cgroup.events", check = frozen ? "frozen 1" : "frozen 0";
+    } else if (cg->v1[V1_FREEZER]) {
+        dir = cg->v1[V1_FREEZER], file = "freezer.state", want = frozen ? "FROZEN" : "THAWED";
+        check_file = "freezer.state", check = want;
+    } else {
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "no cgroup v2 tree and no v1 freezer on this host");
+    }
+    if (cg_write(dir, file, want, err) < 0)
+        return -1;
+    /* Freezing completes asynchronously (tasks in uninterruptible sleep are frozen when they
+     * leave it): wait until the kernel says the whole cgroup is in the asked state. */
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, check_file);
+    for (int i = 0; i < 1000; i++) {
+        char *s = read_file(p, NULL);
+        bool done = s && strstr(s, check);
+        free(s);
+        if (done)
+            return 0;
+        if (i && !cg->v2 && frozen)
+            cg_write(dir, file, want, NULL); /* v1: FREEZING sticks until asked again */
+        sleep_ms(2);
+    }
+    return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "%s did not reach \"%s\" within 2 s", p, check);
 }
 
 void sbx_cgroup_kill(struct sbx_cgroup *cg)
@@ -333,41 +497,154 @@ void sbx_cgroup_kill(struct sbx_cgroup *cg)
             return;
         kill_listed(cg->v2);
     }
+    /* legacy: freeze first so nothing forks between reading the list and the kills */
+    bool frozen = cg->v1[V1_FREEZER] && sbx_cgroup_freeze(cg, true, NULL) == 0;
     for (int i = 0; i < V1_N; i++)
         if (cg->v1[i])
             kill_listed(cg->v1[i]);
+    if (frozen)
+        sbx_cgroup_freeze(cg, false, NULL); /* SIGKILL is delivered once the tasks thaw */
 }
 
-static int64_t read_i64(const char *dir, const char *file, const char *key)
+/* ---- stats ------------------------------------------------------------------------------- */
+
+/* The number after "key" (a whole word at the start of a line, or the only number in the file
+ * when key is NULL), scaled by div; -1 when absent. */
+static int64_t read_key(const char *dir, const char *file, const char *key, int64_t div)
 {
+    if (!dir)
+        return -1;
     char p[PATH_MAX];
     snprintf(p, sizeof(p), "%s/%s", dir, file);
     char *s = read_file(p, NULL);
     int64_t v = -1;
     if (s && !key) {
-        v = strtoll(s, NULL, 10);
+        char *end;
+        long long n = strtoll(s, &end, 10);
+        if (end != s)
+            v = n / div;
     } else if (s) {
         size_t kl = strlen(key);
-        for (char *t = strtok(s, "\n"); t; t = strtok(NULL, "\n"))
-            if (strncmp(t, key, kl) == 0 && t[kl] == ' ')
-                v = strtoll(t + kl + 1, NULL, 10);
+        char *save = NULL;
+        for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+            if (strncmp(t, key, kl) == 0 && (t[kl] == ' ' || t[kl] == '='))
+                v = strtoll(t + kl + 1, NULL, 10) / div;
     }
     free(s);
     return v;
 }
 
-void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_result *res)
+/* v2 io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N wios=N ..." per device, summed. */
+static void io_stat_v2(const char *dir, struct sbx_cgroup_stats *st)
 {
-    res->memory_peak = -1;
-    res->oom_kills = -1;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/io.stat", dir);
+    char *s = read_file(p, NULL);
+    if (!s)
+        return;
+    int64_t *dst[] = {&st->io_read_bytes, &st->io_write_bytes, &st->io_read_ops, &st->io_write_ops};
+    static const char *const keys[] = {"rbytes=", "wbytes=", "rios=", "wios="};
+    for (int k = 0; k < 4; k++)
+        *dst[k] = 0;
+    for (char *t = strtok(s, " \n"); t; t = strtok(NULL, " \n"))
+        for (int k = 0; k < 4; k++)
+            if (strncmp(t, keys[k], strlen(keys[k])) == 0)
+                *dst[k] += strtoll(t + strlen(keys[k]), NULL, 10);
+    free(s);
+}
+
+/* v1 blkio.throttle.io_service_bytes / io_serviced: "MAJ:MIN Read N" lines, summed. */
+static void io_stat_v1(const char *dir, const char *file, int64_t *rd, int64_t *wr)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, file);
+    char *s = read_file(p, NULL);
+    if (!s)
+        return;
+    *rd = *wr = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(s, "\n", &save); t; t = strtok_r(NULL, "\n", &save)) {
+        char op[16];
+        long long n;
+        if (sscanf(t, "%*u:%*u %15s %lld", op, &n) != 2)
+            continue;
+        if (strcmp(op, "Read") == 0)
+            *rd += n;
+        else if (strcmp(op, "Write") == 0)
+            *wr += n;
+    }
+    free(s);
+}
+
+/* PSI: "some avg10=… total=N" and "full … total=N" lines, in microseconds. */
+static void psi(const char *dir, const char *file, int64_t *some, int64_t *full)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/%s", dir, file);
+    char *s = read_file(p, NULL);
+    char *save = NULL;
+    for (char *t = s ? strtok_r(s, "\n", &save) : NULL; t; t = strtok_r(NULL, "\n", &save)) {
+        char *tot = strstr(t, "total=");
+        if (!tot)
+            continue;
+        if (strncmp(t, "some ", 5) == 0)
+            *some = strtoll(tot + 6, NULL, 10);
+        else if (strncmp(t, "full ", 5) == 0)
+            *full = strtoll(tot + 6, NULL, 10);
+    }
+    free(s);
+}
+
+void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st)
+{
+    memset(st, 0xff, sizeof(*st)); /* every count -1: unknown */
+    st->layout = cg ? cg->layout : SBX_CG_NONE;
     if (!cg)
         return;
-    if (cg->v2_limits) {
-        res->memory_peak = read_i64(cg->v2, "memory.peak", NULL);
-        res->oom_kills = read_i64(cg->v2, "memory.events", "oom_kill");
-    } else if (cg->v1[V1_MEMORY]) {
-        res->memory_peak = read_i64(cg->v1[V1_MEMORY], "memory.max_usage_in_bytes", NULL);
-        res->oom_kills = read_i64(cg->v1[V1_MEMORY], "memory.oom_control", "oom_kill");
+    const char *v2 = cg->v2, *lim = cg->layout == SBX_CG_V2 ? v2 : NULL;
+    if (lim) {
+        st->memory_current = read_key(lim, "memory.current", NULL, 1);
+        st->memory_peak = read_key(lim, "memory.peak", NULL, 1);
+        st->oom_events = read_key(lim, "memory.events", "oom", 1);
+        st->oom_kills = read_key(lim, "memory.events", "oom_kill", 1);
+        st->pids_current = read_key(lim, "pids.current", NULL, 1);
+        st->pids_peak = read_key(lim, "pids.peak", NULL, 1);
+        io_stat_v2(lim, st);
+    } else {
+        const char *mem = cg->v1[V1_MEMORY], *pids = cg->v1[V1_PIDS], *bk = cg->v1[V1_BLKIO];
+        st->memory_current = read_key(mem, "memory.usage_in_bytes", NULL, 1);
+        st->memory_peak = read_key(mem, "memory.max_usage_in_bytes", NULL, 1);
+        st->oom_kills = read_key(mem, "memory.oom_control", "oom_kill", 1);
+        st->pids_current = read_key(pids, "pids.current", NULL, 1);
+        st->pids_peak = read_key(pids, "pids.peak", NULL, 1);
+        if (bk) {
+            io_stat_v1(bk, "blkio.throttle.io_service_bytes", &st->io_read_bytes, &st->io_write_bytes);
+            io_stat_v1(bk, "blkio.throttle.io_serviced", &st->io_read_ops, &st->io_write_ops);
+        }
+    }
+    /* cpu usage: cpu.stat is a core file of every v2 cgroup, controllers or not */
+    if (v2) {
+        st->cpu_usage_us = read_key(v2, "cpu.stat", "usage_usec", 1);
+        st->cpu_user_us = read_key(v2, "cpu.stat", "user_usec", 1);
+        st->cpu_system_us = read_key(v2, "cpu.stat", "system_usec", 1);
+    } else if (cg->v1[V1_CPUACCT]) {
+        st->cpu_usage_us = read_key(cg->v1[V1_CPUACCT], "cpuacct.usage", NULL, 1000);
+        st->cpu_user_us = read_key(cg->v1[V1_CPUACCT], "cpuacct.usage_user", NULL, 1000);
+        st->cpu_system_us = read_key(cg->v1[V1_CPUACCT], "cpuacct.usage_sys", NULL, 1000);
+    }
+    if (lim) {
+        st->cpu_periods = read_key(lim, "cpu.stat", "nr_periods", 1);
+        st->cpu_throttled_periods = read_key(lim, "cpu.stat", "nr_throttled", 1);
+        st->cpu_throttled_us = read_key(lim, "cpu.stat", "throttled_usec", 1);
+    } else if (cg->v1[V1_CPU]) {
+        st->cpu_periods = read_key(cg->v1[V1_CPU], "cpu.stat", "nr_periods", 1);
+        st->cpu_throttled_periods = read_key(cg->v1[V1_CPU], "cpu.stat", "nr_throttled", 1);
+        st->cpu_throttled_us = read_key(cg->v1[V1_CPU], "cpu.stat", "throttled_time", 1000);
+    }
+    if (v2) {
+        psi(v2, "cpu.pressure", &st->psi_some_us[SBX_PSI_CPU], &st->psi_full_us[SBX_PSI_CPU]);
+        psi(v2, "memory.pressure", &st->psi_some_us[SBX_PSI_MEMORY], &st->psi_full_us[SBX_PSI_MEMORY]);
+        psi(v2, "io.pressure", &st->psi_some_us[SBX_PSI_IO], &st->psi_full_us[SBX_PSI_IO]);
     }
 }
 
@@ -378,8 +655,7 @@ static void remove_dir(char **path)
     /* rmdir fails with EBUSY until the last task has really exited; killed tasks go quickly. */
     for (int i = 0; i < 200 && rmdir(*path) < 0 && errno == EBUSY; i++) {
         kill_listed(*path);
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
+        sleep_ms(5);
     }
     free(*path);
     *path = NULL;

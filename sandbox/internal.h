@@ -74,8 +74,15 @@ int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, stru
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
 /* The child joins its v1 cgroups itself (the v2 placement happened at clone time). */
 int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce);
+/* Move an existing process into the sandbox's cgroups (slow path: see sbx_cgroup_in_child). */
+int sbx_cgroup_attach(const struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err);
+/* Freeze or thaw every task (v2 tree's cgroup.freeze, else the v1 freezer) and wait until the
+ * kernel reports the state reached. */
+int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err **err);
+/* Kill every task: cgroup.kill, else freeze + SIGKILL each listed task + thaw. */
 void sbx_cgroup_kill(struct sbx_cgroup *cg);
-void sbx_cgroup_stats(struct sbx_cgroup *cg, struct sbx_result *res);
+/* Counters now (fields the host cannot give stay -1). */
+void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
 void sbx_cgroup_release(struct sbx_cgroup **cg);
 
 /* init.c: the sandbox's pid 1 — forks the program, forwards signals, reports its status. */

@@ -372,7 +372,7 @@ static void classify(struct watch *w, struct sbx_result *res)
         res->end = SBX_END_SETUP;
         res->exit_code = w->err.exit_code ? w->err.exit_code : GBOX_EXIT_LAUNCH;
         snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w->err.stage);
-    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && res->oom_kills > 0) {
+    } else if (WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && res->cg.oom_kills > 0) {
         res->end = SBX_END_OOM;
         res->status = SIGKILL;
         res->exit_code = GBOX_EXIT_OOM;
@@ -395,8 +395,8 @@ static void classify(struct watch *w, struct sbx_result *res)
 int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err **err)
 {
     memset(res, 0, sizeof(*res));
+    sbx_cgroup_read_stats(NULL, &res->cg); /* all unknown until read */
     res->syscall_nr = -1;
-    res->memory_peak = res->oom_kills = -1;
     struct launch l = {.spec = spec, .sock = {-1, -1}, .parent = getpid()};
     struct watch w = {.pidfd = -1, .sigfd = -1, .listener = -1};
     int rc = -1;
@@ -455,7 +455,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         goto out_mask;
     }
     res->wall_ms = now_ms() - t0;
-    sbx_cgroup_stats(l.cg, res);
+    sbx_cgroup_read_stats(l.cg, &res->cg);
     classify(&w, res);
     if (w.have_err && res->end == SBX_END_SETUP)
         snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w.err.stage);
@@ -504,6 +504,9 @@ void sbx_spec_free(struct sbx_spec *s)
     for (size_t i = 0; i < 2; i++)
         free(s->seccomp.filters[i].rules);
     free(s->cgroup_name);
+    free(s->limits.cpuset_cpus);
+    free(s->limits.cpuset_mems);
+    free(s->limits.io);
     free(s->seccomp_cache_dir);
     memset(s, 0, sizeof(*s));
 }

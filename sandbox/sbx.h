@@ -109,7 +109,13 @@ struct sbx_seccomp {
     size_t n_filters;
 };
 
-/* Limits for the sandbox's cgroup; a field < 0 means "not limited". */
+/* Throttling of one block device (a whole disk: partitions are resolved by runtime/); a field
+ * < 0 means "not limited". */
+struct sbx_io_limit {
+    unsigned major, minor;
+    int64_t read_bps, write_bps, read_iops, write_iops;
+};
+/* Limits for the sandbox's cgroup; a field < 0 (or NULL) means "not limited". */
 struct sbx_cgroup_limits {
     int64_t memory_max;  /* bytes */
     int64_t memory_high; /* bytes */
@@ -118,6 +124,10 @@ struct sbx_cgroup_limits {
     int64_t cpu_period_us;
     int64_t cpu_weight;  /* 1..10000 (v2 scale; mapped to shares on v1) */
     int64_t pids_max;
+    char *cpuset_cpus;   /* "0-3,6": CPUs the sandbox may run on */
+    char *cpuset_mems;   /* memory nodes */
+    struct sbx_io_limit *io;
+    size_t n_io;
 };
 
 struct sbx_rlimit {
@@ -178,6 +188,20 @@ enum sbx_end {
     SBX_END_SETUP,     /* failed before exec: setup_stage/err say where */
 };
 
+/* What the sandbox's cgroups counted; a field < 0 means "unknown on this host" (see
+ * docs/gbox.1.md REPORT for where each comes from on v2, hybrid and v1 hosts). */
+enum sbx_cg_layout { SBX_CG_NONE, SBX_CG_V2, SBX_CG_HYBRID, SBX_CG_V1 };
+enum { SBX_PSI_CPU, SBX_PSI_MEMORY, SBX_PSI_IO, SBX_PSI_N };
+struct sbx_cgroup_stats {
+    enum sbx_cg_layout layout;
+    int64_t memory_current, memory_peak;  /* bytes */
+    int64_t oom_events, oom_kills;        /* times the limit was hit / tasks the OOM killer took */
+    int64_t cpu_usage_us, cpu_user_us, cpu_system_us;
+    int64_t cpu_periods, cpu_throttled_periods, cpu_throttled_us;
+    int64_t pids_current, pids_peak;
+    int64_t io_read_bytes, io_write_bytes, io_read_ops, io_write_ops;
+    int64_t psi_some_us[SBX_PSI_N], psi_full_us[SBX_PSI_N]; /* stall totals (cpu full: kernel >= 5.13) */
+};
 struct sbx_stage_time {
     const char *name;
     double ms;
@@ -192,8 +216,7 @@ struct sbx_result {
     int exit_code;            /* what the CLI exits with */
     double wall_ms;
     double user_cpu_ms, sys_cpu_ms;
-    int64_t memory_peak;      /* bytes, -1 when unknown */
-    int64_t oom_kills;
+    struct sbx_cgroup_stats cg;  /* read just before the cgroups are removed */
     char setup_stage[32];     /* SETUP: the stage that failed */
     struct sbx_stage_time stages[16];
     size_t n_stages;

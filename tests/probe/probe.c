@@ -28,6 +28,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1268,6 +1269,72 @@ static int cmd_uring(int argc, char **argv)
     return report(syscall(SYS_io_uring_setup, 1L, &params));
 }
 
+static double mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Direct I/O bypasses the page cache, so every byte is a bio the cgroup's block throttling sees
+ * (buffered writeback is not throttled on cgroup v1). */
+static int cmd_directio(int argc, char **argv)
+{
+    unsigned long long bytes;
+    const size_t chunk = 64 * 1024;
+    bool rd = argc > 2 && strcmp(argv[2], "read") == 0;
+
+    if (parse_size(argv[1], &bytes) < 0 || (argc > 2 && !rd))
+        return bad_usage(argv[1]);
+    int fd = open(argv[0], (rd ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC) | O_DIRECT, 0644);
+    if (fd < 0)
+        return report_errno(errno);
+    void *buf;
+    if (posix_memalign(&buf, 4096, chunk) != 0)
+        return report_errno(ENOMEM);
+    memset(buf, 'x', chunk);
+    double t0 = mono_ms();
+    unsigned long long done = 0;
+    while (done < bytes) {
+        ssize_t n = rd ? read(fd, buf, chunk) : write(fd, buf, chunk);
+        if (n < 0)
+            return report_errno(errno);
+        if (n == 0)
+            break;
+        done += (unsigned long long)n;
+    }
+    if (!rd && fsync(fd) < 0)
+        return report_errno(errno);
+    printf("elapsed_ms %.0f\n", mono_ms() - t0);
+    printf("ok %llu\n", done);
+    free(buf);
+    close(fd);
+    return 0;
+}
+
+/* Spin for SECONDS of wall time and print the CPU time this process got. */
+static int cmd_cpuburn(int argc, char **argv)
+{
+    double secs;
+    char *end;
+
+    (void)argc;
+    secs = strtod(argv[0], &end);
+    if (*end || secs <= 0)
+        return bad_usage(argv[0]);
+    double t0 = mono_ms();
+    volatile unsigned long spin = 0;
+    while (mono_ms() - t0 < secs * 1e3)
+        for (int i = 0; i < 10000; i++)
+            spin++;
+    struct timespec cpu;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    printf("cpu_ms %.0f\n", (double)cpu.tv_sec * 1e3 + (double)cpu.tv_nsec / 1e6);
+    printf("wall_ms %.0f\n", mono_ms() - t0);
+    printf("ok 0\n");
+    return 0;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 struct command {
@@ -1325,6 +1392,8 @@ static const struct command commands[] = {
     { "setuid", "UID", 1, 1, cmd_setuid, "setuid(2)" },
     { "caps-raise", "CAP", 1, 1, cmd_caps_raise, "capset adding CAP to all three sets" },
     { "uring", "", 0, 0, cmd_uring, "io_uring_setup(1, params)" },
+    { "directio", "PATH SIZE [read]", 2, 3, cmd_directio, "write (or read) SIZE bytes with O_DIRECT in 64 KiB blocks, then fsync" },
+    { "cpuburn", "SECONDS", 1, 1, cmd_cpuburn, "spin for SECONDS of wall time, print cpu_ms and wall_ms" },
     { "help", "", 0, 0, cmd_help, "this list" },
 };
 
