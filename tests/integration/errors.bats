@@ -211,6 +211,22 @@ check_bad() {
     check_bad high_above_max
 }
 
+@test "bad policy io_no_limit: a resources.io entry that limits nothing" {
+    check_bad io_no_limit
+}
+
+@test "bad policy io_same_device: one device limited twice" {
+    check_bad io_same_device
+}
+
+@test "bad policy io_bad_device: a device that is neither a /dev path nor MAJOR:MINOR" {
+    check_bad io_bad_device
+}
+
+@test "bad policy cpuset_pattern: a malformed CPU list" {
+    check_bad cpuset_pattern
+}
+
 @test "bad policy cycle_a: an extends cycle of two files (first)" {
     check_bad cycle_a
 }
