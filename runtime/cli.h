@@ -7,6 +7,9 @@
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 
+/* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
+long long proc_start_time(pid_t pid);
+
 /* Print an error as "gbox: message" and return its exit code. */
 int cli_fail(struct sbx_err **err);
 

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static const char run_usage[] =
     "usage: gbox run [--policy NAME|FILE] [--report FILE] [--quiet] [--] PROGRAM [ARGS...]\n"
@@ -17,7 +18,45 @@ static const char run_usage[] =
     "  -p, --policy NAME|FILE  domain policy (default: \"default\" policy, else base)\n"
     "  -r, --report FILE       write a JSON report of the run (end, reason, times, usage)\n"
     "  -i, --in-image          run CMD from inside the image instead of a host file\n"
-    "  -q, --quiet             no summary line on stderr when the program does not exit normally\n";
+    "  -q, --quiet             no summary line on stderr when the program does not exit normally\n"
+    "      --state-file FILE   once the program runs, write where it is (pids, start time,\n"
+    "                          cgroups) to FILE as JSON: how gbox daemon finds a sandbox again\n";
+
+/* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
+ * process for ever: a reused pid has a later start time). */
+long long proc_start_time(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    char buf[1024];
+    size_t n = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
+    long long v = -1;
+    if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+                              "%*d %*d %lld", &v) != 1)
+        v = -1;
+    return v;
+}
+
+static void write_state_file(void *arg, const struct sbx_started *info)
+{
+    const char *file = arg;
+    json_t *v1 = json_array();
+    for (size_t i = 0; i < info->n_cgroup_v1; i++)
+        json_array_append_new(v1, json_string(info->cgroup_v1[i]));
+    json_t *st = json_pack("{s:i,s:I,s:i,s:I,s:o,s:o}", "shim_pid", (int)getpid(), "shim_start",
+                           (json_int_t)proc_start_time(getpid()), "init_pid", (int)info->init_pid,
+                           "init_start", (json_int_t)proc_start_time(info->init_pid), "cgroup_v2",
+                           info->cgroup_v2 ? json_string(info->cgroup_v2) : json_null(), "cgroup_v1", v1);
+    struct sbx_err *err = NULL;
+    if (report_write(st, file, &err) < 0) /* temp file + rename, like the report */
+        cli_fail(&err);
+    json_decref(st);
+}
 
 static int ensure_run_dir(struct sbx_err **err)
 {
@@ -42,9 +81,10 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"policy", required_argument, NULL, 'p'}, {"report", required_argument, NULL, 'r'},
         {"in-image", no_argument, NULL, 'i'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"help", no_argument, NULL, 'h'},         {"state-file", required_argument, NULL, 'S'},
+        {NULL, 0, NULL, 0},
     };
-    const char *policy = NULL, *report_file = NULL;
+    const char *policy = NULL, *report_file = NULL, *state_file = NULL;
     bool in_image = false, quiet = false;
     int c;
     optind = 1;
@@ -54,6 +94,7 @@ int cmd_run(int argc, char **argv)
         case 'r': report_file = optarg; break;
         case 'i': in_image = true; break;
         case 'q': quiet = true; break;
+        case 'S': state_file = optarg; break;
         case 'h': fputs(run_usage, stdout); return 0;
         default: fputs(run_usage, stderr); return GBOX_EXIT_USAGE;
         }
@@ -76,6 +117,10 @@ int cmd_run(int argc, char **argv)
     if (plan_build(p, &rq, &spec, &err) < 0) {
         policy_free(p);
         return cli_fail(&err);
+    }
+    if (state_file) {
+        spec.on_start = write_state_file;
+        spec.on_start_arg = (void *)state_file;
     }
     struct sbx_result res;
     int code;

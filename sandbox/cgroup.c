@@ -421,6 +421,15 @@ int sbx_cgroup_in_child(const struct sbx_cgroup *cg, struct child_err *ce)
     return 0;
 }
 
+void sbx_cgroup_paths(const struct sbx_cgroup *cg, struct sbx_started *info)
+{
+    info->cgroup_v2 = cg ? cg->v2 : NULL;
+    info->n_cgroup_v1 = 0;
+    for (int i = 0; cg && i < V1_N; i++)
+        if (cg->v1[i] && info->n_cgroup_v1 < ARRAY_LEN(info->cgroup_v1))
+            info->cgroup_v1[info->n_cgroup_v1++] = cg->v1[i];
+}
+
 int sbx_cgroup_attach(const struct sbx_cgroup *cg, pid_t pid, struct sbx_err **err)
 {
     if (!cg)

@@ -81,6 +81,8 @@ int sbx_cgroup_attach(const struct sbx_cgroup *cg, pid_t pid, struct sbx_err **e
 int sbx_cgroup_freeze(struct sbx_cgroup *cg, bool frozen, struct sbx_err **err);
 /* Kill every task: cgroup.kill, else freeze + SIGKILL each listed task + thaw. */
 void sbx_cgroup_kill(struct sbx_cgroup *cg);
+/* The created directories, for sbx_started. */
+void sbx_cgroup_paths(const struct sbx_cgroup *cg, struct sbx_started *info);
 /* Counters now (fields the host cannot give stay -1). */
 void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
 void sbx_cgroup_release(struct sbx_cgroup **cg);

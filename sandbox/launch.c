@@ -260,6 +260,11 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
         }
         case MSG_READY:
             w->t_ready = now_ms();
+            if (l->spec->on_start) {
+                struct sbx_started info = {.init_pid = w->pid};
+                sbx_cgroup_paths(l->cg, &info);
+                l->spec->on_start(l->spec->on_start_arg, &info);
+            }
             for (unsigned i = 0; i < m.n_stages && i < ARRAY_LEN(m.stages); i++) {
                 static char names[8][16];
                 snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
@@ -302,6 +307,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
     double start = now_ms();
     double deadline = s->timeout_ms > 0 ? start + (double)s->timeout_ms : -1;
     bool term_sent = false;
+    double stop_deadline = -1; /* a forwarded SIGTERM/SIGINT: kill when the grace is over */
     while (!w->exited) {
         struct pollfd p[4] = {
             {.fd = w->pidfd, .events = POLLIN},
@@ -310,8 +316,9 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
             {.fd = w->listener, .events = POLLIN},
         };
         int timeout = -1;
-        if (deadline > 0) {
-            double left = deadline - now_ms();
+        double next = deadline > 0 && (stop_deadline < 0 || deadline < stop_deadline) ? deadline : stop_deadline;
+        if (next > 0) {
+            double left = next - now_ms();
             timeout = left <= 0 ? 0 : (int)left + 1;
         }
         int n = poll(p, w->listener >= 0 ? 4 : 3, timeout);
@@ -328,6 +335,10 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
             }
             w->timed_out = true;
         }
+        if (stop_deadline > 0 && now_ms() >= stop_deadline) {
+            kill_sandbox(l, w);
+            stop_deadline = -1;
+        }
         if (n <= 0)
             continue;
         if (p[3].revents & POLLIN)
@@ -341,8 +352,12 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         if (p[2].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
-                s->forward_signals)
+                s->forward_signals) {
                 syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
+                if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && stop_deadline < 0 &&
+                    s->kill_grace_ms > 0)
+                    stop_deadline = now_ms() + (double)s->kill_grace_ms;
+            }
         }
         if (p[0].revents & POLLIN) {
             if (TEMP_RETRY(wait4(w->pid, &w->init_status, 0, &w->ru)) == w->pid)

@@ -139,6 +139,13 @@ struct sbx_idmap {
     uint32_t inside, outside, count;
 };
 
+/* What a supervisor needs to find a running sandbox again (see sbx_spec.on_start). */
+struct sbx_started {
+    pid_t init_pid;                 /* the sandbox's pid 1, as seen from the host */
+    const char *cgroup_v2;          /* its directory in the unified tree, or NULL */
+    const char *cgroup_v1[8];       /* its directories in v1 hierarchies */
+    size_t n_cgroup_v1;
+};
 struct sbx_spec {
     /* process */
     char **argv;             /* argv[0] is the absolute path inside the sandbox */
@@ -175,7 +182,12 @@ struct sbx_spec {
     int64_t timeout_ms;      /* wall clock; <= 0: none */
     int timeout_signal;      /* first signal at the deadline (SIGKILL: kill at once) */
     int64_t kill_grace_ms;   /* after timeout_signal, SIGKILL after this long */
-    bool forward_signals;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT to gbox go to the program */
+    bool forward_signals;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT to gbox go to the program; after a
+                                forwarded SIGTERM or SIGINT the sandbox is killed once
+                                kill_grace_ms has passed */
+    /* Called once in the parent when the program has started (NULL: not called). */
+    void (*on_start)(void *arg, const struct sbx_started *info);
+    void *on_start_arg;
 };
 
 /* The outcome of one sandbox run. */
