@@ -33,6 +33,7 @@ struct sbx_cgroup {
 
 struct hier {
     char mnt[PATH_MAX]; /* mount point + our own path: the directory to create beneath */
+    char mp[PATH_MAX];  /* the mount point alone */
     bool found;
 };
 
@@ -67,6 +68,7 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
                 rel = path + rl;
             if (is2 && *ctrls == '\0' && !v2->found) {
                 snprintf(v2->mnt, sizeof(v2->mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+                snprintf(v2->mp, sizeof(v2->mp), "%s", mnt);
                 v2->found = true;
             } else if (!is2) {
                 char so[300], cs[300];
@@ -77,6 +79,7 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
                     snprintf(opt, sizeof(opt), ",%s,", v1_names[i]);
                     if (!v1[i].found && strstr(so, opt) && strstr(cs, opt)) {
                         snprintf(v1[i].mnt, sizeof(v1[i].mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
+                        snprintf(v1[i].mp, sizeof(v1[i].mp), "%s", mnt);
                         v1[i].found = true;
                     }
                 }
@@ -297,7 +300,12 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
                                "the policy sets a %s limit but this host has no %s cgroup controller",
                                i == V1_BLKIO ? "resources.io" : v1_names[i], v1_names[i]);
-        if (need[i] && v1[i].found && !(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
+        if (!need[i] || !v1[i].found)
+            continue;
+        for (int j = 0; j < i && !cg->v1[i]; j++) /* co-mounted (cpu,cpuacct): one directory */
+            if (cg->v1[j] && strcmp(v1[j].mp, v1[i].mp) == 0)
+                cg->v1[i] = xstrdup(cg->v1[j]);
+        if (!cg->v1[i] && !(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
             return -1;
     }
     const char *mem = cg->v1[V1_MEMORY];
@@ -683,4 +691,60 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
         remove_dir(&cg->v1[i]);
     free(cg);
     *cgp = NULL;
+}
+
+/* ---- a sandbox found again by its paths ------------------------------------------------- */
+
+static struct sbx_cgroup *reopen(const struct sbx_started *w)
+{
+    struct hier v2 = {0}, v1[V1_N];
+    memset(v1, 0, sizeof(v1));
+    find_hierarchies(&v2, v1);
+    struct sbx_cgroup *cg = xcalloc(1, sizeof(*cg));
+    cg->v2_fd = -1;
+    cg->layout = detect_layout(&v2, v1);
+    cg->v2 = w->cgroup_v2 ? xstrdup(w->cgroup_v2) : NULL;
+    for (size_t k = 0; k < w->n_cgroup_v1; k++) {
+        /* which hierarchy: the v1 mount point the path lies under */
+        for (int i = 0; i < V1_N; i++) {
+            size_t ml = strlen(v1[i].mp);
+            if (v1[i].found && !cg->v1[i] && strncmp(w->cgroup_v1[k], v1[i].mp, ml) == 0 &&
+                w->cgroup_v1[k][ml] == '/')
+                cg->v1[i] = xstrdup(w->cgroup_v1[k]); /* co-mounted controllers share it */
+        }
+    }
+    return cg;
+}
+
+static void forget(struct sbx_cgroup *cg)
+{
+    free(cg->v2);
+    for (int i = 0; i < V1_N; i++)
+        free(cg->v1[i]);
+    free(cg);
+}
+
+void sbx_cgroup_stats_at(const struct sbx_started *where, struct sbx_cgroup_stats *st)
+{
+    struct sbx_cgroup *cg = reopen(where);
+    sbx_cgroup_read_stats(cg, st);
+    forget(cg);
+}
+
+void sbx_cgroup_kill_at(const struct sbx_started *where)
+{
+    struct sbx_cgroup *cg = reopen(where);
+    sbx_cgroup_kill(cg);
+    forget(cg);
+}
+
+int sbx_cgroup_remove_at(const struct sbx_started *where)
+{
+    int rc = 0;
+    if (where->cgroup_v2 && rmdir(where->cgroup_v2) < 0 && errno != ENOENT)
+        rc = -1;
+    for (size_t k = 0; k < where->n_cgroup_v1; k++)
+        if (rmdir(where->cgroup_v1[k]) < 0 && errno != ENOENT)
+            rc = -1;
+    return rc;
 }

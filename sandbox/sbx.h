@@ -239,6 +239,13 @@ struct sbx_result {
  * the child (res->end tells); < 0 with *err when the parent itself could not proceed. */
 int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err **err);
 
+/* A supervisor that is not the sandbox's parent (gbox daemon after a restart) finds its cgroups
+ * again by the paths of sbx_started: read their counters, kill every task in them, remove them
+ * once empty (-1 with errno EBUSY while tasks remain). */
+void sbx_cgroup_stats_at(const struct sbx_started *where, struct sbx_cgroup_stats *st);
+void sbx_cgroup_kill_at(const struct sbx_started *where);
+int sbx_cgroup_remove_at(const struct sbx_started *where);
+
 /* Resolve a native syscall number to its name for reports ("syscall-N" when unknown). */
 void sbx_syscall_name(int nr, char *buf, size_t len);
 
