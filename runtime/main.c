@@ -1,5 +1,6 @@
 /* main.c — dispatch to the verb. Each verb parses its own options (cmd_*.c). */
 #include "cli.h"
+#include "daemon.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +22,12 @@ static void usage(FILE *f)
           "  policy diff A B                show the fields that differ after resolution\n"
           "  policy groups                  list the syscall groups\n"
           "\n"
+          "  daemon [--socket PATH] [--state-dir DIR] ...   supervise sandboxes (foreground)\n"
+          "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
+          "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow] | stats [ID]\n"
+          "  events [--follow] | emergency-stop DOMAIN | metrics\n"
+          "        talk to gbox daemon (docs/api.md)\n"
+          "\n"
           "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
           "setup failed; 126 cannot execute; 127 not found; 137 out of memory; 159 killed for a\n"
           "forbidden syscall; 2 usage or invalid policy. See gbox(1).\n",
@@ -38,6 +45,13 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(verb, "policy") == 0)
         return cmd_policy(argc - 1, argv + 1);
+    if (strcmp(verb, "daemon") == 0)
+        return cmd_daemon(argc - 1, argv + 1);
+    static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",
+                                               "events", "stats", "emergency-stop", "metrics"};
+    for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)
+        if (strcmp(verb, client_verbs[i]) == 0)
+            return cmd_client(argc - 1, argv + 1);
     if (strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0 || strcmp(verb, "help") == 0) {
         usage(stdout);
         return 0;

@@ -1,0 +1,1596 @@
+/* daemon.c — `gbox daemon`: supervises many sandboxes from one event loop.
+ *
+ * Each sandbox is run by a shim: `gbox run --state-file … --report …`, started by the daemon in
+ * its own session with stdout/stderr appended to log files. The shim is the sandbox's parent and
+ * does what must not stop when the daemon does: it enforces the timeout and the seccomp kill
+ * rules, forwards signals, kills the sandbox when the grace after a stop is over, removes its
+ * cgroups and writes the report. The daemon watches the shims' pidfds (epoll), decides restarts
+ * (restart.c: backoff, max_restarts, circuit breaker), publishes events, answers the socket.
+ *
+ * Crash safety: every change of a sandbox's record is written to
+ * <state>/sandboxes/<id>/meta.json atomically (temp file, fsync, rename) before it is
+ * acknowledged. After `kill -9` of the daemon and a restart, each record is read back: a shim that
+ * is still the same process (pid + start time from its state file) is adopted (pidfd, and its
+ * report read when it ends); a shim that ended meanwhile is processed from its report; a shim
+ * that vanished without a report has its sandbox's cgroups killed and removed.
+ *
+ * Event loop: epoll over the listening socket, clients, a signalfd, one periodic timerfd (200 ms:
+ * restart and stop deadlines, healthy-period ticks, log rotation, log followers) and one pidfd
+ * per shim. No thread per sandbox. */
+#include "cli.h"
+#include "daemon.h"
+#include "names.h"
+#include "paths.h"
+#include "policy.h"
+#include "restart.h"
+#include "units.h"
+#include "../sandbox/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *or_str(const char *v, const char *dflt) { return v ? v : dflt; }
+
+#define TICK_MS 200
+#define MAX_LINE (1 << 20)
+#define MAX_OUTBUF (8 << 20)
+
+enum sb_state { SB_STARTING, SB_RUNNING, SB_BACKOFF, SB_QUARANTINED, SB_EXITED, SB_FAILED, SB_STOPPED };
+static const char *const state_names[] = {"starting", "running", "backoff", "quarantined",
+                                          "exited", "failed", "stopped"};
+
+struct sb {
+    char id[17];
+    char *name, *policy, *domain; /* policy = what to pass to gbox run; domain = its name */
+    json_t *request;              /* the spawn request (argv, in_image, program, env) */
+    enum sb_state state;
+    struct restart_policy rp;
+    struct restart_state rs;
+    char on_timeout[64], on_oom[64], on_crash[64];
+    int64_t grace_ms;
+    bool emergency_stop_allowed;
+    uid_t owner;
+    pid_t shim;
+    long long shim_start;
+    int pidfd;
+    bool own_child;            /* we forked the shim (else adopted: no wait status) */
+    int64_t started_at, next_at, stop_deadline, created_at;
+    bool stop_requested;
+    int restarts, runs;
+    json_t *last;              /* last report, or NULL */
+    struct sbx_started where;  /* from the shim's state file */
+    char *where_buf[9];
+    struct sb *next;
+};
+
+struct client {
+    int fd;
+    uid_t uid;
+    gid_t gid;
+    pid_t pid;
+    gid_t groups[64];
+    int n_groups;
+    char *in;
+    size_t in_len;
+    char *out;
+    size_t out_len, out_off;
+    bool follow_events;
+    char ev_id[17], ev_type[32];
+    struct sb *follow_logs; /* logs --follow */
+    char follow_stream[8];
+    off_t follow_off;
+    bool closing;
+    struct client *next;
+};
+
+static struct {
+    int ep, lfd, sfd, tfd;
+    const char *state_dir, *sock_path, *access_file;
+    char exe[PATH_MAX];
+    struct sb *sbs;
+    struct client *clients;
+    int journal_fd, audit_fd;
+    int64_t log_max;
+    json_t *access;
+    bool quit;
+    unsigned long events_total, spawns_total, restarts_total, exits_total;
+} D;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Monotonic deadlines do not survive a daemon restart: records keep wall-clock times. */
+static int64_t to_wall(int64_t mono) { return mono < 0 ? -1 : wall_ms() + (mono - mono_ms()); }
+static int64_t to_mono(int64_t wall) { return wall < 0 ? -1 : mono_ms() + (wall - wall_ms()); }
+
+static void sb_path(const struct sb *s, const char *file, char *out, size_t len)
+{
+    snprintf(out, len, "%s/sandboxes/%s/%s", D.state_dir, s->id, file);
+}
+
+/* Write a JSON value atomically: temp file, fsync, rename, fsync of the directory. */
+static int write_json_atomic(const char *path, const json_t *v)
+{
+    char tmp[PATH_MAX];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    char *s = json_dumps(v, JSON_COMPACT | JSON_SORT_KEYS);
+    int rc = s && write_all(fd, s, strlen(s)) == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) == 0 ? 0 : -1;
+    free(s);
+    close(fd);
+    if (rc == 0)
+        rc = rename(tmp, path);
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (rc == 0 && slash) {
+        *slash = '\0';
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd >= 0) {
+            fsync(dfd);
+            close(dfd);
+        }
+    }
+    return rc;
+}
+
+/* ---- events and audit --------------------------------------------------------------------- */
+
+static void client_send(struct client *c, const json_t *msg);
+
+static bool event_matches(const struct client *c, const json_t *ev)
+{
+    const char *id = json_string_value(json_object_get(ev, "id"));
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (c->ev_id[0] && (!id || strcmp(c->ev_id, id) != 0))
+        return false;
+    if (c->ev_type[0] && (!type || strcmp(c->ev_type, type) != 0))
+        return false;
+    return true;
+}
+
+/* Append an event to the journal and stream it to followers. Steals ev. */
+static void emit(struct sb *s, const char *type, json_t *ev)
+{
+    if (!ev)
+        ev = json_object();
+    json_object_set_new(ev, "ts", json_integer(wall_ms()));
+    json_object_set_new(ev, "type", json_string(type));
+    if (s) {
+        json_object_set_new(ev, "id", json_string(s->id));
+        json_object_set_new(ev, "name", json_string(s->name));
+        json_object_set_new(ev, "domain", json_string(s->domain));
+    }
+    size_t n;
+    char *line = proto_encode(ev, &n);
+    if (line && D.journal_fd >= 0)
+        write_all(D.journal_fd, line, n); /* one write: O_APPEND keeps lines whole */
+    free(line);
+    D.events_total++;
+    json_t *wrap = json_pack("{s:O}", "event", ev);
+    for (struct client *c = D.clients; c; c = c->next)
+        if (c->follow_events && event_matches(c, ev))
+            client_send(c, wrap);
+    json_decref(wrap);
+    json_decref(ev);
+}
+
+static void audit(const struct client *c, const char *op, const char *target, bool ok, const char *error)
+{
+    json_t *a = json_pack("{s:I,s:i,s:i,s:i,s:s,s:s,s:b}", "ts", (json_int_t)wall_ms(), "uid", (int)c->uid,
+                          "gid", (int)c->gid, "pid", (int)c->pid, "op", op ? op : "?", "target",
+                          target ? target : "", "ok", ok);
+    if (error)
+        json_object_set_new(a, "error", json_string(error));
+    char *line = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
+    if (line && D.audit_fd >= 0) {
+        write_all(D.audit_fd, line, strlen(line));
+        write_all(D.audit_fd, "\n", 1);
+    }
+    free(line);
+    json_decref(a);
+}
+
+/* ---- records ------------------------------------------------------------------------------- */
+
+static json_t *sb_json(const struct sb *s, bool full)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s,s:s,s:I}", "id", s->id, "name", s->name,
+                          "domain", s->domain, "state", state_names[s->state], "restarts", s->restarts,
+                          "runs", s->runs, "restart", restart_mode_name(s->rp.mode), "circuit",
+                          circuit_name(s->rs.circuit), "created_at", (json_int_t)s->created_at);
+    if (s->state == SB_RUNNING || s->state == SB_STARTING) {
+        json_object_set_new(o, "shim_pid", json_integer(s->shim));
+        if (s->where.init_pid > 0)
+            json_object_set_new(o, "init_pid", json_integer(s->where.init_pid));
+        json_object_set_new(o, "started_at", json_integer(to_wall(s->started_at)));
+    }
+    if (s->next_at >= 0 && (s->state == SB_BACKOFF || s->state == SB_QUARANTINED))
+        json_object_set_new(o, "next_start_at", json_integer(to_wall(s->next_at)));
+    if (s->last) {
+        json_object_set(o, "last_end", json_object_get(s->last, "end"));
+        json_object_set(o, "last_exit_code", json_object_get(s->last, "exit_code"));
+        json_object_set(o, "last_reason", json_object_get(s->last, "reason"));
+        if (full)
+            json_object_set(o, "last_report", s->last);
+    }
+    if (full) {
+        json_object_set(o, "request", s->request);
+        json_object_set_new(o, "policy", json_string(s->policy));
+        json_object_set_new(o, "owner_uid", json_integer(s->owner));
+        if (s->where.cgroup_v2)
+            json_object_set_new(o, "cgroup_v2", json_string(s->where.cgroup_v2));
+    }
+    return o;
+}
+
+/* The record on disk: everything needed to resume after a crash. */
+static int sb_save(struct sb *s)
+{
+    json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:O,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:b,s:i,s:I,s:s}", "id", s->id,
+                          "name", s->name, "policy", s->policy, "domain", s->domain, "request",
+                          s->request, "state", state_names[s->state], "restarts", s->restarts, "runs",
+                          s->runs, "owner", (int)s->owner, "created_at", (json_int_t)s->created_at,
+                          "next_at", (json_int_t)to_wall(s->next_at), "started_at",
+                          (json_int_t)to_wall(s->started_at), "stop_requested", s->stop_requested,
+                          "circuit", (int)s->rs.circuit, "opened_at", (json_int_t)to_wall(s->rs.opened_at),
+                          "restart_mode", restart_mode_name(s->rp.mode));
+    json_object_set_new(m, "consecutive", json_integer(s->rs.consecutive));
+    json_t *f = json_array();
+    for (int i = 0; i < s->rs.n_failures; i++)
+        json_array_append_new(f, json_integer(to_wall(s->rs.failures[i])));
+    json_object_set_new(m, "failures", f);
+    if (s->last)
+        json_object_set(m, "last", s->last);
+    char p[PATH_MAX];
+    sb_path(s, "meta.json", p, sizeof(p));
+    int rc = write_json_atomic(p, m);
+    json_decref(m);
+    return rc;
+}
+
+static struct sb *sb_find(const char *key)
+{
+    if (!key)
+        return NULL;
+    for (struct sb *s = D.sbs; s; s = s->next)
+        if (strcmp(s->id, key) == 0 || strcmp(s->name, key) == 0)
+            return s;
+    size_t kl = strlen(key); /* a unique id prefix, like docker */
+    struct sb *hit = NULL;
+    for (struct sb *s = D.sbs; s; s = s->next)
+        if (kl >= 4 && strncmp(s->id, key, kl) == 0) {
+            if (hit)
+                return NULL;
+            hit = s;
+        }
+    return hit;
+}
+
+static void where_clear(struct sb *s)
+{
+    for (size_t i = 0; i < ARRAY_LEN(s->where_buf); i++) {
+        free(s->where_buf[i]);
+        s->where_buf[i] = NULL;
+    }
+    memset(&s->where, 0, sizeof(s->where));
+}
+
+/* The shim's state file: where its sandbox is. */
+static int where_load(struct sb *s, long long *shim_start)
+{
+    char p[PATH_MAX];
+    sb_path(s, "state.json", p, sizeof(p));
+    json_t *st = json_load_file(p, 0, NULL);
+    if (!st)
+        return -1;
+    where_clear(s);
+    s->where.init_pid = (pid_t)json_integer_value(json_object_get(st, "init_pid"));
+    const char *v2 = json_string_value(json_object_get(st, "cgroup_v2"));
+    if (v2)
+        s->where.cgroup_v2 = s->where_buf[0] = xstrdup(v2);
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(st, "cgroup_v1"), i, e)
+    {
+        if (i >= 8 || !json_is_string(e))
+            break;
+        s->where.cgroup_v1[s->where.n_cgroup_v1++] = s->where_buf[1 + i] = xstrdup(json_string_value(e));
+    }
+    if (shim_start)
+        *shim_start = json_integer_value(json_object_get(st, "shim_start"));
+    json_decref(st);
+    return 0;
+}
+
+/* ---- starting and ending --------------------------------------------------------------------- */
+
+static void add_pidfd(struct sb *s)
+{
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = s};
+    epoll_ctl(D.ep, EPOLL_CTL_ADD, s->pidfd, &ev);
+}
+
+static int open_log(struct sb *s, const char *name)
+{
+    char p[PATH_MAX];
+    sb_path(s, name, p, sizeof(p));
+    return open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+}
+
+/* Start the shim: gbox run in its own session, logs appended to files. */
+static int sb_start(struct sb *s, char *errbuf, size_t errlen)
+{
+    char report[PATH_MAX], state[PATH_MAX];
+    sb_path(s, "report.json", report, sizeof(report));
+    sb_path(s, "state.json", state, sizeof(state));
+    unlink(report);
+    unlink(state);
+    int out = open_log(s, "stdout.log"), err = open_log(s, "stderr.log");
+    if (out < 0 || err < 0) {
+        snprintf(errbuf, errlen, "open the log files of %s: %s", s->id, strerror(errno));
+        if (out >= 0)
+            close(out);
+        if (err >= 0)
+            close(err);
+        return -1;
+    }
+    /* argv: gbox run --quiet --policy P --report R --state-file S [--in-image] ARGV... */
+    json_t *argvj = json_object_get(s->request, "argv");
+    size_t n = json_array_size(argvj), k = 0;
+    char **argv = xcalloc(n + 16, sizeof(char *));
+    argv[k++] = D.exe;
+    argv[k++] = "run";
+    argv[k++] = "--quiet";
+    argv[k++] = "--policy";
+    argv[k++] = s->policy;
+    argv[k++] = "--report";
+    argv[k++] = report;
+    argv[k++] = "--state-file";
+    argv[k++] = state;
+    if (json_is_true(json_object_get(s->request, "in_image")))
+        argv[k++] = "--in-image";
+    argv[k++] = "--";
+    for (size_t i = 0; i < n; i++)
+        argv[k++] = (char *)json_string_value(json_array_get(argvj, i));
+    argv[k] = NULL;
+    pid_t pid = fork();
+    if (pid == 0) {
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        setsid();
+        int nul = open("/dev/null", O_RDONLY);
+        if (nul < 0 || dup2(nul, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+            _exit(125);
+        syscall(SYS_close_range, 3, ~0U, 0);
+        execv(D.exe, argv);
+        _exit(127);
+    }
+    close(out);
+    close(err);
+    free(argv);
+    if (pid < 0) {
+        snprintf(errbuf, errlen, "fork the shim: %s", strerror(errno));
+        return -1;
+    }
+    s->shim = pid;
+    s->shim_start = proc_start_time(pid);
+    s->own_child = true;
+    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (s->pidfd < 0) {
+        snprintf(errbuf, errlen, "pidfd_open: %s", strerror(errno));
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    add_pidfd(s);
+    s->state = SB_STARTING;
+    s->started_at = mono_ms();
+    s->stop_deadline = -1;
+    s->runs++;
+    restart_started(&s->rs, s->started_at);
+    sb_save(s);
+    emit(s, "started", json_pack("{s:i,s:i}", "shim_pid", (int)pid, "run", s->runs));
+    return 0;
+}
+
+/* What kind of end, and does the domain policy ask for a restart after it? */
+static void classify_end(struct sb *s, const json_t *rep, bool *failed, bool *want, const char **action)
+{
+    const char *end = rep ? json_string_value(json_object_get(rep, "end")) : NULL;
+    int status = (int)json_integer_value(json_object_get(rep, "status"));
+    *action = NULL;
+    if (!end) { /* no report: the shim itself died */
+        *failed = true;
+        *want = true;
+        return;
+    }
+    *failed = !(strcmp(end, "exited") == 0 && status == 0);
+    *want = true;
+    if (strcmp(end, "timeout") == 0)
+        *action = s->on_timeout;
+    else if (strcmp(end, "oom") == 0)
+        *action = s->on_oom;
+    else if (strcmp(end, "signaled") == 0 || strcmp(end, "seccomp") == 0)
+        *action = s->on_crash;
+    if (*action)
+        *want = strcmp(*action, "restart") == 0 || strncmp(*action, "fallback:", 9) == 0;
+}
+
+static void sb_ended(struct sb *s)
+{
+    char p[PATH_MAX];
+    sb_path(s, "report.json", p, sizeof(p));
+    json_t *rep = json_load_file(p, 0, NULL);
+    if (s->pidfd >= 0) {
+        epoll_ctl(D.ep, EPOLL_CTL_DEL, s->pidfd, NULL);
+        close(s->pidfd);
+        s->pidfd = -1;
+    }
+    if (!rep && (s->where.cgroup_v2 || s->where.n_cgroup_v1)) {
+        /* the shim died without cleaning up (SIGKILL): kill and remove what it left */
+        sbx_cgroup_kill_at(&s->where);
+        for (int i = 0; i < 100 && sbx_cgroup_remove_at(&s->where) < 0; i++)
+            usleep(10000);
+    }
+    json_decref(s->last);
+    s->last = rep ? rep : json_pack("{s:s,s:i,s:s}", "end", "lost", "exit_code", -1, "reason",
+                                    "the shim ended without a report (killed?)");
+    where_clear(s);
+    s->shim = 0;
+    D.exits_total++;
+    bool failed, want;
+    const char *action;
+    classify_end(s, rep, &failed, &want, &action);
+    json_t *ev = json_pack("{s:O,s:O,s:O}", "end", json_object_get(s->last, "end"), "exit_code",
+                           json_object_get(s->last, "exit_code"), "reason", json_object_get(s->last, "reason"));
+    const char *endname = json_string_value(json_object_get(s->last, "end"));
+    emit(s, endname && strcmp(endname, "oom") == 0 ? "oom" : "exited", ev);
+    if (action && strncmp(action, "fallback:", 9) == 0) {
+        free(s->policy);
+        s->policy = xstrdup(action + 9);
+        emit(s, "fallback", json_pack("{s:s}", "policy", s->policy));
+    }
+    if (s->stop_requested) {
+        s->state = SB_STOPPED;
+        s->started_at = -1;
+        sb_save(s);
+        emit(s, "stopped", NULL);
+        return;
+    }
+    uint32_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+        rnd = (uint32_t)mono_ms();
+    enum circuit before = s->rs.circuit;
+    struct restart_decision d = restart_on_exit(&s->rp, &s->rs, failed, want, mono_ms(), rnd);
+    if (d.circuit_changed || before != s->rs.circuit)
+        emit(s, "circuit", json_pack("{s:s,s:s}", "from", circuit_name(before), "to", circuit_name(s->rs.circuit)));
+    switch (d.verdict) {
+    case VERDICT_STAY_DOWN:
+        s->state = failed ? SB_FAILED : SB_EXITED;
+        s->next_at = -1;
+        break;
+    case VERDICT_RESTART:
+        s->state = SB_BACKOFF;
+        s->next_at = d.at_ms;
+        emit(s, "restart_scheduled", json_pack("{s:I}", "delay_ms", (json_int_t)(d.at_ms - mono_ms())));
+        break;
+    case VERDICT_QUARANTINE:
+        s->state = SB_QUARANTINED;
+        s->next_at = d.at_ms;
+        emit(s, "quarantined", json_pack("{s:I}", "retry_in_ms", (json_int_t)(d.at_ms - mono_ms())));
+        break;
+    case VERDICT_GIVE_UP:
+        s->state = SB_FAILED;
+        s->next_at = -1;
+        emit(s, "gave_up", json_pack("{s:i}", "max_restarts", s->rp.max_restarts));
+        break;
+    }
+    s->started_at = -1;
+    sb_save(s);
+}
+
+static void on_pidfd(struct sb *s)
+{
+    if (s->own_child) {
+        int st;
+        if (waitpid(s->shim, &st, WNOHANG) == 0)
+            return;
+    }
+    sb_ended(s);
+}
+
+/* ---- policy values a record needs --------------------------------------------------------- */
+
+static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
+{
+    struct gbox_policy *p = NULL;
+    struct sbx_err *err = NULL;
+    if (policy_load(s->policy, &p, &err) < 0) {
+        snprintf(errbuf, errlen, "%s", err ? err->msg : "policy load failed");
+        sbx_err_free(&err);
+        return -1;
+    }
+    free(s->domain);
+    s->domain = xstrdup(p->name);
+    const char *f = "failure_policies";
+    char k[128];
+#define DUR(x) (snprintf(k, sizeof(k), "%s.%s", f, x), pol_duration(p, k))
+#define INT(x) (snprintf(k, sizeof(k), "%s.%s", f, x), (int)json_integer_value(pol_get(p, k)))
+#define NUM(x) (snprintf(k, sizeof(k), "%s.%s", f, x), json_number_value(pol_get(p, k)))
+    s->rp.max_restarts = INT("restart.max_restarts");
+    s->rp.backoff_initial_ms = DUR("restart.backoff_initial");
+    s->rp.backoff_max_ms = DUR("restart.backoff_max");
+    s->rp.multiplier = NUM("restart.multiplier");
+    s->rp.jitter = NUM("restart.jitter");
+    s->rp.failure_threshold = INT("circuit_breaker.failure_threshold");
+    s->rp.window_ms = DUR("circuit_breaker.window");
+    s->rp.cooldown_ms = DUR("circuit_breaker.cooldown");
+    s->rp.half_open_successes = INT("circuit_breaker.half_open_successes");
+    s->rp.healthy_period_ms = DUR("circuit_breaker.healthy_period");
+    s->grace_ms = DUR("grace");
+#undef DUR
+#undef INT
+#undef NUM
+    snprintf(s->on_timeout, sizeof(s->on_timeout), "%s", pol_str(p, "failure_policies.on_timeout"));
+    snprintf(s->on_oom, sizeof(s->on_oom), "%s", pol_str(p, "failure_policies.on_oom"));
+    snprintf(s->on_crash, sizeof(s->on_crash), "%s", pol_str(p, "failure_policies.on_crash"));
+    s->emergency_stop_allowed = json_is_true(pol_get(p, "safety.emergency_stop"));
+    policy_free(p);
+    return 0;
+}
+
+static struct sb *sb_new(void)
+{
+    struct sb *s = xcalloc(1, sizeof(*s));
+    s->pidfd = -1;
+    s->next_at = s->started_at = s->stop_deadline = -1;
+    restart_init(&s->rs);
+    s->next = D.sbs;
+    D.sbs = s;
+    return s;
+}
+
+static void sb_unlink_free(struct sb *s)
+{
+    for (struct sb **pp = &D.sbs; *pp; pp = &(*pp)->next)
+        if (*pp == s) {
+            *pp = s->next;
+            break;
+        }
+    for (struct client *c = D.clients; c; c = c->next)
+        if (c->follow_logs == s)
+            c->follow_logs = NULL;
+    where_clear(s);
+    json_decref(s->request);
+    json_decref(s->last);
+    free(s->name);
+    free(s->policy);
+    free(s->domain);
+    free(s);
+}
+
+/* ---- access control ------------------------------------------------------------------------- */
+
+static bool in_list(const json_t *arr, const char *what)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        const char *v = json_string_value(e);
+        if (v && (strcmp(v, "*") == 0 || strcmp(v, what) == 0))
+            return true;
+    }
+    return false;
+}
+
+static bool id_in(const json_t *arr, long id)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) if (json_is_integer(e) && json_integer_value(e) == id) return true;
+    return false;
+}
+
+/* root may do anything; others what a rule of the access file grants their uid or one of their
+ * groups, for that operation and domain (NULL: an operation on no domain, like ps). */
+static bool allowed(const struct client *c, const char *op, const char *domain)
+{
+    if (c->uid == 0)
+        return true;
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(D.access, "rules"), i, r)
+    {
+        bool who = id_in(json_object_get(r, "uids"), (long)c->uid) || id_in(json_object_get(r, "gids"), (long)c->gid);
+        for (int g = 0; !who && g < c->n_groups; g++)
+            who = id_in(json_object_get(r, "gids"), (long)c->groups[g]);
+        if (!who || !in_list(json_object_get(r, "ops"), op))
+            continue;
+        if (!domain || in_list(json_object_get(r, "domains"), domain))
+            return true;
+    }
+    return false;
+}
+
+/* A non-root client may only run a host file it can read itself. */
+static bool may_read(const struct client *c, const char *path)
+{
+    if (c->uid == 0)
+        return true;
+    struct stat st;
+    if (stat(path, &st) < 0)
+        return false;
+    if (st.st_uid == c->uid)
+        return st.st_mode & S_IRUSR;
+    bool group = st.st_gid == c->gid;
+    for (int g = 0; !group && g < c->n_groups; g++)
+        group = st.st_gid == c->groups[g];
+    return group ? (st.st_mode & S_IRGRP) : (st.st_mode & S_IROTH);
+}
+
+/* ---- requests ------------------------------------------------------------------------------- */
+
+static json_t *fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *fail_msg(const char *fmt, ...)
+{
+    char b[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof(b), fmt, ap);
+    va_end(ap);
+    return json_pack("{s:b,s:s}", "ok", 0, "error", b);
+}
+
+static bool valid_name(const char *n)
+{
+    if (!n || !*n || strlen(n) > 64)
+        return false;
+    for (const char *p = n; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.'))
+            return false;
+    return true;
+}
+
+static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
+{
+    const char *policy = json_string_value(json_object_get(rq, "policy"));
+    const char *name = json_string_value(json_object_get(rq, "name"));
+    const char *restart = json_string_value(json_object_get(rq, "restart"));
+    json_t *argv = json_object_get(rq, "argv");
+    bool in_image = json_is_true(json_object_get(rq, "in_image"));
+    if (!policy)
+        policy = "base";
+    if (!json_is_array(argv) || json_array_size(argv) == 0)
+        return fail_msg("spawn: \"argv\": expected a non-empty array of strings");
+    size_t i;
+    json_t *e;
+    json_array_foreach(argv, i, e) if (!json_is_string(e)) return fail_msg("spawn: \"argv[%zu]\": expected a string", i);
+    if (name && !valid_name(name))
+        return fail_msg("spawn: \"name\": expected 1-64 characters of [A-Za-z0-9._-], got \"%s\"", name);
+    if (name && sb_find(name))
+        return fail_msg("spawn: a sandbox named \"%s\" exists already", name);
+    enum restart_mode mode = RESTART_NEVER;
+    if (restart && restart_mode_parse(restart, &mode) < 0)
+        return fail_msg("spawn: \"restart\": expected never, on-failure or always, got \"%s\"", restart);
+    if (!in_image) {
+        const char *prog = json_string_value(json_array_get(argv, 0));
+        if (prog[0] != '/')
+            return fail_msg("spawn: \"argv[0]\": expected an absolute host path (or in_image), got \"%s\"", prog);
+        if (!may_read(c, prog))
+            return fail_msg("spawn: %s: not readable by uid %d", prog, (int)c->uid);
+    }
+    struct sb *s = sb_new();
+    uint8_t rb[8];
+    if (getrandom(rb, sizeof(rb), 0) != sizeof(rb))
+        memset(rb, 0, sizeof(rb));
+    for (int k = 0; k < 8; k++)
+        snprintf(s->id + 2 * k, 3, "%02x", rb[k]);
+    s->name = xstrdup(name ? name : s->id);
+    s->policy = xstrdup(policy);
+    s->owner = c->uid;
+    s->request = json_pack("{s:O,s:b}", "argv", argv, "in_image", in_image);
+    s->rp.mode = mode;
+    s->created_at = wall_ms();
+    char err[1024];
+    if (sb_load_policy(s, err, sizeof(err)) < 0) {
+        sb_unlink_free(s);
+        return fail_msg("%s", err);
+    }
+    snprintf(target, tlen, "%s", s->domain);
+    if (!allowed(c, "spawn", s->domain)) {
+        sb_unlink_free(s);
+        return fail_msg("permission denied: uid %d may not spawn in domain %s", (int)c->uid, target);
+    }
+    char dir[PATH_MAX];
+    sb_path(s, "", dir, sizeof(dir));
+    if (mkdir(dir, 0700) < 0) {
+        sb_unlink_free(s);
+        return fail_msg("create %s: %s", dir, strerror(errno));
+    }
+    D.spawns_total++;
+    emit(s, "spawned", json_pack("{s:s,s:O}", "policy", s->policy, "argv", argv));
+    if (sb_start(s, err, sizeof(err)) < 0) {
+        s->state = SB_FAILED;
+        sb_save(s);
+        return fail_msg("spawn: %s", err);
+    }
+    return json_pack("{s:b,s:s,s:s}", "ok", 1, "id", s->id, "name", s->name);
+}
+
+static void sb_stop(struct sb *s, int64_t grace_ms)
+{
+    s->stop_requested = true;
+    if (s->state == SB_RUNNING || s->state == SB_STARTING) {
+        kill(s->shim, SIGTERM); /* the shim forwards it and kills after the policy's grace */
+        /* the shim kills at the policy's grace; a shorter asked grace is the daemon's to enforce */
+        s->stop_deadline = mono_ms() + (grace_ms >= 0 ? grace_ms : s->grace_ms + 2000);
+    } else if (s->state == SB_BACKOFF || s->state == SB_QUARANTINED) {
+        s->state = SB_STOPPED;
+        s->next_at = -1;
+        emit(s, "stopped", NULL);
+    }
+    sb_save(s);
+}
+
+/* Kill a running sandbox at once: every task of its cgroup, then the shim reports the end. */
+static void sb_kill_now(struct sb *s)
+{
+    if (s->state != SB_RUNNING && s->state != SB_STARTING)
+        return;
+    long long st;
+    if (!s->where.init_pid)
+        where_load(s, &st);
+    if (s->where.cgroup_v2 || s->where.n_cgroup_v1)
+        sbx_cgroup_kill_at(&s->where);
+    else
+        kill(s->shim, SIGKILL);
+}
+
+static json_t *stats_json(struct sb *s)
+{
+    if ((s->state != SB_RUNNING && s->state != SB_STARTING) || (!s->where.cgroup_v2 && !s->where.n_cgroup_v1))
+        return json_null();
+    struct sbx_cgroup_stats st;
+    sbx_cgroup_stats_at(&s->where, &st);
+    json_t *o = json_object();
+#define PUT(k, v) if ((v) >= 0) json_object_set_new(o, k, json_integer(v))
+    PUT("memory_bytes", st.memory_current);
+    PUT("memory_peak_bytes", st.memory_peak);
+    PUT("cpu_usage_us", st.cpu_usage_us);
+    PUT("cpu_throttled_us", st.cpu_throttled_us);
+    PUT("pids", st.pids_current);
+    PUT("oom_kills", st.oom_kills);
+    PUT("io_read_bytes", st.io_read_bytes);
+    PUT("io_write_bytes", st.io_write_bytes);
+#undef PUT
+    return o;
+}
+
+static json_t *op_metrics(void)
+{
+    size_t cap = 1 << 16, len = 0;
+    char *t = xcalloc(1, cap);
+#define OUT(...)                                                                                   \
+    do {                                                                                           \
+        int n_ = snprintf(t + len, cap - len, __VA_ARGS__);                                        \
+        while (n_ >= 0 && (size_t)n_ >= cap - len) {                                               \
+            cap *= 2;                                                                              \
+            t = realloc(t, cap);                                                                   \
+            if (!t)                                                                                \
+                abort();                                                                           \
+            n_ = snprintf(t + len, cap - len, __VA_ARGS__);                                        \
+        }                                                                                          \
+        len += (size_t)n_;                                                                         \
+    } while (0)
+    int count[7] = {0};
+    for (struct sb *s = D.sbs; s; s = s->next)
+        count[s->state]++;
+    OUT("# HELP gbox_sandboxes Sandboxes known to the daemon, by state.\n# TYPE gbox_sandboxes gauge\n");
+    for (int i = 0; i < 7; i++)
+        OUT("gbox_sandboxes{state=\"%s\"} %d\n", state_names[i], count[i]);
+    OUT("# HELP gbox_spawns_total Sandboxes spawned.\n# TYPE gbox_spawns_total counter\ngbox_spawns_total %lu\n", D.spawns_total);
+    OUT("# HELP gbox_restarts_total Restarts done.\n# TYPE gbox_restarts_total counter\ngbox_restarts_total %lu\n", D.restarts_total);
+    OUT("# HELP gbox_exits_total Sandbox runs that ended.\n# TYPE gbox_exits_total counter\ngbox_exits_total %lu\n", D.exits_total);
+    OUT("# HELP gbox_events_total Events published.\n# TYPE gbox_events_total counter\ngbox_events_total %lu\n", D.events_total);
+    OUT("# HELP gbox_sandbox_memory_bytes Memory charged to a running sandbox's cgroup.\n# TYPE gbox_sandbox_memory_bytes gauge\n");
+    for (struct sb *s = D.sbs; s; s = s->next) {
+        json_t *st = stats_json(s);
+        if (json_is_object(st)) {
+            json_t *m = json_object_get(st, "memory_bytes");
+            if (m)
+                OUT("gbox_sandbox_memory_bytes{id=\"%s\",name=\"%s\",domain=\"%s\"} %lld\n", s->id, s->name,
+                    s->domain, (long long)json_integer_value(m));
+        }
+        json_decref(st);
+    }
+    OUT("# HELP gbox_sandbox_restarts Restarts of a sandbox.\n# TYPE gbox_sandbox_restarts counter\n");
+    for (struct sb *s = D.sbs; s; s = s->next)
+        OUT("gbox_sandbox_restarts{id=\"%s\",name=\"%s\",domain=\"%s\"} %d\n", s->id, s->name, s->domain, s->restarts);
+#undef OUT
+    json_t *r = json_pack("{s:b,s:s}", "ok", 1, "text", t);
+    free(t);
+    return r;
+}
+
+static json_t *op_logs_once(struct sb *s, const char *stream, json_int_t tail)
+{
+    char p[PATH_MAX], f[32];
+    snprintf(f, sizeof(f), "%s.log", stream);
+    sb_path(s, f, p, sizeof(p));
+    size_t len = 0;
+    char *data = read_file(p, &len);
+    const char *start = data ? data : "";
+    if (data && tail > 0) { /* the last `tail` lines */
+        json_int_t lines = 0;
+        for (size_t i = len; i > 0; i--)
+            if (data[i - 1] == '\n' && i != len && ++lines >= tail) {
+                start = data + i;
+                break;
+            }
+    }
+    json_t *r = json_pack("{s:b,s:s%}", "ok", 1, "data", start, data ? strlen(start) : (size_t)0);
+    free(data);
+    return r;
+}
+
+/* The journal's events that match the client's filter, sent after an ok, then "end". */
+static json_t *past_events(struct client *c)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/events.jsonl", D.state_dir);
+    size_t len = 0;
+    char *data = read_file(p, &len);
+    json_t *ok = json_pack("{s:b}", "ok", 1);
+    client_send(c, ok);
+    json_decref(ok);
+    char *save = NULL;
+    for (char *line = data ? strtok_r(data, "\n", &save) : NULL; line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *ev = json_loads(line, 0, NULL);
+        if (ev && event_matches(c, ev)) {
+            json_t *w = json_pack("{s:O}", "event", ev);
+            client_send(c, w);
+            json_decref(w);
+        }
+        json_decref(ev);
+    }
+    free(data);
+    return json_pack("{s:b}", "end", 1);
+}
+
+/* Handle one request; returns the response (NULL: none yet, streaming). */
+static json_t *handle(struct client *c, json_t *rq)
+{
+    const char *op = json_string_value(json_object_get(rq, "op"));
+    const char *key = json_string_value(json_object_get(rq, "id"));
+    char target[256] = "";
+    json_t *resp = NULL;
+    if (!op) {
+        resp = fail_msg("request: \"op\": expected a string");
+        goto out;
+    }
+    snprintf(target, sizeof(target), "%s", key ? key : "");
+    if (strcmp(op, "spawn") == 0) {
+        resp = op_spawn(c, rq, target, sizeof(target));
+        goto out;
+    }
+    if (strcmp(op, "ps") == 0 || strcmp(op, "metrics") == 0 || strcmp(op, "events") == 0) {
+        if (!allowed(c, op, NULL)) {
+            resp = fail_msg("permission denied: uid %d may not %s", (int)c->uid, op);
+            goto out;
+        }
+        if (op[0] == 'p') {
+            json_t *arr = json_array();
+            for (struct sb *s = D.sbs; s; s = s->next)
+                json_array_append_new(arr, sb_json(s, false));
+            resp = json_pack("{s:b,s:o}", "ok", 1, "sandboxes", arr);
+        } else if (op[0] == 'm') {
+            resp = op_metrics();
+        } else {
+            const char *fid = json_string_value(json_object_get(rq, "filter_id"));
+            const char *ftype = json_string_value(json_object_get(rq, "filter_type"));
+            struct sb *fs = fid ? sb_find(fid) : NULL;
+            snprintf(c->ev_id, sizeof(c->ev_id), "%s", fs ? fs->id : (fid ? fid : ""));
+            snprintf(c->ev_type, sizeof(c->ev_type), "%s", ftype ? ftype : "");
+            if (json_is_true(json_object_get(rq, "follow"))) {
+                c->follow_events = true;
+                resp = json_pack("{s:b,s:b}", "ok", 1, "follow", 1);
+            } else {
+                resp = past_events(c);
+            }
+        }
+        goto out;
+    }
+    if (strcmp(op, "emergency-stop") == 0) {
+        const char *domain = json_string_value(json_object_get(rq, "domain"));
+        snprintf(target, sizeof(target), "%s", domain ? domain : "");
+        if (!domain) {
+            resp = fail_msg("emergency-stop: \"domain\": expected a string");
+        } else if (!allowed(c, "emergency-stop", domain)) {
+            resp = fail_msg("permission denied: uid %d may not emergency-stop domain %s", (int)c->uid, domain);
+        } else {
+            int n = 0, refused = 0;
+            for (struct sb *s = D.sbs; s; s = s->next) {
+                if (strcmp(s->domain, domain) != 0)
+                    continue;
+                if (!s->emergency_stop_allowed) {
+                    refused++;
+                    continue;
+                }
+                s->stop_requested = true;
+                if (s->state == SB_BACKOFF || s->state == SB_QUARANTINED) {
+                    s->state = SB_STOPPED;
+                    s->next_at = -1;
+                }
+                sb_kill_now(s);
+                sb_save(s);
+                n++;
+            }
+            emit(NULL, "emergency_stop", json_pack("{s:s,s:i,s:i}", "domain", domain, "sandboxes", n, "refused", refused));
+            resp = json_pack("{s:b,s:i,s:i}", "ok", 1, "killed", n, "refused", refused);
+        }
+        goto out;
+    }
+    struct sb *s = sb_find(key);
+    if (!s) {
+        resp = fail_msg("%s: no such sandbox (give an id, a unique id prefix or a name)", key ? key : "(no id)");
+        goto out;
+    }
+    snprintf(target, sizeof(target), "%s", s->id);
+    const char *needed = strcmp(op, "rm") == 0 ? "stop" : op;
+    if (!allowed(c, needed, s->domain)) {
+        resp = fail_msg("permission denied: uid %d may not %s in domain %s", (int)c->uid, op, s->domain);
+        goto out;
+    }
+    if (strcmp(op, "inspect") == 0) {
+        json_t *o = sb_json(s, true);
+        json_object_set_new(o, "stats", stats_json(s));
+        resp = json_pack("{s:b,s:o}", "ok", 1, "sandbox", o);
+    } else if (strcmp(op, "stats") == 0) {
+        resp = json_pack("{s:b,s:o}", "ok", 1, "stats", stats_json(s));
+    } else if (strcmp(op, "stop") == 0) {
+        json_t *g = json_object_get(rq, "grace_ms");
+        sb_stop(s, json_is_integer(g) ? json_integer_value(g) : -1);
+        resp = json_pack("{s:b,s:s}", "ok", 1, "state", state_names[s->state]);
+    } else if (strcmp(op, "kill") == 0) {
+        const char *sig = json_string_value(json_object_get(rq, "signal"));
+        int signo = sig ? signal_from_name(sig) : SIGKILL;
+        if (signo <= 0) {
+            resp = fail_msg("kill: \"signal\": expected a signal name like TERM or SIGKILL, got \"%s\"", sig);
+        } else if (s->state != SB_RUNNING && s->state != SB_STARTING) {
+            resp = fail_msg("kill: %s is %s, not running", s->id, state_names[s->state]);
+        } else {
+            if (signo == SIGKILL) {
+                s->stop_requested = true;
+                sb_kill_now(s);
+                sb_save(s);
+            } else if (s->where.init_pid > 0) {
+                kill(s->where.init_pid, signo); /* init forwards it to the program */
+            }
+            resp = json_pack("{s:b}", "ok", 1);
+        }
+    } else if (strcmp(op, "rm") == 0) {
+        if (s->state == SB_RUNNING || s->state == SB_STARTING) {
+            resp = fail_msg("rm: %s is running: stop it first", s->id);
+        } else {
+            char dir[PATH_MAX];
+            const char *files[] = {"meta.json", "report.json", "state.json", "stdout.log", "stderr.log",
+                                   "stdout.log.1", "stderr.log.1"};
+            for (size_t i = 0; i < ARRAY_LEN(files); i++) {
+                sb_path(s, files[i], dir, sizeof(dir));
+                unlink(dir);
+            }
+            sb_path(s, "", dir, sizeof(dir));
+            rmdir(dir);
+            emit(s, "removed", NULL);
+            sb_unlink_free(s);
+            resp = json_pack("{s:b}", "ok", 1);
+        }
+    } else if (strcmp(op, "logs") == 0) {
+        const char *stream = json_string_value(json_object_get(rq, "stream"));
+        if (!stream)
+            stream = "stdout";
+        if (strcmp(stream, "stdout") != 0 && strcmp(stream, "stderr") != 0) {
+            resp = fail_msg("logs: \"stream\": expected stdout or stderr, got \"%s\"", stream);
+        } else if (json_is_true(json_object_get(rq, "follow"))) {
+            resp = op_logs_once(s, stream, json_integer_value(json_object_get(rq, "tail")));
+            char p[PATH_MAX], f[32];
+            snprintf(f, sizeof(f), "%s.log", stream);
+            sb_path(s, f, p, sizeof(p));
+            struct stat st;
+            c->follow_logs = s;
+            snprintf(c->follow_stream, sizeof(c->follow_stream), "%s", stream);
+            c->follow_off = stat(p, &st) == 0 ? st.st_size : 0;
+            json_object_set_new(resp, "follow", json_true());
+        } else {
+            resp = op_logs_once(s, stream, json_integer_value(json_object_get(rq, "tail")));
+        }
+    } else {
+        resp = fail_msg("request: \"op\": unknown operation \"%s\"", op);
+    }
+out:
+    audit(c, op, target, json_is_true(json_object_get(resp, "ok")),
+          json_string_value(json_object_get(resp, "error")));
+    return resp;
+}
+
+/* ---- clients -------------------------------------------------------------------------------- */
+
+char *proto_encode(const json_t *msg, size_t *len)
+{
+    char *s = json_dumps(msg, JSON_COMPACT);
+    if (!s)
+        return NULL;
+    size_t n = strlen(s);
+    char *out = realloc(s, n + 2);
+    if (!out) {
+        free(s);
+        return NULL;
+    }
+    out[n] = '\n';
+    out[n + 1] = '\0';
+    *len = n + 1;
+    return out;
+}
+
+static void client_flush(struct client *c)
+{
+    while (c->out_off < c->out_len) {
+        ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR)
+                break;
+            c->closing = true;
+            return;
+        }
+        c->out_off += (size_t)n;
+    }
+    if (c->out_off == c->out_len)
+        c->out_off = c->out_len = 0;
+    struct epoll_event ev = {.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0), .data.ptr = c};
+    epoll_ctl(D.ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+static void client_send(struct client *c, const json_t *msg)
+{
+    size_t len;
+    char *s = proto_encode(msg, &len);
+    if (!s)
+        return;
+    if (c->out_len - c->out_off + len > MAX_OUTBUF) { /* a follower that does not read: drop it */
+        c->closing = true;
+        free(s);
+        return;
+    }
+    char *grown = realloc(c->out, c->out_len + len);
+    if (!grown)
+        abort();
+    c->out = grown;
+    memcpy(c->out + c->out_len, s, len);
+    c->out_len += len;
+    free(s);
+    client_flush(c);
+}
+
+static void client_close(struct client *c)
+{
+    for (struct client **pp = &D.clients; *pp; pp = &(*pp)->next)
+        if (*pp == c) {
+            *pp = c->next;
+            break;
+        }
+    epoll_ctl(D.ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    free(c);
+}
+
+static int tag_listen, tag_signal, tag_timer; /* addresses used as epoll tags */
+
+static void on_accept(void)
+{
+    int fd = accept4(D.lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    if (fd < 0)
+        return;
+    struct client *c = xcalloc(1, sizeof(*c));
+    c->fd = fd;
+    struct ucred cr;
+    socklen_t l = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &l) < 0) {
+        close(fd);
+        free(c);
+        return;
+    }
+    c->uid = cr.uid, c->gid = cr.gid, c->pid = cr.pid;
+    socklen_t gl = sizeof(c->groups);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &gl) == 0)
+        c->n_groups = (int)(gl / sizeof(gid_t));
+    c->next = D.clients;
+    D.clients = c;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+    epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+static void on_client(struct client *c)
+{
+    char buf[65536];
+    ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        c->closing = true;
+        return;
+    }
+    if (n < 0)
+        return;
+    if (c->in_len + (size_t)n > MAX_LINE) {
+        json_t *r = fail_msg("request: longer than %d bytes", MAX_LINE);
+        client_send(c, r);
+        json_decref(r);
+        c->closing = true;
+        return;
+    }
+    char *grown = realloc(c->in, c->in_len + (size_t)n + 1);
+    if (!grown)
+        abort();
+    c->in = grown;
+    memcpy(c->in + c->in_len, buf, (size_t)n);
+    c->in_len += (size_t)n;
+    char *nl;
+    while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
+        *nl = '\0';
+        json_error_t je;
+        json_t *rq = json_loads(c->in, JSON_REJECT_DUPLICATES, &je);
+        json_t *resp;
+        if (!rq || !json_is_object(rq)) {
+            resp = fail_msg("request: line 1 column %d: %s", je.column, rq ? "expected a JSON object" : je.text);
+            struct client tmp = *c;
+            audit(&tmp, "(invalid)", "", false, json_string_value(json_object_get(resp, "error")));
+        } else {
+            resp = handle(c, rq);
+        }
+        json_decref(rq);
+        if (resp) {
+            client_send(c, resp);
+            json_decref(resp);
+        }
+        size_t used = (size_t)(nl - c->in) + 1;
+        memmove(c->in, nl + 1, c->in_len - used);
+        c->in_len -= used;
+    }
+}
+
+/* ---- timers ---------------------------------------------------------------------------------- */
+
+static void rotate_logs(struct sb *s)
+{
+    static const char *const names[] = {"stdout.log", "stderr.log"};
+    for (int i = 0; i < 2; i++) {
+        char p[PATH_MAX], old[PATH_MAX];
+        sb_path(s, names[i], p, sizeof(p));
+        struct stat st;
+        if (stat(p, &st) < 0 || st.st_size <= D.log_max)
+            continue;
+        /* copy and truncate: the shim keeps its O_APPEND fd, which writes at the new end */
+        snprintf(old, sizeof(old), "%s.1", p);
+        size_t len;
+        char *data = read_file(p, &len);
+        int fd = open(old, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (data && fd >= 0)
+            write_all(fd, data, len);
+        if (fd >= 0)
+            close(fd);
+        free(data);
+        truncate(p, 0);
+        for (struct client *c = D.clients; c; c = c->next)
+            if (c->follow_logs == s && strncmp(names[i], c->follow_stream, strlen(c->follow_stream)) == 0)
+                c->follow_off = 0;
+        emit(s, "log_rotated", json_pack("{s:s,s:I}", "stream", i ? "stderr" : "stdout", "bytes", (json_int_t)st.st_size));
+    }
+}
+
+static void follow_logs(struct client *c)
+{
+    char p[PATH_MAX], f[32];
+    snprintf(f, sizeof(f), "%s.log", c->follow_stream);
+    sb_path(c->follow_logs, f, p, sizeof(p));
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[65536];
+    ssize_t n;
+    while ((n = pread(fd, buf, sizeof(buf) - 1, c->follow_off)) > 0) {
+        buf[n] = '\0';
+        c->follow_off += n;
+        json_t *m = json_pack("{s:{s:s,s:s%}}", "log", "stream", c->follow_stream, "data", buf, (size_t)n);
+        client_send(c, m);
+        json_decref(m);
+    }
+    close(fd);
+    struct sb *s = c->follow_logs;
+    if (s->state != SB_RUNNING && s->state != SB_STARTING && s->state != SB_BACKOFF) {
+        json_t *m = json_pack("{s:b}", "end", 1);
+        client_send(c, m);
+        json_decref(m);
+        c->follow_logs = NULL;
+    }
+}
+
+static void on_tick(void)
+{
+    uint64_t exp;
+    if (read(D.tfd, &exp, sizeof(exp)) < 0 && errno != EAGAIN)
+        return;
+    int64_t now = mono_ms();
+    static int64_t last_rotate;
+    bool rotate = now - last_rotate >= 1000;
+    if (rotate)
+        last_rotate = now;
+    for (struct sb *s = D.sbs; s; s = s->next) {
+        if (s->state == SB_STARTING) {
+            long long st;
+            if (where_load(s, &st) == 0) {
+                s->state = SB_RUNNING;
+                sb_save(s);
+                emit(s, "running", json_pack("{s:i}", "init_pid", (int)s->where.init_pid));
+            }
+        }
+        if (s->state == SB_RUNNING) {
+            enum circuit before = s->rs.circuit;
+            if (restart_tick(&s->rp, &s->rs, now)) {
+                emit(s, "circuit", json_pack("{s:s,s:s}", "from", circuit_name(before), "to", circuit_name(s->rs.circuit)));
+                sb_save(s);
+            }
+        }
+        if ((s->state == SB_RUNNING || s->state == SB_STARTING) && s->stop_deadline > 0 && now >= s->stop_deadline) {
+            s->stop_deadline = -1;
+            sb_kill_now(s);
+            kill(s->shim, SIGKILL);
+        }
+        if ((s->state == SB_BACKOFF || s->state == SB_QUARANTINED) && s->next_at >= 0 && now >= s->next_at) {
+            char err[1024];
+            if (s->state == SB_QUARANTINED) {
+                restart_half_open(&s->rs);
+                emit(s, "circuit", json_pack("{s:s,s:s}", "from", "open", "to", "half-open"));
+            }
+            s->next_at = -1;
+            s->restarts++;
+            D.restarts_total++;
+            emit(s, "restart", json_pack("{s:i}", "restarts", s->restarts));
+            if (sb_start(s, err, sizeof(err)) < 0) {
+                s->state = SB_FAILED;
+                sb_save(s);
+                emit(s, "error", json_pack("{s:s}", "message", err));
+            }
+        }
+        if (rotate)
+            rotate_logs(s);
+    }
+    for (struct client *c = D.clients; c; c = c->next)
+        if (c->follow_logs)
+            follow_logs(c);
+}
+
+/* ---- start-up: load records, adopt running shims ------------------------------------------ */
+
+static void adopt_all(void)
+{
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/sandboxes", D.state_dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s/meta.json", dir, de->d_name);
+        json_t *m = json_load_file(p, 0, NULL);
+        if (!m)
+            continue;
+        struct sb *s = sb_new();
+        snprintf(s->id, sizeof(s->id), "%s", or_str(json_string_value(json_object_get(m, "id")), de->d_name));
+        s->name = xstrdup(or_str(json_string_value(json_object_get(m, "name")), s->id));
+        s->policy = xstrdup(or_str(json_string_value(json_object_get(m, "policy")), "base"));
+        s->domain = xstrdup(or_str(json_string_value(json_object_get(m, "domain")), s->policy));
+        s->request = json_incref(json_object_get(m, "request"));
+        s->restarts = (int)json_integer_value(json_object_get(m, "restarts"));
+        s->runs = (int)json_integer_value(json_object_get(m, "runs"));
+        s->owner = (uid_t)json_integer_value(json_object_get(m, "owner"));
+        s->created_at = json_integer_value(json_object_get(m, "created_at"));
+        s->stop_requested = json_is_true(json_object_get(m, "stop_requested"));
+        s->last = json_incref(json_object_get(m, "last"));
+        char err[1024];
+        if (sb_load_policy(s, err, sizeof(err)) < 0)
+            fprintf(stderr, "gbox daemon: %s: %s (its record is kept; restarts use defaults)\n", s->id, err);
+        s->rp.mode = RESTART_NEVER;
+        restart_mode_parse(or_str(json_string_value(json_object_get(m, "restart_mode")), "never"), &s->rp.mode);
+        s->rs.circuit = (enum circuit)json_integer_value(json_object_get(m, "circuit"));
+        s->rs.consecutive = (int)json_integer_value(json_object_get(m, "consecutive"));
+        s->rs.opened_at = to_mono(json_integer_value(json_object_get(m, "opened_at")));
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(m, "failures"), i, e) if (i < RESTART_HISTORY)
+        {
+            s->rs.failures[s->rs.n_failures++] = to_mono(json_integer_value(e));
+            s->rs.next_failure = s->rs.n_failures % RESTART_HISTORY;
+        }
+        const char *state = or_str(json_string_value(json_object_get(m, "state")), "failed");
+        for (int k = 0; k < 7; k++)
+            if (strcmp(state, state_names[k]) == 0)
+                s->state = (enum sb_state)k;
+        s->next_at = to_mono(json_integer_value(json_object_get(m, "next_at")));
+        s->started_at = to_mono(json_integer_value(json_object_get(m, "started_at")));
+        json_decref(m);
+        if (s->state != SB_RUNNING && s->state != SB_STARTING)
+            continue;
+        /* a shim that should be running: is it still the same process? */
+        long long shim_start = -1;
+        snprintf(p, sizeof(p), "%s/%s/state.json", dir, s->id);
+        json_t *st = json_load_file(p, 0, NULL);
+        pid_t shim = st ? (pid_t)json_integer_value(json_object_get(st, "shim_pid")) : 0;
+        json_decref(st);
+        where_load(s, &shim_start);
+        int pfd = shim > 0 ? (int)syscall(SYS_pidfd_open, shim, 0) : -1;
+        if (pfd >= 0 && proc_start_time(shim) == shim_start && shim_start > 0) {
+            s->shim = shim;
+            s->shim_start = shim_start;
+            s->pidfd = pfd;
+            s->own_child = false;
+            s->state = SB_RUNNING;
+            restart_started(&s->rs, s->started_at >= 0 ? s->started_at : mono_ms());
+            add_pidfd(s);
+            emit(s, "adopted", json_pack("{s:i,s:i}", "shim_pid", (int)shim, "init_pid", (int)s->where.init_pid));
+            continue;
+        }
+        if (pfd >= 0)
+            close(pfd);
+        /* gone while we were down: process its end now (report, or "lost") */
+        emit(s, "ended_while_down", NULL);
+        sb_ended(s);
+    }
+    closedir(d);
+}
+
+/* ---- main ------------------------------------------------------------------------------------ */
+
+static const char daemon_usage[] =
+    "usage: gbox daemon [--socket PATH] [--state-dir DIR] [--access FILE] [--group NAME] [--log-max SIZE]\n"
+    "\n"
+    "Supervise sandboxes; clients talk to it with gbox spawn, ps, inspect, stop, kill, rm, logs,\n"
+    "events, stats, emergency-stop, metrics (docs/api.md). Runs in the foreground.\n"
+    "\n"
+    "  --socket PATH    unix socket (default $GBOX_SOCKET, else /run/gbox/gbox.sock)\n"
+    "  --state-dir DIR  records, logs, event journal, audit log (default $GBOX_STATE_DIR,\n"
+    "                   else /var/lib/gbox/daemon)\n"
+    "  --access FILE    who may do what (default /etc/gbox/access.json; missing: root only)\n"
+    "  --group NAME     group owning the socket (mode 0660; default gbox)\n"
+    "  --log-max SIZE   rotate a sandbox's stdout/stderr log beyond SIZE (default 1M)\n";
+
+static int setup_socket(const char *group, struct sbx_err **err)
+{
+    struct group *g = getgrnam(group);
+    if (!g)
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0,
+                           "--group: no group \"%s\" on this host (create it with `groupadd --system %s`, "
+                           "or pick another with --group)", group, group);
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (strlen(D.sock_path) >= sizeof(a.sun_path))
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "--socket: path longer than %zu bytes", sizeof(a.sun_path) - 1);
+    snprintf(a.sun_path, sizeof(a.sun_path), "%s", D.sock_path);
+    D.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    /* a socket file nobody answers on is a leftover of a crashed daemon */
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0) {
+        close(probe);
+        return sbx_err_set(err, 1, 0, "another daemon answers on %s", D.sock_path);
+    }
+    close(probe);
+    unlink(D.sock_path);
+    mode_t old = umask(0117);
+    int rc = bind(D.lfd, (struct sockaddr *)&a, sizeof(a));
+    umask(old);
+    if (rc < 0 || chown(D.sock_path, 0, g->gr_gid) < 0 || chmod(D.sock_path, 0660) < 0 || listen(D.lfd, 128) < 0)
+        return sbx_err_set(err, 1, errno, "listen on %s", D.sock_path);
+    return 0;
+}
+
+static int mkdirs(const char *path)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s", path);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *s = '/';
+        }
+    return mkdir(p, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"socket", required_argument, NULL, 's'}, {"state-dir", required_argument, NULL, 'd'},
+        {"access", required_argument, NULL, 'a'}, {"group", required_argument, NULL, 'g'},
+        {"log-max", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *group = "gbox", *logmax = "1M";
+    D.sock_path = daemon_socket_path();
+    D.state_dir = daemon_state_dir();
+    D.access_file = "/etc/gbox/access.json";
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 's': D.sock_path = optarg; break;
+        case 'd': D.state_dir = optarg; break;
+        case 'a': D.access_file = optarg; break;
+        case 'g': group = optarg; break;
+        case 'l': logmax = optarg; break;
+        case 'h': fputs(daemon_usage, stdout); return 0;
+        default: fputs(daemon_usage, stderr); return GBOX_EXIT_USAGE;
+        }
+    }
+    struct sbx_err *err = NULL;
+    if (parse_size(logmax, &D.log_max) < 0 || D.log_max < 4096) {
+        fprintf(stderr, "gbox daemon: --log-max: expected a size of at least 4K like \"1M\", got \"%s\"\n", logmax);
+        return GBOX_EXIT_USAGE;
+    }
+    struct stat ast;
+    if (stat(D.access_file, &ast) == 0) {
+        json_error_t je;
+        D.access = json_load_file(D.access_file, JSON_REJECT_DUPLICATES, &je);
+        if (!D.access || !json_is_array(json_object_get(D.access, "rules"))) {
+            fprintf(stderr, "gbox daemon: %s:%d:%d: %s\n", D.access_file, je.line, je.column,
+                    D.access ? "\"rules\": expected an array of {uids, gids, ops, domains}" : je.text);
+            return GBOX_EXIT_USAGE;
+        }
+    } else {
+        D.access = json_pack("{s:[]}", "rules");
+    }
+    ssize_t n = readlink("/proc/self/exe", D.exe, sizeof(D.exe) - 1);
+    if (n <= 0) {
+        perror("gbox daemon: readlink /proc/self/exe");
+        return 1;
+    }
+    D.exe[n] = '\0';
+    char sbdir[PATH_MAX], path[PATH_MAX];
+    snprintf(sbdir, sizeof(sbdir), "%s/sandboxes", D.state_dir);
+    if (mkdirs(D.state_dir) < 0 || mkdirs(sbdir) < 0 || mkdirs(gbox_run_dir()) < 0) {
+        fprintf(stderr, "gbox daemon: create %s: %s\n", sbdir, strerror(errno));
+        return 1;
+    }
+    char stage[PATH_MAX];
+    snprintf(stage, sizeof(stage), "%s/stage", gbox_run_dir());
+    mkdir(stage, 0755);
+    snprintf(path, sizeof(path), "%s/events.jsonl", D.state_dir);
+    D.journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    snprintf(path, sizeof(path), "%s/audit.jsonl", D.state_dir);
+    D.audit_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    /* many pidfds and clients: use the whole hard limit */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (setup_socket(group, &err) < 0) {
+        fprintf(stderr, "gbox daemon: %s\n", err->msg);
+        int code = err->code;
+        sbx_err_free(&err);
+        return code;
+    }
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGCHLD);
+    sigaddset(&set, SIGPIPE);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    D.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    D.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+    struct itimerspec its = {{0, TICK_MS * 1000000L}, {0, TICK_MS * 1000000L}};
+    timerfd_settime(D.tfd, 0, &its, NULL);
+    D.ep = epoll_create1(EPOLL_CLOEXEC);
+    epoll_ctl(D.ep, EPOLL_CTL_ADD, D.lfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_listen});
+    epoll_ctl(D.ep, EPOLL_CTL_ADD, D.sfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_signal});
+    epoll_ctl(D.ep, EPOLL_CTL_ADD, D.tfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_timer});
+    adopt_all();
+    emit(NULL, "daemon_started", json_pack("{s:i,s:s}", "pid", (int)getpid(), "socket", D.sock_path));
+    fprintf(stderr, "gbox daemon: listening on %s, state in %s\n", D.sock_path, D.state_dir);
+    while (!D.quit) {
+        struct epoll_event evs[64];
+        int k = epoll_wait(D.ep, evs, 64, -1);
+        for (int i = 0; i < k; i++) {
+            void *tag = evs[i].data.ptr;
+            if (tag == &tag_listen) {
+                on_accept();
+            } else if (tag == &tag_signal) {
+                struct signalfd_siginfo si;
+                while (read(D.sfd, &si, sizeof(si)) == sizeof(si))
+                    if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+                        D.quit = true;
+            } else if (tag == &tag_timer) {
+                on_tick();
+            } else {
+                bool is_client = false;
+                for (struct client *cl = D.clients; cl; cl = cl->next)
+                    if (cl == tag)
+                        is_client = true;
+                if (is_client) {
+                    struct client *cl = tag;
+                    if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+                        on_client(cl);
+                    if (evs[i].events & EPOLLOUT)
+                        client_flush(cl);
+                } else {
+                    on_pidfd(tag);
+                }
+            }
+        }
+        for (struct client *cl = D.clients, *nx; cl; cl = nx) {
+            nx = cl->next;
+            if (cl->closing)
+                client_close(cl);
+        }
+    }
+    /* Sandboxes keep running under their shims; a new daemon adopts them. */
+    emit(NULL, "daemon_stopped", NULL);
+    unlink(D.sock_path);
+    fprintf(stderr, "gbox daemon: stopped; running sandboxes stay up and are adopted by the next daemon\n");
+    return 0;
+}
+
+const char *daemon_socket_path(void)
+{
+    static char p[PATH_MAX];
+    const char *e = getenv("GBOX_SOCKET");
+    if (e && *e)
+        return e;
+    snprintf(p, sizeof(p), "%s/gbox.sock", gbox_run_dir());
+    return p;
+}
+
+const char *daemon_state_dir(void)
+{
+    const char *e = getenv("GBOX_STATE_DIR");
+    return e && *e ? e : "/var/lib/gbox/daemon";
+}

@@ -1,0 +1,20 @@
+/* daemon.h — `gbox daemon` and the client verbs that talk to it (docs/api.md). */
+#ifndef GBOX_DAEMON_H
+#define GBOX_DAEMON_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* The socket path: $GBOX_SOCKET, else <run dir>/gbox.sock. */
+const char *daemon_socket_path(void);
+/* The state directory: $GBOX_STATE_DIR, else /var/lib/gbox/daemon. */
+const char *daemon_state_dir(void);
+
+/* Line-delimited JSON over a stream socket: append one object and a newline to buf. */
+char *proto_encode(const json_t *msg, size_t *len);
+
+int cmd_daemon(int argc, char **argv);
+int cmd_client(int argc, char **argv); /* spawn ps inspect stop kill logs events stats
+                                           emergency-stop metrics */
+
+#endif
