@@ -75,7 +75,7 @@ struct sb {
     int pidfd;
     bool own_child;            /* we forked the shim (else adopted: no wait status) */
     int64_t started_at, next_at, stop_deadline, created_at;
-    bool stop_requested;
+    bool stop_requested, stop_escalated;
     int restarts, runs;
     json_t *last;              /* last report, or NULL */
     struct sbx_started where;  /* from the shim's state file */
@@ -336,6 +336,19 @@ static int where_load(struct sb *s, long long *shim_start)
     return 0;
 }
 
+/* A starting sandbox is running once its shim wrote the state file (the program was exec'd). */
+static void emit(struct sb *s, const char *type, json_t *ev);
+static int sb_save(struct sb *s);
+static void refresh_running(struct sb *s)
+{
+    long long st;
+    if (s->state == SB_STARTING && where_load(s, &st) == 0) {
+        s->state = SB_RUNNING;
+        sb_save(s);
+        emit(s, "running", json_pack("{s:i}", "init_pid", (int)s->where.init_pid));
+    }
+}
+
 /* ---- starting and ending --------------------------------------------------------------------- */
 
 static void add_pidfd(struct sb *s)
@@ -389,6 +402,9 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     argv[k] = NULL;
     pid_t pid = fork();
     if (pid == 0) {
+        for (int sig = 1; sig < NSIG; sig++) /* nothing the daemon's starter ignored stays ignored */
+            if (sig != SIGKILL && sig != SIGSTOP)
+                signal(sig, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -421,6 +437,7 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     s->state = SB_STARTING;
     s->started_at = mono_ms();
     s->stop_deadline = -1;
+    s->stop_escalated = false;
     s->runs++;
     restart_started(&s->rs, s->started_at);
     sb_save(s);
@@ -453,6 +470,7 @@ static void classify_end(struct sb *s, const json_t *rep, bool *failed, bool *wa
 
 static void sb_ended(struct sb *s)
 {
+    refresh_running(s); /* a program that started and ended between two ticks still "ran" */
     char p[PATH_MAX];
     sb_path(s, "report.json", p, sizeof(p));
     json_t *rep = json_load_file(p, 0, NULL);
@@ -785,6 +803,7 @@ static void sb_kill_now(struct sb *s)
 
 static json_t *stats_json(struct sb *s)
 {
+    refresh_running(s);
     if ((s->state != SB_RUNNING && s->state != SB_STARTING) || (!s->where.cgroup_v2 && !s->where.n_cgroup_v1))
         return json_null();
     struct sbx_cgroup_stats st;
@@ -967,6 +986,14 @@ static json_t *handle(struct client *c, json_t *rq)
         }
         goto out;
     }
+    static const char *const id_ops[] = {"inspect", "stats", "stop", "kill", "rm", "logs"};
+    bool known = false;
+    for (size_t i = 0; i < ARRAY_LEN(id_ops); i++)
+        known |= strcmp(op, id_ops[i]) == 0;
+    if (!known) {
+        resp = fail_msg("request: \"op\": unknown operation \"%s\"", op);
+        goto out;
+    }
     struct sb *s = sb_find(key);
     if (!s) {
         resp = fail_msg("%s: no such sandbox (give an id, a unique id prefix or a name)", key ? key : "(no id)");
@@ -1000,10 +1027,17 @@ static json_t *handle(struct client *c, json_t *rq)
                 s->stop_requested = true;
                 sb_kill_now(s);
                 sb_save(s);
-            } else if (s->where.init_pid > 0) {
-                kill(s->where.init_pid, signo); /* init forwards it to the program */
+                resp = json_pack("{s:b}", "ok", 1);
+                resp = json_pack("{s:b}", "ok", 1);
+            } else {
+                refresh_running(s);
+                /* the sandbox's init forwards it to the program */
+                if (s->where.init_pid > 0 && kill(s->where.init_pid, signo) == 0)
+                    resp = json_pack("{s:b}", "ok", 1);
+                else
+                    resp = fail_msg("kill: signal %s to %s: %s", sig, s->id,
+                                    s->where.init_pid > 0 ? strerror(errno) : "the sandbox is still starting");
             }
-            resp = json_pack("{s:b}", "ok", 1);
         }
     } else if (strcmp(op, "rm") == 0) {
         if (s->state == SB_RUNNING || s->state == SB_STARTING) {
@@ -1178,7 +1212,7 @@ static void on_client(struct client *c)
         json_t *rq = json_loads(c->in, JSON_REJECT_DUPLICATES, &je);
         json_t *resp;
         if (!rq || !json_is_object(rq)) {
-            resp = fail_msg("request: line 1 column %d: %s", je.column, rq ? "expected a JSON object" : je.text);
+            resp = rq ? fail_msg("request: expected a JSON object") : fail_msg("request: column %d: %s", je.column, je.text);
             struct client tmp = *c;
             audit(&tmp, "(invalid)", "", false, json_string_value(json_object_get(resp, "error")));
         } else {
@@ -1262,14 +1296,7 @@ static void on_tick(void)
     if (rotate)
         last_rotate = now;
     for (struct sb *s = D.sbs; s; s = s->next) {
-        if (s->state == SB_STARTING) {
-            long long st;
-            if (where_load(s, &st) == 0) {
-                s->state = SB_RUNNING;
-                sb_save(s);
-                emit(s, "running", json_pack("{s:i}", "init_pid", (int)s->where.init_pid));
-            }
-        }
+        refresh_running(s);
         if (s->state == SB_RUNNING) {
             enum circuit before = s->rs.circuit;
             if (restart_tick(&s->rp, &s->rs, now)) {
@@ -1278,9 +1305,16 @@ static void on_tick(void)
             }
         }
         if ((s->state == SB_RUNNING || s->state == SB_STARTING) && s->stop_deadline > 0 && now >= s->stop_deadline) {
-            s->stop_deadline = -1;
-            sb_kill_now(s);
-            kill(s->shim, SIGKILL);
+            /* first the sandbox (the shim then reports its end), the shim itself only if it
+             * does not end within 2 s more */
+            if (!s->stop_escalated) {
+                sb_kill_now(s);
+                s->stop_escalated = true;
+                s->stop_deadline = now + 2000;
+            } else {
+                kill(s->shim, SIGKILL);
+                s->stop_deadline = -1;
+            }
         }
         if ((s->state == SB_BACKOFF || s->state == SB_QUARANTINED) && s->next_at >= 0 && now >= s->next_at) {
             char err[1024];

@@ -16,6 +16,11 @@ missing=""
 for p in $want; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# The group that may talk to gbox daemon's socket (docs/api.md); root only needs it to exist.
+if ! getent group gbox >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ]; then groupadd --system gbox; else echo "install-deps: no group gbox (run as root)" >&2; fi
+fi
+
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" != 0 ]; then

@@ -163,6 +163,9 @@ static void test_defaults_filled_from_schema(void **state)
     /* the embedded schema is minified by jq, which writes 1.0 as 1: both are "1 CPU" */
     field_is(p, "resources.cpu.max", "1");
     field_is(p, "resources.cpu.weight", "100");
+    field_is(p, "resources.cpu.cpus", "null");
+    field_is(p, "resources.cpu.mems", "null");
+    field_is(p, "resources.io", "[]");
     field_is(p, "resources.pids.max", "256");
     field_is(p, "resources.open_files", "256");
     field_is(p, "resources.file_size", "null");
@@ -201,7 +204,7 @@ static void test_defaults_filled_from_schema(void **state)
     field_is(p, "failure_policies.restart",
              "{\"max_restarts\":5,\"backoff_initial\":\"1s\",\"backoff_max\":\"60s\",\"multiplier\":2,\"jitter\":0.1}");
     field_is(p, "failure_policies.circuit_breaker",
-             "{\"failure_threshold\":5,\"window\":\"60s\",\"cooldown\":\"300s\",\"half_open_successes\":1}");
+             "{\"failure_threshold\":5,\"window\":\"60s\",\"cooldown\":\"300s\",\"half_open_successes\":1,\"healthy_period\":\"30s\"}");
     /* nothing beyond the schema's fields */
     assert_int_equal(json_object_size(p->root), json_object_size(schema_fields()));
     policy_free(p);
