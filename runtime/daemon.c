@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "names.h"
 #include "paths.h"
+#include "plan.h"
 #include "policy.h"
 #include "restart.h"
 #include "units.h"
@@ -78,6 +79,17 @@ struct sb {
     bool stop_requested, stop_escalated;
     int restarts, runs;
     json_t *last;              /* last report, or NULL */
+    /* health checks (monitoring.health_check) */
+    json_t *hc_cmd;            /* command run inside the sandbox; empty: liveness only */
+    int64_t hc_interval_ms, hc_timeout_ms, hc_start_ms;
+    int hc_retries, hc_failures;
+    char on_health_fail[64];
+    int hc_tag;                /* its address tags the check's pidfd in epoll */
+    pid_t hc_pid;
+    int hc_pidfd;
+    int64_t hc_next, hc_deadline;
+    bool hc_timed_out, health_restart, health_kill;
+    const char *health;        /* "none", "starting", "healthy", "unhealthy" */
     struct sbx_started where;  /* from the shim's state file */
     char *where_buf[9];
     struct sb *next;
@@ -238,6 +250,7 @@ static json_t *sb_json(const struct sb *s, bool full)
             json_object_set_new(o, "init_pid", json_integer(s->where.init_pid));
         json_object_set_new(o, "started_at", json_integer(to_wall(s->started_at)));
     }
+    json_object_set_new(o, "health", json_string(s->health));
     if (s->next_at >= 0 && (s->state == SB_BACKOFF || s->state == SB_QUARANTINED))
         json_object_set_new(o, "next_start_at", json_integer(to_wall(s->next_at)));
     if (s->last) {
@@ -438,6 +451,10 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     s->started_at = mono_ms();
     s->stop_deadline = -1;
     s->stop_escalated = false;
+    s->health_restart = s->health_kill = false;
+    s->hc_failures = 0;
+    s->health = json_array_size(s->hc_cmd) ? "starting" : "none";
+    s->hc_next = mono_ms() + s->hc_interval_ms;
     s->runs++;
     restart_started(&s->rs, s->started_at);
     sb_save(s);
@@ -468,6 +485,113 @@ static void classify_end(struct sb *s, const json_t *rep, bool *failed, bool *wa
         *want = strcmp(*action, "restart") == 0 || strncmp(*action, "fallback:", 9) == 0;
 }
 
+/* ---- health checks ------------------------------------------------------------------------- */
+
+/* Reap a health check that ended (or kill it first when `kill_it`). Returns its status (128+N
+ * for a signal), -1 when none ran. */
+static int hc_reap(struct sb *s, bool kill_it)
+{
+    if (s->hc_pidfd < 0)
+        return -1;
+    if (kill_it)
+        syscall(SYS_pidfd_send_signal, s->hc_pidfd, SIGKILL, NULL, 0);
+    int st = 0;
+    pid_t r = waitpid(s->hc_pid, &st, kill_it ? 0 : WNOHANG);
+    if (r == 0)
+        return -2; /* not yet */
+    epoll_ctl(D.ep, EPOLL_CTL_DEL, s->hc_pidfd, NULL);
+    close(s->hc_pidfd);
+    s->hc_pidfd = -1;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void hc_start(struct sb *s)
+{
+    char log[PATH_MAX], msg[1024] = "";
+    struct gbox_policy *p = NULL;
+    struct sbx_err *err = NULL;
+    struct sbx_spec spec;
+    memset(&spec, 0, sizeof(spec));
+    size_t n = json_array_size(s->hc_cmd);
+    char **argv = xcalloc(n + 1, sizeof(char *));
+    for (size_t i = 0; i < n; i++)
+        argv[i] = (char *)json_string_value(json_array_get(s->hc_cmd, i));
+    struct run_request rq = {.in_image = true, .argv = argv, .argc = (int)n};
+    sb_path(s, "health.log", log, sizeof(log));
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    bool planned = false;
+    if (fd >= 0 && policy_load(s->policy, &p, &err) == 0 && plan_build(p, &rq, &spec, &err) == 0) {
+        planned = true;
+        int pfd = sbx_exec_in(&s->where, &spec, spec.argv, fd, &s->hc_pid, &err);
+        if (pfd >= 0) {
+            s->hc_pidfd = pfd;
+            s->hc_deadline = mono_ms() + s->hc_timeout_ms;
+            s->hc_timed_out = false;
+            epoll_ctl(D.ep, EPOLL_CTL_ADD, pfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &s->hc_tag});
+        }
+    }
+    if (s->hc_pidfd < 0)
+        snprintf(msg, sizeof(msg), "%s", err ? err->msg : strerror(errno));
+    sbx_err_free(&err);
+    if (planned)
+        sbx_spec_free(&spec);
+    if (p)
+        policy_free(p);
+    if (fd >= 0)
+        close(fd);
+    free(argv);
+    s->hc_next = mono_ms() + s->hc_interval_ms;
+    if (msg[0])
+        emit(s, "health_error", json_pack("{s:s}", "message", msg));
+}
+
+static void sb_kill_now(struct sb *s);
+
+static void hc_act(struct sb *s)
+{
+    const char *a = s->on_health_fail;
+    emit(s, "health", json_pack("{s:s,s:s,s:i}", "status", "unhealthy", "action", a, "failures", s->hc_failures));
+    if (strcmp(a, "restart") == 0 || strncmp(a, "fallback:", 9) == 0) {
+        if (a[0] == 'f') {
+            free(s->policy);
+            s->policy = xstrdup(a + 9);
+        }
+        s->health_restart = true;
+        sb_kill_now(s);
+    } else if (strcmp(a, "kill") == 0) {
+        s->health_kill = true;
+        sb_kill_now(s);
+    } else if (strncmp(a, "signal:", 7) == 0) {
+        int sig = signal_from_name(a + 7);
+        if (sig > 0 && s->where.init_pid > 0)
+            kill(s->where.init_pid, sig);
+    }
+}
+
+static void hc_done(struct sb *s)
+{
+    int st = hc_reap(s, false);
+    if (st == -2 || st == -1)
+        return;
+    bool ok = st == 0 && !s->hc_timed_out;
+    bool counts = mono_ms() - s->started_at >= s->hc_start_ms; /* failures in the start period do not */
+    if (ok) {
+        s->hc_failures = 0;
+        if (strcmp(s->health, "healthy") != 0) {
+            s->health = "healthy";
+            emit(s, "health", json_pack("{s:s}", "status", "healthy"));
+        }
+        return;
+    }
+    emit(s, "health_check_failed", json_pack("{s:i,s:b}", "exit_code", st, "timed_out", s->hc_timed_out));
+    if (!counts)
+        return;
+    if (++s->hc_failures >= s->hc_retries && strcmp(s->health, "unhealthy") != 0) {
+        s->health = "unhealthy";
+        hc_act(s);
+    }
+}
+
 static void sb_ended(struct sb *s)
 {
     refresh_running(s); /* a program that started and ended between two ticks still "ran" */
@@ -491,9 +615,18 @@ static void sb_ended(struct sb *s)
     where_clear(s);
     s->shim = 0;
     D.exits_total++;
+    hc_reap(s, true);
     bool failed, want;
     const char *action;
     classify_end(s, rep, &failed, &want, &action);
+    enum restart_mode mode = s->rp.mode;
+    if (s->health_restart) { /* killed for failing its health checks: on_health_fail said restart */
+        failed = want = true;
+        if (s->rp.mode == RESTART_NEVER)
+            s->rp.mode = RESTART_ON_FAILURE;
+    } else if (s->health_kill) {
+        want = false;
+    }
     json_t *ev = json_pack("{s:O,s:O,s:O}", "end", json_object_get(s->last, "end"), "exit_code",
                            json_object_get(s->last, "exit_code"), "reason", json_object_get(s->last, "reason"));
     const char *endname = json_string_value(json_object_get(s->last, "end"));
@@ -515,6 +648,7 @@ static void sb_ended(struct sb *s)
         rnd = (uint32_t)mono_ms();
     enum circuit before = s->rs.circuit;
     struct restart_decision d = restart_on_exit(&s->rp, &s->rs, failed, want, mono_ms(), rnd);
+    s->rp.mode = mode;
     if (d.circuit_changed || before != s->rs.circuit)
         emit(s, "circuit", json_pack("{s:s,s:s}", "from", circuit_name(before), "to", circuit_name(s->rs.circuit)));
     switch (d.verdict) {
@@ -588,6 +722,13 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
     snprintf(s->on_oom, sizeof(s->on_oom), "%s", pol_str(p, "failure_policies.on_oom"));
     snprintf(s->on_crash, sizeof(s->on_crash), "%s", pol_str(p, "failure_policies.on_crash"));
     s->emergency_stop_allowed = json_is_true(pol_get(p, "safety.emergency_stop"));
+    json_decref(s->hc_cmd);
+    s->hc_cmd = json_deep_copy(pol_get(p, "monitoring.health_check.command"));
+    s->hc_interval_ms = pol_duration(p, "monitoring.health_check.interval");
+    s->hc_timeout_ms = pol_duration(p, "monitoring.health_check.timeout");
+    s->hc_start_ms = pol_duration(p, "monitoring.health_check.start_period");
+    s->hc_retries = (int)json_integer_value(pol_get(p, "monitoring.health_check.retries"));
+    snprintf(s->on_health_fail, sizeof(s->on_health_fail), "%s", pol_str(p, "failure_policies.on_health_fail"));
     policy_free(p);
     return 0;
 }
@@ -595,8 +736,9 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
 static struct sb *sb_new(void)
 {
     struct sb *s = xcalloc(1, sizeof(*s));
-    s->pidfd = -1;
+    s->pidfd = s->hc_pidfd = -1;
     s->next_at = s->started_at = s->stop_deadline = -1;
+    s->health = "none";
     restart_init(&s->rs);
     s->next = D.sbs;
     D.sbs = s;
@@ -616,6 +758,7 @@ static void sb_unlink_free(struct sb *s)
     where_clear(s);
     json_decref(s->request);
     json_decref(s->last);
+    json_decref(s->hc_cmd);
     free(s->name);
     free(s->policy);
     free(s->domain);
@@ -1045,7 +1188,7 @@ static json_t *handle(struct client *c, json_t *rq)
         } else {
             char dir[PATH_MAX];
             const char *files[] = {"meta.json", "report.json", "state.json", "stdout.log", "stderr.log",
-                                   "stdout.log.1", "stderr.log.1"};
+                                   "stdout.log.1", "stderr.log.1", "health.log"};
             for (size_t i = 0; i < ARRAY_LEN(files); i++) {
                 sb_path(s, files[i], dir, sizeof(dir));
                 unlink(dir);
@@ -1302,6 +1445,14 @@ static void on_tick(void)
             if (restart_tick(&s->rp, &s->rs, now)) {
                 emit(s, "circuit", json_pack("{s:s,s:s}", "from", circuit_name(before), "to", circuit_name(s->rs.circuit)));
                 sb_save(s);
+            }
+        }
+        if (s->state == SB_RUNNING && json_array_size(s->hc_cmd) && !s->stop_requested) {
+            if (s->hc_pidfd < 0 && now >= s->hc_next)
+                hc_start(s);
+            else if (s->hc_pidfd >= 0 && now >= s->hc_deadline && !s->hc_timed_out) {
+                s->hc_timed_out = true;
+                syscall(SYS_pidfd_send_signal, s->hc_pidfd, SIGKILL, NULL, 0);
             }
         }
         if ((s->state == SB_RUNNING || s->state == SB_STARTING) && s->stop_deadline > 0 && now >= s->stop_deadline) {
@@ -1596,7 +1747,16 @@ int cmd_daemon(int argc, char **argv)
                     if (evs[i].events & EPOLLOUT)
                         client_flush(cl);
                 } else {
-                    on_pidfd(tag);
+                    for (struct sb *sb = D.sbs; sb; sb = sb->next) {
+                        if (tag == sb) {
+                            on_pidfd(sb);
+                            break;
+                        }
+                        if (tag == &sb->hc_tag) {
+                            hc_done(sb);
+                            break;
+                        }
+                    }
                 }
             }
         }

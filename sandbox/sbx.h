@@ -246,6 +246,15 @@ void sbx_cgroup_stats_at(const struct sbx_started *where, struct sbx_cgroup_stat
 void sbx_cgroup_kill_at(const struct sbx_started *where);
 int sbx_cgroup_remove_at(const struct sbx_started *where);
 
+/* Start argv inside a running sandbox found by `where`: its cgroups, its namespaces (entered
+ * through a pidfd of its init), the spec's uid/gid without supplementary groups, capabilities,
+ * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the
+ * spec's PATH). stdin is /dev/null; stdout and stderr go to out_fd. Returns a pidfd of the new
+ * process (a child of the caller: reap it) and its pid in *pid, or -1 with *err. A failure
+ * before exec makes it exit 125 with a message on out_fd. */
+int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
+                int out_fd, pid_t *pid, struct sbx_err **err);
+
 /* Resolve a native syscall number to its name for reports ("syscall-N" when unknown). */
 void sbx_syscall_name(int nr, char *buf, size_t len);
 

@@ -319,3 +319,44 @@ EOF
     assert_failure 1
     assert_equal "$stderr" "gbox: $BAD_DIR/high_above_max.json: resources.memory.high: expected at most resources.memory.max (67108864 bytes), got 134217728"
 }
+
+# hc_policy NAME ACTION — checks every second that /tmp/ok exists inside the sandbox, 2 retries.
+hc_policy() {
+    cat >"$BATS_TEST_TMPDIR/$1.json" <<EOF2
+{"version": 1, "name": "$1", "extends": "$FAST",
+ "monitoring": {"health_check": {"command": ["sh", "-c", "probe status; test -e /tmp/ok"],
+                                 "interval": "1s", "timeout": "500ms", "retries": 2}},
+ "failure_policies": {"on_health_fail": "$2"}}
+EOF2
+    echo "$BATS_TEST_TMPDIR/$1.json"
+}
+
+@test "health check: runs inside the sandbox (its pid namespace, uid, seccomp, files); unhealthy → restart" {
+    local pol id
+    pol=$(hc_policy hcr restart)
+    "$GBOX" spawn --name hc --policy "$pol" --in-image sh -c 'touch /tmp/ok; probe sleep 2.5 >/dev/null; rm /tmp/ok; probe sleep 60 >/dev/null' >/dev/null
+    wait_for 60 '[ "$(field_of hc .health)" = healthy ]' || fail "health $(field_of hc .health)"
+    id=$(field_of hc .id)
+    # the check saw the sandbox from inside: not pid 1's namespace of the host, uid 1000, filtered
+    run cat "$GBOX_STATE_DIR/sandboxes/$id/health.log"
+    assert_line "uid 1000"
+    assert_line --regexp '^Seccomp:[[:space:]]+2$'
+    assert_line --regexp '^CapEff:[[:space:]]+0000000000000000$'
+    assert_line --regexp '^pid [0-9]$'
+    # /tmp/ok goes away: two failed checks → unhealthy → killed and restarted (even with restart never)
+    wait_for 100 '[ "$(field_of hc .restarts)" -ge 1 ]' || fail "$(events_of hc)"
+    run "$GBOX" events --id hc --type health
+    assert_line --index 0 --partial '"status":"healthy"'
+    assert_line --index 1 --partial '"status":"unhealthy"'
+    assert_line --index 1 --partial '"action":"restart"'
+}
+
+@test "health check: on_health_fail kill keeps an unhealthy sandbox down" {
+    local pol
+    pol=$(hc_policy hck kill)
+    "$GBOX" spawn --name hk --policy "$pol" --restart always --in-image probe sleep 60 >/dev/null
+    wait_for 100 '[ "$(state_of hk)" = failed ]' || fail "state $(state_of hk): $(events_of hk)"
+    sleep 0.5
+    assert_equal "$(field_of hk .restarts)" 0
+    assert_equal "$(field_of hk .health)" unhealthy
+}
