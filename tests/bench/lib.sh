@@ -305,7 +305,7 @@ class Worker:
     there on request, timing them itself with the same run(), so a column that needs the
     namespace pays exactly what the others pay: the pipe round trip lies outside the timing."""
 
-    def __init__(self, ns, devnull):
+    def __init__(self, ns, devnull, others=()):
         nsfd = os.open(ns, os.O_RDONLY | os.O_CLOEXEC)
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
@@ -313,6 +313,11 @@ class Worker:
         if self.pid == 0:
             os.close(self.req_w)
             os.close(self.rep_r)
+            # The pipes of the workers forked before this one: holding their request pipe open
+            # would keep them from ever seeing end-of-file, and close() would wait forever.
+            for w in others:
+                os.close(w.req_w)
+                os.close(w.rep_r)
             libc = ctypes.CDLL(None, use_errno=True)
             if libc.setns(nsfd, CLONE_NEWNS) != 0:
                 os.write(rep_w, b"setns %s: %s\n" % (ns.encode(), os.strerror(ctypes.get_errno()).encode()))
@@ -359,7 +364,7 @@ def interleave(spec, n, warmup, out):
     for c in live:
         if c["ns"]:
             if c["ns"] not in workers:
-                workers[c["ns"]] = Worker(c["ns"], devnull)
+                workers[c["ns"]] = Worker(c["ns"], devnull, list(workers.values()))
             c["_run"] = workers[c["ns"]].run
         else:
             c["_run"] = lambda argv, err: run(argv, err, devnull)

@@ -746,14 +746,20 @@ static int cmd_proc_exe_write(int argc, char **argv)
 /* Chunks are chained through their first word so the memory stays reachable. */
 static void *volatile hog_head;
 
+/* Allocate and touch SIZE in 1 MiB chunks, printing progress every STEP (default 16M), so a
+ * program killed at a memory limit shows how far it got. A STEP of whole MiB prints
+ * "allocated N MiB"; a finer one (rounded up to whole pages) prints "allocated N KiB". */
 static int cmd_memhog(int argc, char **argv)
 {
-    unsigned long long bytes;
-    long page = sysconf(_SC_PAGESIZE);
+    unsigned long long bytes, step = 16 * MIB, done = 0;
+    unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
 
-    (void)argc;
     if (parse_size(argv[0], &bytes) < 0)
         return bad_usage(argv[0]);
+    if (argc > 1 && (parse_size(argv[1], &step) < 0 || step == 0))
+        return bad_usage(argv[1]);
+    step = (step + page - 1) / page * page;
+    bool in_mib = step % MIB == 0;
     unsigned long long chunks = (bytes + MIB - 1) / MIB;
     for (unsigned long long i = 1; i <= chunks; i++) {
         volatile char *p = mmap(NULL, MIB, PROT_READ | PROT_WRITE,
@@ -762,12 +768,15 @@ static int cmd_memhog(int argc, char **argv)
             printf("allocated %llu MiB\n", i - 1);
             return report_errno(errno);
         }
-        for (unsigned long off = 0; off < MIB; off += (unsigned long)page)
+        for (unsigned long off = 0; off < MIB; off += page) {
             p[off] = 1;
+            done += page;
+            if (done % step == 0)
+                printf("allocated %llu %s\n", in_mib ? done / MIB : done / 1024,
+                       in_mib ? "MiB" : "KiB");
+        }
         *(void *volatile *)p = hog_head;
         hog_head = (void *)p;
-        if (i % 16 == 0)
-            printf("allocated %llu MiB\n", i);
     }
     printf("ok %llu\n", chunks);
     return 0;
@@ -1366,7 +1375,7 @@ static const struct command commands[] = {
     { "exists", "PATH", 1, 1, cmd_exists, "yes (exit 0) or no (exit 1)" },
     { "chmod-suid", "PATH", 1, 1, cmd_chmod_suid, "chmod 04755" },
     { "proc-exe-write", "", 0, 0, cmd_proc_exe_write, "open /proc/self/exe for writing" },
-    { "memhog", "SIZE", 1, 1, cmd_memhog, "allocate and touch SIZE (e.g. 100M, 1G)" },
+    { "memhog", "SIZE [STEP]", 1, 2, cmd_memhog, "allocate and touch SIZE (e.g. 100M, 1G), printing progress every STEP (default 16M; below 1M in KiB)" },
     { "forkbomb", "[MAX]", 0, 1, cmd_forkbomb, "fork until failure or MAX" },
     { "fdbomb", "[MAX]", 0, 1, cmd_fdbomb, "open /dev/null until failure or MAX" },
     { "diskfill", "PATH [MAX_MIB]", 1, 2, cmd_diskfill, "write 1 MiB blocks until failure or MAX_MIB" },
