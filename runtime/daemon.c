@@ -53,6 +53,7 @@
 static const char *or_str(const char *v, const char *dflt) { return v ? v : dflt; }
 
 #define TICK_MS 200
+#define AN_INTERVAL_MS 1000 /* anomaly sampling */
 #define MAX_LINE (1 << 20)
 #define MAX_OUTBUF (8 << 20)
 
@@ -90,6 +91,13 @@ struct sb {
     int64_t hc_next, hc_deadline;
     bool hc_timed_out, health_restart, health_kill;
     const char *health;        /* "none", "starting", "healthy", "unhealthy" */
+    /* anomaly detection (monitoring.anomaly_detection) and resources.memory.high */
+    bool anomaly;
+    int64_t mem_high, mem_max;
+    char on_memory_high[64];
+    int64_t an_next, an_mem[5], an_throttled, an_psi_mem, an_psi_io, an_oom;
+    int an_n;
+    bool an_growth, an_throttling, an_pressure, an_iopressure, an_high;
     struct sbx_started where;  /* from the shim's state file */
     char *where_buf[9];
     struct sb *next;
@@ -455,6 +463,10 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     s->hc_failures = 0;
     s->health = json_array_size(s->hc_cmd) ? "starting" : "none";
     s->hc_next = mono_ms() + s->hc_interval_ms;
+    s->an_next = mono_ms() + AN_INTERVAL_MS;
+    s->an_n = 0;
+    s->an_throttled = s->an_psi_mem = s->an_psi_io = s->an_oom = -1;
+    s->an_growth = s->an_throttling = s->an_pressure = s->an_iopressure = s->an_high = false;
     s->runs++;
     restart_started(&s->rs, s->started_at);
     sb_save(s);
@@ -547,10 +559,9 @@ static void hc_start(struct sb *s)
 
 static void sb_kill_now(struct sb *s);
 
-static void hc_act(struct sb *s)
+/* failure_policies.on_health_fail / on_memory_high on a running sandbox */
+static void apply_action(struct sb *s, const char *a)
 {
-    const char *a = s->on_health_fail;
-    emit(s, "health", json_pack("{s:s,s:s,s:i}", "status", "unhealthy", "action", a, "failures", s->hc_failures));
     if (strcmp(a, "restart") == 0 || strncmp(a, "fallback:", 9) == 0) {
         if (a[0] == 'f') {
             free(s->policy);
@@ -565,6 +576,77 @@ static void hc_act(struct sb *s)
         int sig = signal_from_name(a + 7);
         if (sig > 0 && s->where.init_pid > 0)
             kill(s->where.init_pid, sig);
+    }
+}
+
+static void hc_act(struct sb *s)
+{
+    const char *a = s->on_health_fail;
+    emit(s, "health", json_pack("{s:s,s:s,s:i}", "status", "unhealthy", "action", a, "failures", s->hc_failures));
+    apply_action(s, a);
+}
+
+/* One sample of the cgroup counters: memory.high crossings (on_memory_high) and, with anomaly detection,
+ * steady memory growth, new OOM kills, CPU throttling and memory/io pressure. Each anomaly is an
+ * event when it starts, not at every sample. */
+static void anomaly_sample(struct sb *s)
+{
+    struct sbx_cgroup_stats st;
+    sbx_cgroup_stats_at(&s->where, &st);
+    double iv = AN_INTERVAL_MS * 1000.0; /* µs */
+    if (s->mem_high >= 0 && st.memory_current >= 0) {
+        bool over = st.memory_current > s->mem_high;
+        if (over && !s->an_high) {
+            emit(s, "memory_high", json_pack("{s:I,s:I,s:s}", "memory_bytes", (json_int_t)st.memory_current,
+                                             "high_bytes", (json_int_t)s->mem_high, "action", s->on_memory_high));
+            apply_action(s, s->on_memory_high);
+        }
+        s->an_high = over;
+    }
+    if (!s->anomaly)
+        return;
+    if (st.memory_current >= 0) {
+        if (s->an_n == 5) {
+            memmove(s->an_mem, s->an_mem + 1, 4 * sizeof(int64_t));
+            s->an_n = 4;
+        }
+        s->an_mem[s->an_n++] = st.memory_current;
+        bool rising = s->an_n == 5;
+        for (int i = 1; rising && i < 5; i++)
+            rising = s->an_mem[i] > s->an_mem[i - 1];
+        int64_t grew = s->an_mem[s->an_n - 1] - s->an_mem[0];
+        int64_t floor = s->mem_max > 0 ? s->mem_max / 10 : 16 << 20;
+        bool growth = rising && grew > floor;
+        if (growth && !s->an_growth)
+            emit(s, "anomaly", json_pack("{s:s,s:I,s:I,s:i}", "kind", "memory_growth", "from_bytes",
+                                         (json_int_t)s->an_mem[0], "to_bytes", (json_int_t)s->an_mem[s->an_n - 1],
+                                         "seconds", (s->an_n - 1) * AN_INTERVAL_MS / 1000));
+        s->an_growth = growth;
+    }
+    if (st.oom_kills > 0 && s->an_oom >= 0 && st.oom_kills > s->an_oom)
+        emit(s, "anomaly", json_pack("{s:s,s:I}", "kind", "oom_kill", "oom_kills", (json_int_t)st.oom_kills));
+    s->an_oom = st.oom_kills;
+    if (st.cpu_throttled_us >= 0) {
+        bool thr = s->an_throttled >= 0 && (double)(st.cpu_throttled_us - s->an_throttled) > iv * 0.25;
+        if (thr && !s->an_throttling)
+            emit(s, "anomaly", json_pack("{s:s,s:I}", "kind", "cpu_throttled", "throttled_ms_per_s",
+                                         (json_int_t)((st.cpu_throttled_us - s->an_throttled) / 1000)));
+        s->an_throttling = thr;
+        s->an_throttled = st.cpu_throttled_us;
+    }
+    if (st.psi_some_us[SBX_PSI_MEMORY] >= 0) {
+        bool pr = s->an_psi_mem >= 0 && (double)(st.psi_some_us[SBX_PSI_MEMORY] - s->an_psi_mem) > iv * 0.2;
+        if (pr && !s->an_pressure)
+            emit(s, "anomaly", json_pack("{s:s}", "kind", "memory_pressure"));
+        s->an_pressure = pr;
+        s->an_psi_mem = st.psi_some_us[SBX_PSI_MEMORY];
+    }
+    if (st.psi_some_us[SBX_PSI_IO] >= 0) {
+        bool pr = s->an_psi_io >= 0 && (double)(st.psi_some_us[SBX_PSI_IO] - s->an_psi_io) > iv * 0.2;
+        if (pr && !s->an_iopressure)
+            emit(s, "anomaly", json_pack("{s:s}", "kind", "io_pressure"));
+        s->an_iopressure = pr;
+        s->an_psi_io = st.psi_some_us[SBX_PSI_IO];
     }
 }
 
@@ -729,6 +811,10 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
     s->hc_start_ms = pol_duration(p, "monitoring.health_check.start_period");
     s->hc_retries = (int)json_integer_value(pol_get(p, "monitoring.health_check.retries"));
     snprintf(s->on_health_fail, sizeof(s->on_health_fail), "%s", pol_str(p, "failure_policies.on_health_fail"));
+    s->anomaly = json_is_true(pol_get(p, "monitoring.anomaly_detection"));
+    s->mem_high = pol_size(p, "resources.memory.high");
+    s->mem_max = pol_size(p, "resources.memory.max");
+    snprintf(s->on_memory_high, sizeof(s->on_memory_high), "%s", pol_str(p, "failure_policies.on_memory_high"));
     policy_free(p);
     return 0;
 }
@@ -1446,6 +1532,10 @@ static void on_tick(void)
                 emit(s, "circuit", json_pack("{s:s,s:s}", "from", circuit_name(before), "to", circuit_name(s->rs.circuit)));
                 sb_save(s);
             }
+        }
+        if (s->state == SB_RUNNING && (s->anomaly || s->mem_high >= 0) && !s->stop_requested && now >= s->an_next) {
+            s->an_next = now + AN_INTERVAL_MS;
+            anomaly_sample(s);
         }
         if (s->state == SB_RUNNING && json_array_size(s->hc_cmd) && !s->stop_requested) {
             if (s->hc_pidfd < 0 && now >= s->hc_next)

@@ -360,3 +360,28 @@ EOF2
     assert_equal "$(field_of hk .restarts)" 0
     assert_equal "$(field_of hk .health)" unhealthy
 }
+
+@test "anomaly detection: steady memory growth and CPU throttling raise anomaly events" {
+    local pol=$BATS_TEST_TMPDIR/anomaly.json
+    cat >"$pol" <<EOF2
+{"version": 1, "name": "anomalous", "extends": "$FAST", "monitoring": {"anomaly_detection": true},
+ "resources": {"memory": {"max": "64M"}, "cpu": {"max": 0.1}}}
+EOF2
+    # tmpfs pages are charged to the sandbox: 4 MiB more every half second
+    "$GBOX" spawn --name grow --policy "$pol" --in-image sh -c \
+        'i=0; while [ $i -lt 12 ]; do head -c 4194304 /dev/zero >/tmp/f$i; i=$((i + 1)); probe sleep 0.5 >/dev/null; done; probe sleep 30 >/dev/null' >/dev/null
+    "$GBOX" spawn --name spin --policy "$pol" --in-image probe cpuburn 30 >/dev/null
+    wait_for 150 '"$GBOX" events --id grow --type anomaly | grep -q memory_growth' || fail "$("$GBOX" events --id grow)"
+    wait_for 100 '"$GBOX" events --id spin --type anomaly | grep -q cpu_throttled' || fail "$("$GBOX" events --id spin)"
+    # a quiet sandbox raises none
+    run "$GBOX" events --id spin --type anomaly
+    refute_output --partial memory_growth
+}
+
+@test "no anomaly events without monitoring.anomaly_detection" {
+    "$GBOX" spawn --name quiet --policy "$FAST" --in-image sh -c \
+        'i=0; while [ $i -lt 8 ]; do head -c 4194304 /dev/zero >/tmp/f$i; i=$((i + 1)); probe sleep 0.5 >/dev/null; done' >/dev/null
+    wait_for 100 '[ "$(state_of quiet)" = exited ]' || fail "state $(state_of quiet)"
+    run "$GBOX" events --id quiet --type anomaly
+    assert_output ""
+}
