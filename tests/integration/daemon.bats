@@ -285,9 +285,18 @@ events_of() {
     assert_equal "$stderr" "gbox: permission denied: uid 65534 may not stop in domain playground"
     run --separate-stderr as_nobody "$GBOX" emergency-stop playground
     assert_failure 1
+    # its own policy file could name itself "playground" and grant anything: refused
+    echo '{"version": 1, "name": "playground", "user": {"allow_root": true, "uid": 0}}' >"$pub/evil.json"
+    run --separate-stderr as_nobody "$GBOX" spawn --policy "$pub/evil.json" --in-image true
+    assert_failure 1
+    [[ "$stderr" == 'gbox: spawn: "policy": only root may name a policy file; use a policy name from '* ]] || fail "$stderr"
+    # a host file: the shim would open it as root later, after any symlink swap
+    run --separate-stderr as_nobody "$GBOX" spawn --policy playground /etc/hostname
+    assert_failure 1
+    assert_equal "$stderr" 'gbox: spawn: "argv[0]": only root may run a host file through the daemon (uid 65534: run a command of the image with in_image)'
     # the audit log has every request with its outcome
     run jq -c 'select(.uid == 65534) | [.op, .ok]' "$GBOX_STATE_DIR/audit.jsonl"
-    assert_output "$(printf '["spawn",false]\n["spawn",true]\n["stop",false]\n["emergency-stop",false]')"
+    assert_output "$(printf '["spawn",false]\n["spawn",true]\n["stop",false]\n["emergency-stop",false]\n["spawn",false]\n["spawn",false]')"
     # without the group the socket itself is closed to it
     run --separate-stderr setpriv --reuid 65534 --regid 65534 --clear-groups "$GBOX" ps
     assert_failure 1
