@@ -365,17 +365,25 @@ static enum sbx_cg_layout detect_layout(const struct hier *v2, const struct hier
     return SBX_CG_V2; /* a v2 host that delegated nothing to us: limits will be refused by name */
 }
 
+/* An empty handle for this host: where our cgroups are, and the layout. */
+static struct sbx_cgroup *cg_new(struct hier *v2, struct hier v1[V1_N])
+{
+    memset(v2, 0, sizeof(*v2));
+    memset(v1, 0, sizeof(struct hier) * V1_N);
+    find_hierarchies(v2, v1);
+    struct sbx_cgroup *cg = xcalloc(1, sizeof(*cg));
+    cg->v2_fd = -1;
+    cg->layout = detect_layout(v2, v1);
+    return cg;
+}
+
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
 {
     *out = NULL;
     if (!spec->cgroup_enabled)
         return 0;
-    struct hier v2 = {0}, v1[V1_N];
-    memset(v1, 0, sizeof(v1));
-    find_hierarchies(&v2, v1);
-    struct sbx_cgroup *cg = xcalloc(1, sizeof(*cg));
-    cg->v2_fd = -1;
-    cg->layout = detect_layout(&v2, v1);
+    struct hier v2, v1[V1_N];
+    struct sbx_cgroup *cg = cg_new(&v2, v1);
     *out = cg;
     if (v2.found) {
         if (!(cg->v2 = make_dir(v2.mnt, spec->cgroup_name, err)))
@@ -697,12 +705,8 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
 
 static struct sbx_cgroup *reopen(const struct sbx_started *w)
 {
-    struct hier v2 = {0}, v1[V1_N];
-    memset(v1, 0, sizeof(v1));
-    find_hierarchies(&v2, v1);
-    struct sbx_cgroup *cg = xcalloc(1, sizeof(*cg));
-    cg->v2_fd = -1;
-    cg->layout = detect_layout(&v2, v1);
+    struct hier v2, v1[V1_N];
+    struct sbx_cgroup *cg = cg_new(&v2, v1);
     cg->v2 = w->cgroup_v2 ? xstrdup(w->cgroup_v2) : NULL;
     for (size_t k = 0; k < w->n_cgroup_v1; k++) {
         /* which hierarchy: the v1 mount point the path lies under */

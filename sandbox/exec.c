@@ -77,12 +77,7 @@ static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const s
     /* no supervisor answers this process's notifications: "kill" rules fail its calls (ENOSYS) */
     if (listener >= 0)
         close(listener);
-    for (int sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            signal(sig, SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
+    sbx_reset_signals();
     execvpe(argv[0], argv, spec->envp);
     fail(argv[0]);
 }

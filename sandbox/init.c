@@ -34,15 +34,20 @@ void sbx_forward_set(sigset_t *set)
     sigaddset(set, SIGCHLD);
 }
 
-static void __attribute__((noreturn)) exec_program(const struct sbx_spec *spec, int sync_fd)
+void sbx_reset_signals(void)
 {
-    /* A signal ignored by whoever started gbox must not stay ignored for the program. */
+    /* A signal ignored or blocked by whoever started gbox must not stay so for the program. */
     for (int sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __attribute__((noreturn)) exec_program(const struct sbx_spec *spec, int sync_fd)
+{
+    sbx_reset_signals();
     execve(spec->argv[0], spec->argv, spec->envp);
     struct child_msg m = {.type = MSG_ERROR};
     int e = errno;

@@ -67,6 +67,9 @@ int sbx_caps_verify(uint64_t keep, struct child_err *ce);
 /* net.c */
 int sbx_net_in_child(enum sbx_net_mode mode, struct child_err *ce);
 
+/* init.c: every signal to its default action, none blocked (before exec of a program) */
+void sbx_reset_signals(void);
+
 /* cgroup.c */
 struct sbx_cgroup;
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);
