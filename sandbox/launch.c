@@ -505,5 +505,6 @@ void sbx_spec_free(struct sbx_spec *s)
         free(s->seccomp.filters[i].rules);
     free(s->cgroup_name);
     free(s->seccomp_cache_dir);
+    free(s->veth.egress);
     memset(s, 0, sizeof(*s));
 }
