@@ -20,6 +20,7 @@
  *       ourselves means the address is free again when gbox returns.
  */
 #include "internal.h"
+#include "util.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -292,6 +293,13 @@ int sbx_net_in_child(const struct sbx_spec *spec, struct child_err *ce)
     if (rc == 0 && spec->net == SBX_NET_VETH && !is_up(sk, spec->veth.ifname))
         rc = child_fail(ce, "network", 0, "veth: %s is not up after bringing it up", spec->veth.ifname);
     nl_socket_free(sk);
+    /* Raw sockets need CAP_NET_RAW, which the program never has: let its group use ICMP echo
+     * ("ping") sockets instead, in this namespace only (the gid is read in our user namespace). */
+    char range[32];
+    snprintf(range, sizeof(range), "%u %u", (unsigned)spec->gid, (unsigned)spec->gid);
+    if (rc == 0 && spec->net == SBX_NET_VETH && write_file("/proc/sys/net/ipv4/ping_group_range", range) < 0)
+        rc = child_fail(ce, "network", errno, "veth: allow ping sockets for gid %u (net.ipv4.ping_group_range)",
+                        (unsigned)spec->gid);
     if (rc == 0 && spec->net == SBX_NET_VETH && spec->veth.egress_filter)
         rc = sbx_nft_in_child(&spec->veth, ce);
     return rc;
