@@ -107,7 +107,7 @@ static void one_line(const char *in, char *out, size_t len)
 
 int sbx_nft_in_child(const struct sbx_veth *v, struct child_err *ce)
 {
-    size_t len = 256 + v->n_egress * 128;
+    size_t len = 1024 + v->n_egress * 128;
     char *rules = malloc(len);
     if (!rules || sbx_nft_ruleset(v, rules, len) < 0) {
         free(rules);
