@@ -36,7 +36,7 @@ gbox_ns() {
 # gbox_bg ARGS... — `gbox run ARGS...` in the background in the test's namespace, its pid (nsenter
 # execs gbox in place) in $! and remembered for teardown; stdout to $BATS_TEST_TMPDIR/out.
 gbox_bg() {
-    nsenter --net="/run/netns/$NS" -- "$GBOX" run "$@" >"$BATS_TEST_TMPDIR/out" &
+    nsenter --net="/run/netns/$NS" -- "$GBOX" run "$@" >"$BATS_TEST_TMPDIR/out" 3>&- &
     bg_pids+=($!)
 }
 
@@ -51,14 +51,14 @@ FIXED='"mode": "veth", "address": "10.231.7.2", "host_address": "10.231.7.1"'
 
 # listen_tcp PORT — a TCP listener on every address of the test's namespace that answers "hello".
 listen_tcp() {
-    in_ns socat "TCP-LISTEN:$1,reuseaddr,fork" SYSTEM:'echo hello' &
+    nsenter --net="/run/netns/$NS" -- socat "TCP-LISTEN:$1,reuseaddr,fork" SYSTEM:'echo hello' 3>&- &
     bg_pids+=($!)
     wait_listening "$1" t
 }
 
 # listen_udp PORT FILE — write every datagram received on PORT to FILE.
 listen_udp() {
-    in_ns socat -u "UDP-RECV:$1,reuseaddr" "OPEN:$2,creat,append" &
+    nsenter --net="/run/netns/$NS" -- socat -u "UDP-RECV:$1,reuseaddr" "OPEN:$2,creat,append" 3>&- &
     bg_pids+=($!)
     wait_listening "$1" u
 }
@@ -251,7 +251,7 @@ host_links() {
 
 @test "abstract unix sockets of the outside are unreachable from none, loopback and veth" {
     local name=gbox-test-$$-abstract mode
-    in_ns socat "ABSTRACT-LISTEN:$name,fork" SYSTEM:'echo hi' &
+    nsenter --net="/run/netns/$NS" -- socat "ABSTRACT-LISTEN:$name,fork" SYSTEM:'echo hi' 3>&- &
     bg_pids+=($!)
     local i
     for i in $(seq 200); do in_ns socat -u /dev/null "ABSTRACT-CONNECT:$name" 2>/dev/null && break; sleep 0.01; done
@@ -272,7 +272,7 @@ host_links() {
     pol=$(net_policy host '"mode": "host", "allow_host_with_userns": true')
     dummy_link gbtestdummy
     listen_tcp 8080
-    in_ns socat "ABSTRACT-LISTEN:$name,fork" SYSTEM:'echo hi' &
+    nsenter --net="/run/netns/$NS" -- socat "ABSTRACT-LISTEN:$name,fork" SYSTEM:'echo hi' 3>&- &
     bg_pids+=($!)
     run gbox_ns --policy "$pol" --in-image probe ifaces
     assert_success
@@ -369,7 +369,7 @@ host_links() {
     local pol i
     pol=$(net_policy veth '"mode": "veth"')
     for i in 1 2 3 4 5 6; do
-        nsenter --net="/run/netns/$NS" -- "$GBOX" run --policy "$pol" --in-image sh -c 'probe ifaces; sleep 0.5' >"$BATS_TEST_TMPDIR/out.$i" &
+        nsenter --net="/run/netns/$NS" -- "$GBOX" run --policy "$pol" --in-image sh -c 'probe ifaces; sleep 0.5' >"$BATS_TEST_TMPDIR/out.$i" 3>&- &
         bg_pids+=($!)
     done
     for i in "${bg_pids[@]}"; do wait "$i"; done
