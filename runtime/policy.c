@@ -287,6 +287,18 @@ static int check_network(const char *file, const json_t *root, struct sbx_err **
     }
     size_t i;
     const json_t *r;
+    /* The allowlist holds because the program has no say over its namespace's network: with
+     * CAP_NET_ADMIN it could rewrite the rules, with CAP_NET_RAW send packets (AF_PACKET) that
+     * netfilter never sees. */
+    json_array_foreach(json_is_array(json_object_get(net, "egress")) ? json_object_get(root, "capabilities") : NULL, i, r)
+    {
+        const char *cap = json_string_value(r);
+        char p[64];
+        snprintf(p, sizeof(p), "capabilities[%zu]", i);
+        if (strcmp(cap, "CAP_NET_ADMIN") == 0 || strcmp(cap, "CAP_NET_RAW") == 0)
+            return perr(err, file, p, "expected no %s with network.egress set (it would let the program "
+                        "get around the allowlist), got \"%s\"", cap, cap);
+    }
     json_array_foreach(json_object_get(net, "egress"), i, r)
     {
         const char *proto = json_string_value(json_object_get(r, "protocol"));

@@ -442,3 +442,7 @@ check_bad() {
 @test "bad policy egress_to_host_bits: an egress destination with host bits set" {
     check_bad egress_to_host_bits
 }
+
+@test "bad policy egress_with_net_raw: a capability that would get around the egress allowlist" {
+    check_bad egress_with_net_raw
+}
