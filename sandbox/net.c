@@ -60,7 +60,9 @@ static struct nl_addr *addr4(uint32_t a, unsigned prefix)
 }
 
 /* Change a link: up (and with addrgenmode none first, so IPv6 never gets a link-local address
- * on it: the veth carries IPv4 only, and the egress allowlist is IPv4). */
+ * on it: the veth carries IPv4 only, and the egress allowlist is IPv4). Two messages: do_setlink
+ * applies the flags before IFLA_AF_SPEC, so one message would bring the link up with the
+ * default mode and only linkwatch's delay would keep the link-local address away. */
 static int link_up(struct nl_sock *sk, struct rtnl_link *link, bool no_ipv6)
 {
     struct rtnl_link *change = rtnl_link_alloc();

@@ -93,6 +93,7 @@ fi
 
 bench_log "timing $n runs of each column, interleaved, after $warmup warm-up rounds (in network namespace $GBOX_BENCH_NETNS)"
 results=$work/results.json
+load=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_interleave "$spec" "$n" "$warmup" "$results"
 
 # Where the time of one veth run goes, from gbox's own report.
@@ -107,7 +108,8 @@ report=$work/report.md
     echo "Wall-clock time of one run of \`/bin/true\` under \`server_application\` with each"
     echo "\`network.mode\`, $n runs per column interleaved round-robin after $warmup warm-up rounds,"
     echo "inside a network namespace made for the run."
-    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores)."
+    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores), load average"
+    echo "$load when the timing started."
     echo
     bench_table "$results" "gbox loopback" bwrap
     echo
