@@ -9,6 +9,7 @@
 #include "units.h"
 #include "../sandbox/util.h"
 
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sched.h>
@@ -342,8 +343,8 @@ int plan_net_lease(const struct gbox_policy *p, struct sbx_spec *s, struct net_l
     if (netpool_acquire(dir, pool, pool_prefix, v->prefix, a ? &fixed : NULL, v->host_ifname, &subnet,
                         lease, err) < 0)
         return sbx_err_wrap(err, "%s", p->file);
-    if (!a) /* the pool's subnet: host end first, sandbox end next */
-        addr = cidr_peer(subnet, v->prefix, cidr_peer(subnet, v->prefix, 0));
+    if (!a) /* the pool's subnet: its first usable address is the host end's, the next ours */
+        addr = htonl(ntohl(subnet) + (v->prefix >= 31 ? 1 : 2));
     v->addr = addr;
     if (!h || ipv4_parse(h, &v->host_addr) < 0)
         v->host_addr = cidr_peer(subnet, v->prefix, addr);
