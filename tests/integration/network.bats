@@ -215,6 +215,28 @@ host_links() {
     assert_equal "$(cat "$got")" x
 }
 
+@test "egress: seen from outside, the sandbox's namespace holds the chain gbox installed" {
+    local pol pid init i
+    pol=$(net_policy egress "$FIXED, \"egress\": [{\"to\": \"10.231.7.1/32\", \"protocol\": \"tcp\", \"ports\": \"8000-8099\"}]")
+    gbox_bg --policy "$pol" --in-image probe sleep 30
+    pid=$!
+    for i in $(seq 300); do
+        init=$(pgrep -P "$pid" | head -n 1)
+        [ -n "$init" ] && [ -n "$(nsenter --net="/proc/$init/ns/net" nft list tables 2>/dev/null)" ] && break
+        sleep 0.01
+    done
+    run nsenter --net="/proc/$init/ns/net" nft list chain inet gbox egress
+    assert_success
+    assert_line --partial "type filter hook output priority filter; policy drop;"
+    assert_line --partial "ct state established,related accept"
+    assert_line --partial 'oifname "lo" accept'
+    assert_line --partial "ip daddr 10.231.7.1 tcp dport 8000-8099 accept"
+    assert_line --partial "reject with icmpx admin-prohibited"
+    # and gbox's own namespace has no nftables rules of gbox's
+    run in_ns nft list tables
+    assert_output ""
+}
+
 @test "egress: an empty allowlist lets nothing out, but replies to incoming connections and lo work" {
     local pol
     pol=$(net_policy egress "$FIXED, \"egress\": []")
