@@ -122,6 +122,13 @@ host_links() {
         'default via 10.231.7.1 dev eth0' '10.231.7.0/30 dev eth0')"
 }
 
+@test "veth: IPv4 only, no IPv6 address on eth0 (only lo's ::1)" {
+    run gbox_ns --policy "$(net_policy veth "$FIXED")" --in-image cat /proc/net/if_inet6
+    assert_success
+    refute_output --partial eth0
+    assert_output --partial " lo"
+}
+
 @test "veth: a /31 link from the policy's own pool" {
     local pol
     pol=$(net_policy veth31 '"mode": "veth", "pool": "10.232.0.0/24", "prefix": 31')
@@ -185,6 +192,9 @@ host_links() {
     assert_equal "$(host_links)" "gb$pid-0"
     run ip -n "$NS" -o -4 addr show dev "gb$pid-0"
     assert_output --partial "inet 10.231.7.1/30"
+    # IPv4 only: no IPv6 link-local address on the host end
+    run ip -n "$NS" -o -6 addr show dev "gb$pid-0"
+    assert_output ""
     kill -TERM "$pid"
     wait "$pid" || true
     assert_equal "$(host_links)" ""
