@@ -159,7 +159,9 @@ static void sweep_stale(struct nl_sock *sk)
         int pid;
         unsigned n;
         char tail;
-        if (!name || sscanf(name, "gb%d-%u%c", &pid, &n, &tail) != 2 || pid <= 0)
+        const char *type = rtnl_link_get_type(l);
+        if (!name || sscanf(name, "gb%d-%u%c", &pid, &n, &tail) != 2 || pid <= 0 || !type ||
+            strcmp(type, "veth") != 0)
             continue;
         if (kill(pid, 0) == 0 || errno != ESRCH)
             continue;
