@@ -9,11 +9,13 @@ VERSION := 0.1.0
 BUILD   ?= build
 CC      ?= gcc
 PKGS    := libseccomp jansson libnl-3.0 libnl-route-3.0
+# libnftables: headers only; nft.c loads the library with dlopen when a policy has egress rules
+NFT_CFLAGS := $(shell pkg-config --cflags libnftables 2>/dev/null)
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) \
 	-DGBOX_VERSION=\"$(VERSION)\" -DGBOX_DATADIR=\"$(DATADIR)\" \
-	$(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+	$(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(NFT_CFLAGS)
 # gbox links statically by default: no shared-library loading on every start (-0.4 ms of ~6 ms)
 # and nothing to install beside the binary. Sanitizer builds need dynamic linking.
 STATIC  ?= 1

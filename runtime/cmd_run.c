@@ -123,8 +123,10 @@ int cmd_run(int argc, char **argv)
         spec.on_start_arg = (void *)state_file;
     }
     struct sbx_result res;
+    struct net_lease lease = {""};
     int code;
-    if (ensure_run_dir(&err) < 0 || sbx_run(&spec, &res, &err) < 0) {
+    if (ensure_run_dir(&err) < 0 || plan_net_lease(p, &spec, &lease, &err) < 0 ||
+        sbx_run(&spec, &res, &err) < 0) {
         code = cli_fail(&err);
     } else {
         json_t *rep = report_build(p, &spec, &res, err);
@@ -139,6 +141,7 @@ int cmd_run(int argc, char **argv)
         json_decref(rep);
         code = res.exit_code;
     }
+    netpool_release(&lease); /* sbx_run has removed the host end */
     sbx_spec_free(&spec);
     policy_free(p);
     return code;

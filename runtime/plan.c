@@ -3,11 +3,13 @@
 #include "plan.h"
 
 #include "names.h"
+#include "netaddr.h"
 #include "paths.h"
 #include "seccomp_plan.h"
 #include "units.h"
 #include "../sandbox/util.h"
 
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <limits.h>
 #include <sched.h>
@@ -344,6 +346,72 @@ static void plan_timeout(const struct gbox_policy *p, struct sbx_spec *s)
         s->timeout_signal = signal_from_name(on + 7);
 }
 
+static void plan_network(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    const char *mode = pol_str(p, "network.mode");
+    s->net = strcmp(mode, "loopback") == 0 ? SBX_NET_LOOPBACK
+             : strcmp(mode, "veth") == 0   ? SBX_NET_VETH
+             : strcmp(mode, "host") == 0   ? SBX_NET_HOST
+                                           : SBX_NET_NONE;
+    if (s->net != SBX_NET_HOST)
+        s->ns_flags |= CLONE_NEWNET;
+    if (s->net != SBX_NET_VETH)
+        return;
+    struct sbx_veth *v = &s->veth;
+    static unsigned counter;
+    snprintf(v->host_ifname, sizeof(v->host_ifname), "gb%d-%u", (int)getpid(), counter++ % 10000);
+    snprintf(v->ifname, sizeof(v->ifname), "eth0");
+    v->prefix = (unsigned)json_integer_value(pol_get(p, "network.prefix"));
+    v->default_route = json_is_true(pol_get(p, "network.default_route"));
+    const json_t *eg = pol_get(p, "network.egress"), *r;
+    v->egress_filter = json_is_array(eg);
+    v->egress = v->egress_filter ? xcalloc(json_array_size(eg) + 1, sizeof(*v->egress)) : NULL;
+    size_t i;
+    json_array_foreach(eg, i, r)
+    {
+        struct sbx_egress_rule *e = &v->egress[v->n_egress++];
+        cidr_parse(json_string_value(json_object_get(r, "to")), &e->net, &e->prefix);
+        const char *proto = json_string_value(json_object_get(r, "protocol"));
+        e->proto = strcmp(proto, "tcp") == 0   ? SBX_PROTO_TCP
+                   : strcmp(proto, "udp") == 0  ? SBX_PROTO_UDP
+                   : strcmp(proto, "icmp") == 0 ? SBX_PROTO_ICMP
+                                                : SBX_PROTO_ANY;
+        const json_t *ports = json_object_get(r, "ports");
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(ports));
+        if (!json_is_null(ports))
+            port_range_parse(json_is_string(ports) ? json_string_value(ports) : buf, &e->port_lo, &e->port_hi);
+    }
+}
+
+int plan_net_lease(const struct gbox_policy *p, struct sbx_spec *s, struct net_lease *lease,
+                   struct sbx_err **err)
+{
+    lease->record[0] = '\0';
+    if (s->net != SBX_NET_VETH)
+        return 0;
+    struct sbx_veth *v = &s->veth;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s/net", gbox_run_dir());
+    uint32_t pool, subnet, fixed = 0, addr = 0;
+    unsigned pool_prefix;
+    cidr_parse(pol_str(p, "network.pool"), &pool, &pool_prefix);
+    const char *a = pol_str(p, "network.address"), *h = pol_str(p, "network.host_address");
+    if (a) {
+        ipv4_parse(a, &addr);
+        fixed = addr & ipv4_mask(v->prefix);
+    }
+    if (netpool_acquire(dir, pool, pool_prefix, v->prefix, a ? &fixed : NULL, v->host_ifname, &subnet,
+                        lease, err) < 0)
+        return sbx_err_wrap(err, "%s", p->file);
+    if (!a) /* the pool's subnet: its first usable address is the host end's, the next ours */
+        addr = htonl(ntohl(subnet) + (v->prefix >= 31 ? 1 : 2));
+    v->addr = addr;
+    if (!h || ipv4_parse(h, &v->host_addr) < 0)
+        v->host_addr = cidr_peer(subnet, v->prefix, addr);
+    return 0;
+}
+
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                struct sbx_err **err)
 {
@@ -389,9 +457,7 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     for (size_t k = 0; k < ARRAY_LEN(ns); k++)
         if (json_is_true(pol_get(p, ns[k].field)))
             s->ns_flags |= ns[k].flag;
-    const char *net = pol_str(p, "network.mode");
-    s->net = strcmp(net, "loopback") == 0 ? SBX_NET_LOOPBACK : SBX_NET_NONE;
-    s->ns_flags |= CLONE_NEWNET;
+    plan_network(p, s);
     const char *host = pol_str(p, "hostname");
     s->hostname = host ? xstrdup(host) : NULL;
 

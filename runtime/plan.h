@@ -2,6 +2,7 @@
 #ifndef GBOX_PLAN_H
 #define GBOX_PLAN_H
 
+#include "netaddr.h"
 #include "policy.h"
 
 struct run_request {
@@ -14,6 +15,12 @@ struct run_request {
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
+
+/* veth: claim the sandbox's link subnet (the policy's fixed address, or the next free subnet of
+ * network.pool) and fill spec->veth's addresses; a no-op for the other modes. Release the lease
+ * with netpool_release once the sandbox is gone. */
+int plan_net_lease(const struct gbox_policy *p, struct sbx_spec *spec, struct net_lease *lease,
+                   struct sbx_err **err);
 
 /* The host id range a user namespace maps onto (inside 0..65535 -> HOST_ID_BASE..). */
 #define GBOX_HOST_ID_BASE 100000u

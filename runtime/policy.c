@@ -5,6 +5,7 @@
 #include "policy.h"
 
 #include "names.h"
+#include "netaddr.h"
 #include "paths.h"
 #include "schema.h"
 #include "seccomp_plan.h"
@@ -258,6 +259,88 @@ static int check_io(const char *file, const json_t *root, struct sbx_err **err)
     return 0;
 }
 
+/* The network section: fields that only mean something in one mode, addresses that must fit
+ * together, ports only where a protocol has them. */
+static int check_network(const char *file, const json_t *root, struct sbx_err **err)
+{
+    const json_t *net = json_object_get(root, "network");
+    const char *mode = json_string_value(json_object_get(net, "mode"));
+    char g[80];
+    if (strcmp(mode, "host") == 0 && json_is_true(json_object_get(json_object_get(root, "user"), "namespace")) &&
+        !json_is_true(json_object_get(net, "allow_host_with_userns")))
+        return perr(err, file, "network.mode",
+                    "expected none, loopback or veth with user.namespace true (set "
+                    "network.allow_host_with_userns to share the host's network from a user "
+                    "namespace), got \"host\"");
+    static const char *const veth_only[] = {"address", "host_address", "egress"};
+    for (size_t i = 0; i < ARRAY_LEN(veth_only); i++) {
+        const json_t *v = json_object_get(net, veth_only[i]);
+        char p[64];
+        snprintf(p, sizeof(p), "network.%s", veth_only[i]);
+        if (strcmp(mode, "veth") != 0 && !json_is_null(v)) {
+            json_short(v, g, sizeof(g));
+            return perr(err, file, p, "expected null with network.mode \"%s\" (only veth uses it), got %s",
+                        mode, g);
+        }
+    }
+    unsigned prefix = (unsigned)json_integer_value(json_object_get(net, "prefix")), pool_prefix;
+    uint32_t pool, addr, host;
+    cidr_parse(json_string_value(json_object_get(net, "pool")), &pool, &pool_prefix);
+    if (prefix < pool_prefix)
+        return perr(err, file, "network.prefix",
+                    "expected at least the prefix length of network.pool (/%u), got %u", pool_prefix, prefix);
+    const json_t *ja = json_object_get(net, "address"), *jh = json_object_get(net, "host_address");
+    if (json_is_null(ja) && !json_is_null(jh)) {
+        json_short(jh, g, sizeof(g));
+        return perr(err, file, "network.host_address",
+                    "expected null when network.address is null (the pool gives both ends), got %s", g);
+    }
+    if (!json_is_null(ja)) {
+        ipv4_parse(json_string_value(ja), &addr);
+        uint32_t subnet = addr & ipv4_mask(prefix);
+        char n[16];
+        ipv4_str(subnet, n, sizeof(n));
+        if (!cidr_usable(subnet, prefix, addr))
+            return perr(err, file, "network.address",
+                        "expected an address an interface can have in %s/%u (not its network or "
+                        "broadcast address), got \"%s\"", n, prefix, json_string_value(ja));
+        if (!json_is_null(jh)) {
+            ipv4_parse(json_string_value(jh), &host);
+            if (!cidr_usable(subnet, prefix, host) || host == addr)
+                return perr(err, file, "network.host_address",
+                            "expected another usable address of the link subnet %s/%u "
+                            "(network.address, network.prefix), got \"%s\"", n, prefix, json_string_value(jh));
+        }
+    }
+    size_t i;
+    const json_t *r;
+    /* The allowlist holds because the program has no say over its namespace's network: with
+     * CAP_NET_ADMIN it could rewrite the rules, with CAP_NET_RAW send packets (AF_PACKET) that
+     * netfilter never sees. */
+    json_array_foreach(json_is_array(json_object_get(net, "egress")) ? json_object_get(root, "capabilities") : NULL, i, r)
+    {
+        const char *cap = json_string_value(r);
+        char p[64];
+        snprintf(p, sizeof(p), "capabilities[%zu]", i);
+        if (strcmp(cap, "CAP_NET_ADMIN") == 0 || strcmp(cap, "CAP_NET_RAW") == 0)
+            return perr(err, file, p, "expected no %s with network.egress set (it would let the program "
+                        "get around the allowlist), got \"%s\"", cap, cap);
+    }
+    json_array_foreach(json_object_get(net, "egress"), i, r)
+    {
+        const char *proto = json_string_value(json_object_get(r, "protocol"));
+        const json_t *ports = json_object_get(r, "ports");
+        char p[64];
+        snprintf(p, sizeof(p), "network.egress[%zu].ports", i);
+        if (!json_is_null(ports) && strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0) {
+            json_short(ports, g, sizeof(g));
+            return perr(err, file, p, "expected null with protocol \"%s\" (only tcp and udp have ports), got %s",
+                        proto, g);
+        }
+    }
+    return 0;
+}
+
 static int check_semantics(const char *file, const char *dir, const json_t *root,
                            struct sbx_seccomp *sc, struct sbx_err **err)
 {
@@ -277,7 +360,8 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
     if (max >= 0 && high > max)
         return perr(err, file, "resources.memory.high", "expected at most resources.memory.max (%lld bytes), got %lld",
                     (long long)max, (long long)high);
-    if (check_handlers(file, root, err) < 0 || check_io(file, root, err) < 0)
+    if (check_handlers(file, root, err) < 0 || check_io(file, root, err) < 0 ||
+        check_network(file, root, err) < 0)
         return -1;
     const json_t *tmpfs = json_object_get(json_object_get(root, "filesystem"), "tmpfs");
     size_t i, j;

@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include "names.h"
+#include "netaddr.h"
 #include "seccomp_plan.h"
 
 #include <errno.h>
@@ -79,6 +80,26 @@ static json_t *resources(const struct sbx_cgroup_stats *c)
     return o;
 }
 
+static const char *const net_modes[] = {"none", "loopback", "veth", "host"};
+
+/* network: the mode, and for veth the two ends' names and addresses and the egress rule count. */
+static json_t *network_json(const struct sbx_spec *s)
+{
+    json_t *n = json_pack("{s:s}", "mode", net_modes[s->net]);
+    if (s->net != SBX_NET_VETH)
+        return n;
+    const struct sbx_veth *v = &s->veth;
+    char a[16], h[16], cidr[24];
+    snprintf(cidr, sizeof(cidr), "%s/%u", ipv4_str(v->addr, a, sizeof(a)), v->prefix);
+    json_object_set_new(n, "interface", json_string(v->ifname));
+    json_object_set_new(n, "address", json_string(cidr));
+    json_object_set_new(n, "host_interface", json_string(v->host_ifname));
+    json_object_set_new(n, "host_address", json_string(ipv4_str(v->host_addr, h, sizeof(h))));
+    json_object_set_new(n, "default_route", json_boolean(v->default_route));
+    json_object_set_new(n, "egress_rules", v->egress_filter ? json_integer((json_int_t)v->n_egress) : json_null());
+    return n;
+}
+
 json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
                      const struct sbx_result *r, const struct sbx_err *setup_err)
 {
@@ -118,6 +139,7 @@ json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
         break;
     }
     json_object_set_new(rep, "reason", json_string(reason));
+    json_object_set_new(rep, "network", network_json(s));
     json_object_set_new(rep, "wall_ms", json_real(r->wall_ms));
     json_object_set_new(rep, "cpu", json_pack("{s:f,s:f}", "user_ms", r->user_cpu_ms, "sys_ms", r->sys_cpu_ms));
     if (r->cg.layout != SBX_CG_NONE)

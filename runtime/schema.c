@@ -5,6 +5,7 @@
 
 #include "units.h"
 #include "names.h"
+#include "netaddr.h"
 #include "syscall_groups.h"
 
 #include <regex.h>
@@ -308,6 +309,34 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
             if (!json_is_string(e) || cap_from_name(json_string_value(e)) < 0)
                 return expect(c, p, "a capability name like \"CAP_NET_BIND_SERVICE\"", e);
         }
+        return 0;
+    }
+    if (strcmp(t, "ipv4") == 0) {
+        uint32_t a;
+        if (ipv4_parse(json_string_value(v), &a) < 0)
+            return expect(c, path, "an IPv4 address like \"10.200.0.2\"", v);
+        return 0;
+    }
+    if (strcmp(t, "cidr") == 0) {
+        uint32_t a;
+        unsigned pfx;
+        if (cidr_parse(json_string_value(v), &a, &pfx) < 0)
+            return expect(c, path, "an IPv4 network like \"10.200.0.0/16\"", v);
+        if (!cidr_is_network(a, pfx)) {
+            char what[96], b[16];
+            snprintf(what, sizeof(what), "a network address without host bits (\"%s/%u\")",
+                     ipv4_str(a & ipv4_mask(pfx), b, sizeof(b)), pfx);
+            return expect(c, path, what, v);
+        }
+        return 0;
+    }
+    if (strcmp(t, "port_range") == 0) {
+        uint16_t lo, hi;
+        char buf[16] = "";
+        if (json_is_integer(v))
+            snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+        if (port_range_parse(json_is_string(v) ? json_string_value(v) : buf, &lo, &hi) < 0)
+            return expect(c, path, "a port 1..65535 or a range \"LOW-HIGH\"", v);
         return 0;
     }
     if (strcmp(t, "failure_action") == 0) {

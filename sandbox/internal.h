@@ -64,8 +64,23 @@ int sbx_caps_bounding_in_child(uint64_t keep, struct child_err *ce);
 int sbx_caps_in_child(uint64_t keep, struct child_err *ce);
 int sbx_caps_verify(uint64_t keep, struct child_err *ce);
 
-/* net.c */
-int sbx_net_in_child(enum sbx_net_mode mode, struct child_err *ce);
+/* net.c (the division of work between parent and child is described at its top) */
+struct sbx_net;
+/* Parent, before clone: veth only, a netlink socket in our own namespace; sweeps stale host ends. */
+int sbx_net_prepare(const struct sbx_spec *spec, struct sbx_net **net, struct sbx_err **err);
+/* Parent, after clone, before releasing the child: create the pair (peer inside the child's
+ * namespace), address the host end and bring it up. */
+int sbx_net_from_parent(struct sbx_net *net, pid_t child, struct sbx_err **err);
+/* Child: lo up; veth: address, link up, default route, egress rules. */
+int sbx_net_in_child(const struct sbx_spec *spec, struct child_err *ce);
+/* Parent, every exit path: delete the host end if we created it. */
+void sbx_net_release(struct sbx_net **net);
+
+/* nft.c */
+/* The nft script of the egress allowlist into buf; its length, or -1 when buf is too small. */
+int sbx_nft_ruleset(const struct sbx_veth *v, char *buf, size_t len);
+/* Child: install it in the current network namespace through libnftables (loaded here). */
+int sbx_nft_in_child(const struct sbx_veth *v, struct child_err *ce);
 
 /* init.c: every signal to its default action, none blocked (before exec of a program) */
 void sbx_reset_signals(void);

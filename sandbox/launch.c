@@ -7,10 +7,14 @@
  *       the child blocks on the socket.
  *   C0  the child joins its v1 cgroups itself, first thing, while it still has the host's root
  *       euid (see sbx_cgroup_in_child: a thread moving itself avoids an RCU grace period).
- *   P3  write the child's uid/gid maps and send "go": the maps must exist before the child acts
- *       as root of its user namespace.
+ *   P3  write the child's uid/gid maps; veth: create the pair with its peer born inside the
+ *       child's network namespace, address the host end and bring it up (net.c); then send
+ *       "go": the maps must exist before the child acts as root of its user namespace, and the
+ *       peer before the child configures it.
  *   C1  become root of the user namespace, new session (no controlling tty: TIOCSTI is moot),
- *       cgroup namespace, hostname, network, mounts and pivot_root, working directory, rlimits.
+ *       cgroup namespace, hostname, network (lo; veth: address, route, egress rules through
+ *       libnftables while the host's libraries are still visible and we still have
+ *       CAP_NET_ADMIN over our namespace), mounts and pivot_root, working directory, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
  *       before the uid change); switch to the program's uid/gid; trim the other four sets.
  *   C3  no_new_privs, then the seccomp filter last: after it only "@default" calls are needed.
@@ -18,7 +22,8 @@
  *   C4  if the filter has "kill" rules, P takes the listener fd with pidfd_getfd and acks.
  *   C5  the child becomes the sandbox's init: forks and execs the program, reports its status.
  *   P4  supervise: seccomp notifications (kill + name the syscall), the wall-clock deadline,
- *       forwarded signals, the child's exit; then read cgroup stats and remove the cgroups.
+ *       forwarded signals, the child's exit; then read cgroup stats, remove the cgroups and
+ *       the veth host end.
  */
 #include "internal.h"
 #include "util.h"
@@ -48,6 +53,7 @@ struct launch {
     const struct sbx_spec *spec;
     struct sbx_bpf bpf[2];
     struct sbx_cgroup *cg;
+    struct sbx_net *net; /* veth: the host end and its netlink socket */
     int sock[2];
     pid_t parent;
 };
@@ -95,7 +101,7 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "session", errno, "setsid");
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
-    if (sbx_net_in_child(s->net, ce) < 0)
+    if (sbx_net_in_child(s, ce) < 0)
         return -1;
     child_stage(ready, "net", &t);
     if (sbx_mount_in_child(s, fds, ce) < 0)
@@ -425,6 +431,8 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         goto out;
     stage(res, "cgroup", now_ms() - t);
     t = now_ms();
+    if (sbx_net_prepare(spec, &l.net, err) < 0)
+        goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sock) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "socketpair");
         goto out;
@@ -455,14 +463,18 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     stage(res, "clone", now_ms() - t);
     t = now_ms();
     char go = 1;
-    if (sbx_userns_from_parent(w.pid, spec, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
+    int maps = sbx_userns_from_parent(w.pid, spec, err);
+    stage(res, "idmap", now_ms() - t);
+    t = now_ms();
+    if (maps < 0 || sbx_net_from_parent(l.net, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
         if (!*err)
             sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;
     }
-    stage(res, "idmap", now_ms() - t);
+    if (l.net)
+        stage(res, "veth", now_ms() - t);
     if (supervise(&l, &w, res) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
         kill_sandbox(&l, &w);
@@ -482,6 +494,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
 out_mask:
     sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+    sbx_net_release(&l.net); /* the child is reaped on every path that gets here */
     sbx_cgroup_release(&l.cg);
     sbx_seccomp_release(l.bpf);
     for (int i = 0; i < 2; i++)
@@ -523,5 +536,6 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->limits.cpuset_mems);
     free(s->limits.io);
     free(s->seccomp_cache_dir);
+    free(s->veth.egress);
     memset(s, 0, sizeof(*s));
 }

@@ -67,7 +67,32 @@ struct sbx_mount {
     unsigned mode;     /* TMPFS: permission bits */
 };
 
-enum sbx_net_mode { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_HOST };
+/* Network: NONE a new namespace with nothing up (not even lo); LOOPBACK a new namespace with lo
+ * up; VETH lo up plus a veth link to gbox's own namespace (struct sbx_veth); HOST no new network
+ * namespace at all (ns_flags without CLONE_NEWNET). */
+enum sbx_net_mode { SBX_NET_NONE, SBX_NET_LOOPBACK, SBX_NET_VETH, SBX_NET_HOST };
+
+enum sbx_proto { SBX_PROTO_ANY, SBX_PROTO_TCP, SBX_PROTO_UDP, SBX_PROTO_ICMP };
+
+/* One allowed kind of outgoing traffic. Addresses are IPv4 in network byte order. */
+struct sbx_egress_rule {
+    uint32_t net;             /* destination network ... */
+    unsigned prefix;          /* ... and its prefix length (0..32) */
+    enum sbx_proto proto;
+    uint16_t port_lo, port_hi;/* TCP/UDP destination ports; 0, 0: any */
+};
+
+/* The veth link of SBX_NET_VETH, fully resolved (addresses already allocated by runtime/). */
+struct sbx_veth {
+    char host_ifname[16];     /* the end in gbox's own namespace: "gb<pid>-<n>" (< IFNAMSIZ) */
+    char ifname[16];          /* the end inside the sandbox ("eth0") */
+    uint32_t host_addr, addr; /* host end and sandbox end, network byte order */
+    unsigned prefix;          /* of the link subnet both addresses are in */
+    bool default_route;       /* inside: default via host_addr */
+    bool egress_filter;       /* install the allowlist below (empty: only replies get out) */
+    struct sbx_egress_rule *egress;
+    size_t n_egress;
+};
 
 enum sbx_cmp { SBX_CMP_EQ, SBX_CMP_NE, SBX_CMP_LT, SBX_CMP_LE, SBX_CMP_GT, SBX_CMP_GE, SBX_CMP_MASKED_EQ };
 
@@ -174,6 +199,7 @@ struct sbx_spec {
     struct sbx_seccomp seccomp;
     char *seccomp_cache_dir; /* compiled programs reused from here; NULL: compile every time */
     enum sbx_net_mode net;
+    struct sbx_veth veth;    /* SBX_NET_VETH */
     bool cgroup_enabled;
     struct sbx_cgroup_limits limits;
     char *cgroup_name;       /* leaf name to create beneath our own cgroup(s) */

@@ -5,8 +5,8 @@
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
 set -eu
 
-BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev"
-TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux"
+BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev"
+TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
 want="$BUILD $TEST"

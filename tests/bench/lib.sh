@@ -494,3 +494,18 @@ cmd, args = sys.argv[1], sys.argv[2:]
 PYTHON
 )" "$@"
 }
+
+# bench_reexec_in_netns ARG...: unless this script already runs in a network namespace of its
+# own, make one (gbox-bench-PID, lo up), run the script again inside it with ARG..., delete it
+# and exit with the script's status. For benchmarks of gbox's veth networking, whose host ends
+# must never land in the machine's own namespace. nsenter, unlike `ip netns exec`, keeps the
+# cgroup mounts.
+bench_reexec_in_netns() {
+    [ -z "${GBOX_BENCH_NETNS:-}" ] || return 0
+    local ns=gbox-bench-$$ rc=0
+    ip netns add "$ns" || bench_die "cannot create network namespace $ns"
+    ip -n "$ns" link set lo up
+    GBOX_BENCH_NETNS=$ns nsenter --net="/run/netns/$ns" -- "$0" "$@" || rc=$?
+    ip netns del "$ns"
+    exit "$rc"
+}

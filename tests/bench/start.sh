@@ -9,11 +9,15 @@ BENCH_NAME=start.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 POLICY=server_application
+# bwrap --unshare-all gives a network namespace with lo up: gbox runs the policy with the same
+# network (server_application itself has a veth link; --net veth measures that, in a network
+# namespace made for the run).
+net=loopback
 TARGET=1.5 # gbox median must stay within TARGET × bwrap median (informational)
 
 usage() {
     cat <<EOF
-usage: tests/bench/start.sh [-n N] [-w W] [--rootfs DIR] [--write [--doc FILE]]
+usage: tests/bench/start.sh [-n N] [-w W] [--rootfs DIR] [--net MODE] [--write [--doc FILE]]
 
 Times N (default 100) sequential runs of \`true\` in each tool, round-robin, after W (default 2)
 untimed warm-up rounds, and prints a markdown table: median, p90 and min in ms, and the ratio of
@@ -22,6 +26,8 @@ medians against bwrap and crun.
   -n N          timed runs per tool
   -w W          warm-up rounds (not timed)
   --rootfs DIR  image root for bwrap, crun and runc (default build/images/base/rootfs)
+  --net MODE    gbox's network.mode: none, loopback (default, what bwrap --unshare-all gives),
+                veth (run inside a network namespace made for it) or host
   --write       also replace the start.sh section of the doc file
   --doc FILE    the doc file (default docs/benchmarks.md)
 
@@ -38,11 +44,13 @@ invocation=tests/bench/start.sh
 [ -z "${GBOX:-}" ] || invocation="GBOX=$(bench_quote "$GBOX") $invocation"
 [ "$#" -eq 0 ] || invocation="$invocation $(bench_quote "$@")"
 
+args=("$@")
 while [ "$#" -gt 0 ]; do
     case $1 in
     -n) n=${2:?-n needs a value}; shift 2 ;;
     -w) warmup=${2:?-w needs a value}; shift 2 ;;
     --rootfs) rootfs=${2:?--rootfs needs a value}; shift 2 ;;
+    --net) net=${2:?--net needs a value}; shift 2 ;;
     --doc) doc=${2:?--doc needs a value}; shift 2 ;;
     --write) write=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -52,8 +60,11 @@ done
 [[ $n =~ ^[1-9][0-9]*$ ]] || bench_die "-n wants a positive integer, not '$n'"
 [[ $warmup =~ ^[0-9]+$ ]] || bench_die "-w wants a non-negative integer, not '$warmup'"
 
+case $net in none | loopback | veth | host) ;; *) bench_die "--net: none, loopback, veth or host, not '$net'" ;; esac
+
 bench_require_root
 bench_require python3 jq
+[ "$net" != veth ] || bench_reexec_in_netns "${args[@]}"
 cd "$BENCH_ROOT"
 GBOX=${GBOX:-build/gbox}
 [ -x "$rootfs/bin/true" ] || bench_die "no image at $rootfs (run make)"
@@ -83,7 +94,12 @@ versions=()
 bench_col "$spec" plain -- /bin/true
 
 if [ -x "$GBOX" ]; then
-    bench_col "$spec" gbox -- "$GBOX" run --policy "$POLICY" --in-image /bin/true
+    policy=$work/$POLICY-$net.json
+    host=""
+    [ "$net" != host ] || host=', "allow_host_with_userns": true'
+    printf '{"version": 1, "extends": "%s/policies/%s.json", "network": {"mode": "%s"%s}}\n' \
+        "$BENCH_ROOT" "$POLICY" "$net" "$host" >"$policy"
+    bench_col "$spec" gbox --label "$POLICY with network.mode $net" -- "$GBOX" run --policy "$policy" --in-image /bin/true
     versions+=("gbox $(git describe --always --dirty 2>/dev/null || echo '(no commit yet)')")
 else
     bench_col_absent "$spec" gbox "not built ($GBOX missing: run make)"

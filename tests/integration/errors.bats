@@ -400,3 +400,65 @@ check_bad() {
     assert_failure 127
     assert_output ""
 }
+
+# ---- network ----------------------------------------------------------------------------------
+
+@test "bad policy egress_without_veth: an egress allowlist outside veth mode" {
+    check_bad egress_without_veth
+}
+
+@test "bad policy host_with_userns: host networking from a user namespace without saying so" {
+    check_bad host_with_userns
+}
+
+@test "bad policy net_pool_not_cidr: a pool that is not an IPv4 network (/33)" {
+    check_bad net_pool_not_cidr
+}
+
+@test "bad policy net_pool_host_bits: a pool with host bits set" {
+    check_bad net_pool_host_bits
+}
+
+@test "bad policy net_prefix_below_pool: link subnets larger than their pool" {
+    check_bad net_prefix_below_pool
+}
+
+@test "bad policy net_address_broadcast: the broadcast address of a /30 as the sandbox's" {
+    check_bad net_address_broadcast
+}
+
+@test "bad policy net_address_not_ipv4: an address with three octets" {
+    check_bad net_address_not_ipv4
+}
+
+@test "bad policy net_host_address_outside: a host end outside the link subnet" {
+    check_bad net_host_address_outside
+}
+
+@test "bad policy net_host_address_without_address: a fixed host end with a pooled sandbox end" {
+    check_bad net_host_address_without_address
+}
+
+@test "bad policy egress_ports_with_icmp: ports on an icmp rule" {
+    check_bad egress_ports_with_icmp
+}
+
+@test "bad policy egress_bad_port: a port above 65535" {
+    check_bad egress_bad_port
+}
+
+@test "bad policy egress_bad_range: a port range that runs backwards" {
+    check_bad egress_bad_range
+}
+
+@test "bad policy egress_without_to: an egress rule without its destination" {
+    check_bad egress_without_to
+}
+
+@test "bad policy egress_to_host_bits: an egress destination with host bits set" {
+    check_bad egress_to_host_bits
+}
+
+@test "bad policy egress_with_net_raw: a capability that would get around the egress allowlist" {
+    check_bad egress_with_net_raw
+}

@@ -94,3 +94,15 @@ remove_cgroups() {
         for i in $(seq 50); do rmdir "$d" 2>/dev/null && break; sleep 0.02; done
     done
 }
+
+# in_netns CMD... — run CMD inside a network namespace made for it and deleted afterwards, for
+# policies with veth networking: their host ends must never land in the machine's own namespace.
+# nsenter, unlike `ip netns exec`, keeps the cgroup mounts gbox needs.
+in_netns() {
+    local ns=gbox-test-$$-${BATS_TEST_NUMBER:-0}-$RANDOM rc=0
+    ip netns add "$ns" || return 1
+    ip -n "$ns" link set lo up
+    nsenter --net="/run/netns/$ns" -- "$@" || rc=$?
+    ip netns del "$ns"
+    return "$rc"
+}

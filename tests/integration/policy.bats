@@ -161,7 +161,7 @@ shipped_policies() {
 }
 
 @test "--policy takes a file path as well as a name" {
-    run "$GBOX" run --policy "$POLICY_DIR/space_probe.json" --in-image probe status
+    run in_netns "$GBOX" run --policy "$POLICY_DIR/space_probe.json" --in-image probe status
     assert_success
     assert_line "hostname $(jq -r .hostname "$POLICY_DIR/space_probe.json")"
 }

@@ -37,7 +37,8 @@ load helpers
     local want
     want=$(jq -r .hostname "$POLICY_DIR/space_probe.json")
     [ -n "$want" ] && [ "$want" != null ] && [ "$want" != gbox ]
-    run "$GBOX" run --policy space_probe --in-image probe status
+    # space_probe has a veth link: in a namespace of the test's own
+    run in_netns "$GBOX" run --policy space_probe --in-image probe status
     assert_success
     assert_line "hostname $want"
 }
@@ -578,11 +579,12 @@ EOF
 }
 
 listen_and_connect() {
-    # listener in the background, connect once it reports it is listening
-    "$GBOX" run --policy "$1" --in-image sh -c '
+    # listener in the background, connect once it reports it is listening (in a namespace of the
+    # test's own: server_application has a veth link)
+    in_netns "$GBOX" run --policy "$1" --in-image sh -c '
         probe listen 127.0.0.1 5555 >/tmp/l &
         i=0
-        until grep -q listening /tmp/l 2>/dev/null; do
+        until grep -qs listening /tmp/l; do
             i=$((i + 1)); [ $i -gt 500 ] && { echo "listener never came up"; exit 9; }
             sleep 0.01
         done
@@ -597,7 +599,7 @@ listen_and_connect() {
     assert_output "$(printf 'ok 0\nlistening 5555\naccepted')"
 }
 
-@test "network loopback (server_application): a listener on 127.0.0.1 inside accepts a connection" {
+@test "network veth (server_application): a listener on 127.0.0.1 inside accepts a connection" {
     run listen_and_connect server_application
     assert_success
     assert_output "$(printf 'ok 0\nlistening 5555\naccepted')"

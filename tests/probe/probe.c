@@ -16,6 +16,13 @@
  * Build: gcc -std=c17 -O2 -static -D_GNU_SOURCE -o build/probe tests/probe/probe.c
  */
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <netinet/ip_icmp.h>
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1060,6 +1067,178 @@ static int cmd_socket(int argc, char **argv)
     return report(socket((int)domain, (int)type, (int)proto));
 }
 
+/* ---- network configuration ----------------------------------------------- */
+
+/* Interfaces and their IPv4 addresses: "NAME up|down" per interface, then "NAME A.B.C.D/P". */
+static int cmd_ifaces(int argc, char **argv)
+{
+    struct ifaddrs *ifa, *i;
+
+    (void)argc;
+    (void)argv;
+    if (getifaddrs(&ifa) < 0)
+        return report_errno(errno);
+    for (i = ifa; i; i = i->ifa_next)
+        if (i->ifa_addr && i->ifa_addr->sa_family == AF_PACKET)
+            printf("%s %s\n", i->ifa_name, (i->ifa_flags & IFF_UP) ? "up" : "down");
+    for (i = ifa; i; i = i->ifa_next) {
+        if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET)
+            continue;
+        char a[INET_ADDRSTRLEN];
+        uint32_t m = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+        inet_ntop(AF_INET, &((struct sockaddr_in *)i->ifa_addr)->sin_addr, a, sizeof a);
+        printf("%s %s/%d\n", i->ifa_name, a, __builtin_popcount(m));
+    }
+    freeifaddrs(ifa);
+    return 0;
+}
+
+/* IPv4 routes from /proc/net/route: "default via GW dev IF" or "NET/P dev IF". */
+static int cmd_routes(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    FILE *f = fopen("/proc/net/route", "r");
+    if (!f)
+        return report_errno(errno);
+    char line[256], ifn[32];
+    unsigned dst, gw, flags, mask;
+    if (!fgets(line, sizeof line, f)) {
+        fclose(f);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f)) {
+        if (sscanf(line, "%31s %x %x %x %*d %*d %*d %x", ifn, &dst, &gw, &flags, &mask) != 5)
+            continue;
+        char d[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &dst, d, sizeof d);
+        inet_ntop(AF_INET, &gw, g, sizeof g);
+        if (dst == 0 && mask == 0)
+            printf("default via %s dev %s\n", g, ifn);
+        else
+            printf("%s/%d dev %s\n", d, __builtin_popcount(mask), ifn);
+    }
+    fclose(f);
+    return 0;
+}
+
+/* Send netlink messages and report the first error acknowledgement: ok 0 or errno NAME. */
+static int netlink_ack(int proto, const void *msg, size_t len)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+    if (fd < 0)
+        return report_errno(errno);
+    struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+    if (sendto(fd, msg, len, 0, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        int e = errno;
+        close(fd);
+        return report_errno(e);
+    }
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    char buf[8192];
+    for (;;) {
+        if (poll(&p, 1, 2000) <= 0) {
+            close(fd);
+            return report_errno(ETIMEDOUT);
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            return report_errno(e);
+        }
+        for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type != NLMSG_ERROR)
+                continue;
+            int e = -((struct nlmsgerr *)NLMSG_DATA(h))->error;
+            close(fd);
+            if (e == 0) {
+                puts("ok 0");
+                return 0;
+            }
+            return report_errno(e);
+        }
+    }
+}
+
+/* "nft flush ruleset" spelled as nf_tables netlink: a batch that deletes every table. */
+static int cmd_nft_flush(int argc, char **argv)
+{
+    struct msg {
+        struct nlmsghdr h;
+        struct nfgenmsg g;
+    } m[3];
+
+    (void)argc;
+    (void)argv;
+    memset(m, 0, sizeof m);
+    for (int i = 0; i < 3; i++) {
+        m[i].h.nlmsg_len = sizeof m[i];
+        m[i].h.nlmsg_flags = NLM_F_REQUEST;
+        m[i].h.nlmsg_seq = (unsigned)i + 1;
+        m[i].g.nfgen_family = AF_UNSPEC;
+        m[i].g.version = NFNETLINK_V0;
+    }
+    m[0].h.nlmsg_type = NFNL_MSG_BATCH_BEGIN;
+    m[0].g.res_id = htons(NFNL_SUBSYS_NFTABLES);
+    m[1].h.nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_DELTABLE;
+    m[1].h.nlmsg_flags |= NLM_F_ACK;
+    m[2].h.nlmsg_type = NFNL_MSG_BATCH_END;
+    m[2].g.res_id = htons(NFNL_SUBSYS_NFTABLES);
+    return netlink_ack(NETLINK_NETFILTER, m, sizeof m);
+}
+
+/* "ip link set IF down" as rtnetlink. */
+static int cmd_link_down(int argc, char **argv)
+{
+    struct {
+        struct nlmsghdr h;
+        struct ifinfomsg i;
+    } m;
+
+    (void)argc;
+    memset(&m, 0, sizeof m);
+    m.h.nlmsg_len = sizeof m;
+    m.h.nlmsg_type = RTM_NEWLINK;
+    m.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    m.i.ifi_family = AF_UNSPEC;
+    m.i.ifi_index = (int)if_nametoindex(argv[0]);
+    m.i.ifi_change = IFF_UP;
+    if (m.i.ifi_index == 0)
+        return report_errno(errno);
+    return netlink_ack(NETLINK_ROUTE, &m, sizeof m);
+}
+
+/* One ICMP echo through an unprivileged ping socket; ok 0 when the reply comes. */
+static int cmd_ping(int argc, char **argv)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    struct icmphdr req = { .type = ICMP_ECHO };
+    char buf[256];
+
+    (void)argc;
+    if (inet_pton(AF_INET, argv[0], &sin.sin_addr) != 1)
+        return bad_usage("ping A.B.C.D");
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP);
+    if (fd < 0)
+        return report_errno(errno);
+    req.un.echo.sequence = htons(1);
+    if (sendto(fd, &req, sizeof req, 0, (struct sockaddr *)&sin, sizeof sin) < 0) {
+        int e = errno;
+        close(fd);
+        return report_errno(e);
+    }
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    int r = poll(&p, 1, 2000);
+    ssize_t n = r > 0 ? recv(fd, buf, sizeof buf, 0) : -1;
+    int e = r == 0 ? ETIMEDOUT : errno;
+    close(fd);
+    if (n < (ssize_t)sizeof req)
+        return report_errno(e);
+    puts("ok 0");
+    return 0;
+}
+
 /* ---- terminals ----------------------------------------------------------- */
 
 static int cmd_tiocsti(int argc, char **argv)
@@ -1384,6 +1563,11 @@ static const struct command commands[] = {
     { "unix", "PATH", 1, 1, cmd_unix, "connect to a unix socket" },
     { "unix-abstract", "NAME", 1, 1, cmd_unix_abstract, "connect to an abstract unix socket" },
     { "socket", "DOMAIN TYPE [PROTO]", 2, 3, cmd_socket, "socket(2); inet inet6 unix netlink packet; stream dgram raw" },
+    { "ifaces", "", 0, 0, cmd_ifaces, "interfaces (NAME up|down) and IPv4 addresses (NAME A/P)" },
+    { "routes", "", 0, 0, cmd_routes, "IPv4 routes from /proc/net/route" },
+    { "nft-flush", "", 0, 0, cmd_nft_flush, "delete every nftables table (netlink batch); ok 0 or errno" },
+    { "link-down", "IFNAME", 1, 1, cmd_link_down, "set an interface down (rtnetlink); ok 0 or errno" },
+    { "ping", "A.B.C.D", 1, 1, cmd_ping, "one ICMP echo through a ping socket, 2 s for the reply" },
     { "tiocsti", "[high]", 0, 1, cmd_tiocsti, "push a byte into the terminal on fd 0" },
     { "tioclinux", "[SUBCODE]", 0, 1, cmd_tioclinux, "TIOCLINUX on fd 0 (default subcode 6)" },
     { "sleep", "SECONDS", 1, 1, cmd_sleep, "sleep (fractions allowed), then print ok 0" },

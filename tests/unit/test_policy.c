@@ -560,7 +560,11 @@ static void test_real_policy_inherits_base(void **state)
     (void)state;
     struct gbox_policy *p = load_ok("space_probe");
     field_is(p, "resources.memory.max", "\"256M\"");
-    field_is(p, "network.mode", "\"loopback\"");
+    field_is(p, "network.mode", "\"veth\"");
+    field_is(p, "network.egress", "[{\"to\":\"10.200.0.0/16\",\"protocol\":\"tcp\",\"ports\":null}]");
+    field_is(p, "network.pool", "\"10.200.0.0/16\""); /* schema defaults fill what it leaves out */
+    field_is(p, "network.prefix", "30");
+    field_is(p, "network.address", "null");
     field_is(p, "extends", "\"base\"");
     struct gbox_policy *b = load_ok("base");
     /* what space_probe does not set comes from base */
