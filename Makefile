@@ -61,9 +61,13 @@ $(BUILD)/schema.min.json: policies/schema.json | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	jq -c 'walk(if type == "object" then del(.doc) else . end)' $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S $(BUILD)/schema.min.json
+$(BUILD)/image-schema.min.json: images/schema.json | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -c -DSCHEMA_PATH='"$(BUILD)/schema.min.json"' -o $@ $<
+	jq -c 'walk(if type == "object" then del(.doc) else . end)' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S $(BUILD)/schema.min.json $(BUILD)/image-schema.min.json
+	@mkdir -p $(dir $@)
+	$(CC) -c -DSCHEMA_PATH='"$(BUILD)/schema.min.json"' -DIMAGE_SCHEMA_PATH='"$(BUILD)/image-schema.min.json"' -o $@ $<
 
 $(BUILD)/libgbox.a: $(LIB_OBJ)
 	ar rcs $@ $^

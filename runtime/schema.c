@@ -5,6 +5,7 @@
 
 #include "units.h"
 #include "names.h"
+#include "semver.h"
 #include "syscall_groups.h"
 
 #include <regex.h>
@@ -13,23 +14,36 @@
 #include <string.h>
 
 extern const char gbox_schema_json[];
+extern const char gbox_image_schema_json[];
 
-static json_t *schema_root;
+static json_t *load_embedded(const char *text, const char *what)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    if (!root) {
+        fprintf(stderr, "gbox: embedded %s:%d:%d: %s\n", what, je.line, je.column, je.text);
+        abort();
+    }
+    return root;
+}
 
 json_t *schema_get(void)
 {
-    if (!schema_root) {
-        json_error_t je;
-        schema_root = json_loads(gbox_schema_json, 0, &je);
-        if (!schema_root) {
-            fprintf(stderr, "gbox: embedded schema.json:%d:%d: %s\n", je.line, je.column, je.text);
-            abort();
-        }
-    }
-    return schema_root;
+    static json_t *root;
+    if (!root)
+        root = load_embedded(gbox_schema_json, "policies/schema.json");
+    return root;
 }
 
 json_t *schema_fields(void) { return json_object_get(schema_get(), "fields"); }
+
+json_t *image_schema_fields(void)
+{
+    static json_t *root;
+    if (!root)
+        root = load_embedded(gbox_image_schema_json, "images/schema.json");
+    return json_object_get(root, "fields");
+}
 
 /* Render a JSON value short, for messages. */
 void json_short(const json_t *v, char *buf, size_t len)
@@ -310,6 +324,25 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
         }
         return 0;
     }
+    if (strcmp(t, "semver") == 0) {
+        struct semver sv;
+        if (!json_is_string(v) || semver_parse(json_string_value(v), &sv) < 0)
+            return expect(c, path, "a version like \"1.2.3\" or \"2.0.0-rc.1\" (SemVer)", v);
+        return 0;
+    }
+    if (strcmp(t, "semver_range") == 0) {
+        struct semver_range r;
+        if (!json_is_string(v) || semver_range_parse(json_string_value(v), &r) < 0)
+            return expect(c, path, "a version range like \"^1.2\", \">=1.0 <2.0\", \"1.x\" or \"*\"", v);
+        return 0;
+    }
+    if (strcmp(t, "module_ref") == 0) {
+        struct semver_range r;
+        char name[80];
+        if (!json_is_string(v) || module_ref_parse(json_string_value(v), name, sizeof(name), &r) < 0)
+            return expect(c, path, "a module name, optionally with @ and a version range (\"stdlib@^1.2\")", v);
+        return 0;
+    }
     if (strcmp(t, "failure_action") == 0) {
         const char *s = json_string_value(v);
         if (!s || parse_failure_action(s) < 0)
@@ -323,6 +356,43 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
 int schema_validate(const struct vctx *c, const json_t *policy)
 {
     return validate_object(c, "", schema_fields(), policy);
+}
+
+int schema_validate_fields(const struct vctx *c, const json_t *fields, const json_t *doc)
+{
+    return validate_object(c, "", fields, doc);
+}
+
+int schema_check_required(const struct vctx *c, const char *path, const json_t *fields,
+                          const json_t *obj)
+{
+    const char *k;
+    const json_t *f;
+    json_object_foreach((json_t *)fields, k, f)
+    {
+        char p[512];
+        snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", k);
+        const json_t *v = json_object_get(obj, k);
+        if (!v && json_is_true(json_object_get(f, "required")))
+            return FAIL(c, p, "required field is missing");
+        const char *t = type_of(f);
+        if (v && strcmp(t, "object") == 0 &&
+            schema_check_required(c, p, json_object_get(f, "fields"), v) < 0)
+            return -1;
+        const json_t *items = json_object_get(f, "items");
+        if (v && json_is_array(v) && items && strcmp(type_of(items), "object") == 0) {
+            size_t i;
+            const json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                char q[540];
+                snprintf(q, sizeof(q), "%s[%zu]", p, i);
+                if (schema_check_required(c, q, json_object_get(items, "fields"), e) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 void schema_fill_defaults(const json_t *fields, json_t *obj)
