@@ -8,7 +8,7 @@ VERSION := 0.1.0
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libseccomp jansson libnl-3.0 libnl-route-3.0
+PKGS    := libseccomp jansson libnl-3.0 libnl-route-3.0 libcrypto libarchive
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-format-truncation
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(SAN) \

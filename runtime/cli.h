@@ -6,6 +6,7 @@
 
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
+int cmd_image(int argc, char **argv);
 
 /* Print an error as "gbox: message" and return its exit code. */
 int cli_fail(struct sbx_err **err);

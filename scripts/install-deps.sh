@@ -5,7 +5,9 @@
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
 set -eu
 
-BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev"
+# libarchive's static link needs the .a of its compressors: libacl1-dev, libzstd-dev, liblz4-dev.
+BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev
+    libarchive-dev libacl1-dev libzstd-dev liblz4-dev"
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
