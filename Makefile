@@ -34,7 +34,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images check check-unit check-integration demo install asan check-asan clean help lint
+.PHONY: all deps images image-graphoid check check-unit check-integration demo install asan check-asan clean help lint
 
 all: deps $(GBOX) images
 
@@ -45,6 +45,7 @@ help:
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
+	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
 
 # Installs missing Debian packages (needs root); a no-op when everything is present.
 deps: $(BUILD)/.deps
@@ -81,10 +82,23 @@ $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
 
-images: $(IMAGE)
+# The image directory: each image is NAME/rootfs + NAME/module.json (images/lib.sh).
+IMAGES := $(IMAGE) $(BUILD)/images/probe/rootfs $(BUILD)/images/sample-1.0.0/rootfs $(BUILD)/images/sample-2.0.0/rootfs
+images: $(IMAGES)
 $(IMAGE): images/base/build.sh images/base/module.json $(PROBE)
 	images/base/build.sh $(BUILD)/images/base $(PROBE)
 	@touch $@
+$(BUILD)/images/probe/rootfs: images/probe/build.sh images/probe/module.json images/lib.sh $(PROBE)
+	images/probe/build.sh $(BUILD)/images/probe $(PROBE)
+	@touch $@
+$(BUILD)/images/sample-%/rootfs: images/sample/build.sh images/lib.sh
+	images/sample/build.sh $(BUILD)/images/sample-$* $*
+	@touch $@
+
+# GR=/path/to/gr make image-graphoid: the interpreter (and its shared libraries) and its stdlib.
+image-graphoid:
+	@test -n "$(GR)" || { echo "usage: GR=/path/to/gr make image-graphoid" >&2; exit 2; }
+	images/graphoid/build.sh $(BUILD)/images
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgbox.a
 	@mkdir -p $(dir $@)
