@@ -520,6 +520,21 @@ int oci_import(struct store *s, const char *dir, const struct oci_import_opts *o
         sbx_err_set(err, IMPORT_ERR, 0, "%s: %zu layers (1 to %d can be stacked)", dir, n, SBX_MAX_LAYERS);
         goto out;
     }
+    /* every layer verified before any is stored: a bad blob imports nothing */
+    json_array_foreach(layers, i, ld)
+    {
+        char what[64], hex[65];
+        uint64_t size;
+        snprintf(what, sizeof(what), "layer %zu", i);
+        struct blob *b = xcalloc(1, sizeof(*b));
+        b->fd = blob_open(dir, ld, hex, &size, err);
+        int r = b->fd < 0 ? -1 : blob_verify(b, hex, size, what, err);
+        if (b->fd >= 0)
+            close(b->fd);
+        free(b);
+        if (r < 0)
+            goto out;
+    }
     json_array_foreach(layers, i, ld)
     {
         char what[64], digest[65];

@@ -315,7 +315,8 @@ int store_images(struct store *s, struct store_list *out, struct sbx_err **err)
                 strcmp(t.v[k].version, out->v[i].m->version_text) == 0)
                 out->v[i].tagged = true;
     free(t.v);
-    qsort(out->v, out->n, sizeof(*out->v), image_order);
+    if (out->n)
+        qsort(out->v, out->n, sizeof(*out->v), image_order);
     return 0;
 }
 

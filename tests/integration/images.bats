@@ -692,12 +692,14 @@ make_oci_layout() {
 
 @test "an OCI layout with a corrupted blob, a foreign entry path or no layout file is refused" {
     make_oci_layout "$BATS_TEST_TMPDIR/oci"
-    local victim
-    victim=$(ls -S "$BATS_TEST_TMPDIR/oci/blobs/sha256" | head -1)
-    printf 'X' | dd of="$BATS_TEST_TMPDIR/oci/blobs/sha256/$victim" bs=1 seek=100 conv=notrunc status=none
+    # layer 1's blob corrupted: not even layer 0 is stored
+    local victim manifest
+    manifest=$(jq -r '.manifests[0].digest[7:]' "$BATS_TEST_TMPDIR/oci/index.json")
+    victim=$(jq -r '.layers[1].digest[7:]' "$BATS_TEST_TMPDIR/oci/blobs/sha256/$manifest")
+    printf 'X' | dd of="$BATS_TEST_TMPDIR/oci/blobs/sha256/$victim" bs=1 seek=20 conv=notrunc status=none
     run --separate-stderr "$GBOX" image import --name bad "$BATS_TEST_TMPDIR/oci"
     assert_failure 1
-    assert_regex "$stderr" "^gbox: layer 0 sha256:${victim:0:12}: content does not match its descriptor \(sha256:[0-9a-f]{12}, [0-9]+ bytes; expected [0-9]+ bytes\)\$"
+    assert_regex "$stderr" "^gbox: layer 1 sha256:${victim:0:12}: content does not match its descriptor \(sha256:[0-9a-f]{12}, [0-9]+ bytes; expected [0-9]+ bytes\)\$"
     run "$GBOX" image ls --json
     assert_output "[]"
     [ -z "$(ls "$GBOX_STORE_DIR/tmp")" ]
