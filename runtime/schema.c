@@ -83,19 +83,45 @@ static int expect(const struct vctx *c, const char *path, const char *what, cons
     return FAIL(c, path, "expected %s, got %s", what, g);
 }
 
+/* Compiled patterns, by the address of their text in the (immortal) embedded schemas: a pattern
+ * is compiled once per process, not once per value (a module catalog validates hundreds). */
+static const regex_t *pattern_regex(const char *pat)
+{
+    static struct {
+        const char *pat;
+        regex_t re;
+    } cache[32];
+    static size_t n;
+    for (size_t i = 0; i < n; i++)
+        if (cache[i].pat == pat)
+            return &cache[i].re;
+    if (n == sizeof(cache) / sizeof(cache[0]))
+        return NULL;
+    char full[512];
+    snprintf(full, sizeof(full), "^(%s)$", pat);
+    if (regcomp(&cache[n].re, full, REG_EXTENDED | REG_NOSUB) != 0)
+        return NULL;
+    cache[n].pat = pat;
+    return &cache[n++].re;
+}
+
 static int check_pattern(const struct vctx *c, const char *path, const json_t *f, const json_t *v)
 {
     const char *s = json_string_value(v);
     const char *pat = json_string_value(json_object_get(f, "pattern"));
     if (!pat)
         return 0;
-    char full[512];
-    snprintf(full, sizeof(full), "^(%s)$", pat);
-    regex_t re;
-    if (regcomp(&re, full, REG_EXTENDED | REG_NOSUB) != 0)
-        return FAIL(c, path, "schema pattern %s does not compile", pat);
-    int m = regexec(&re, s, 0, NULL, 0);
-    regfree(&re);
+    const regex_t *re = pattern_regex(pat);
+    regex_t own;
+    if (!re) { /* cache full: compile for this value alone */
+        char full[512];
+        snprintf(full, sizeof(full), "^(%s)$", pat);
+        if (regcomp(&own, full, REG_EXTENDED | REG_NOSUB) != 0)
+            return FAIL(c, path, "schema pattern %s does not compile", pat);
+    }
+    int m = regexec(re ? re : &own, s, 0, NULL, 0);
+    if (!re)
+        regfree(&own);
     if (m != 0) {
         char what[600];
         snprintf(what, sizeof(what), "a string matching %s", pat);

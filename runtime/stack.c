@@ -25,6 +25,12 @@
 
 _Static_assert(STORE_ID_SHIFT == GBOX_HOST_ID_BASE, "the store shifts owners by the sandbox's id map");
 
+struct requests {
+    struct res_request *v;
+    char (*origin)[160];
+    size_t n;
+};
+
 struct catalog {
     struct res_module *v;
     size_t n, cap;
@@ -97,15 +103,65 @@ static void cat_free(struct catalog *c)
     free(c->dir_roots);
 }
 
-static int cat_build(struct catalog *c, struct store *st, struct sbx_err **err)
+static bool listed(char **names, size_t n, const char *name)
 {
-    if (st && store_images(st, &c->store, err) < 0)
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* The store's tagged images of every name the requests can reach through any version's
+ * dependencies (the image directory is small and read whole): a run reads the part of the store
+ * it may need. */
+static int cat_store(struct catalog *c, struct store *st, const struct requests *req, struct sbx_err **err)
+{
+    size_t cap = 64, n = 0;
+    char **names = xcalloc(cap, sizeof(char *));
+    for (size_t i = 0; i < req->n; i++)
+        if (!listed(names, n, req->v[i].name))
+            names[n++] = xstrdup(req->v[i].name);
+    int rc = 0;
+    for (size_t next = 0; next < n && rc == 0; next++) {
+        size_t before = c->store.n;
+        rc = store_tagged(st, names[next], &c->store, err);
+        for (size_t i = before; rc == 0 && i < c->store.n; i++)
+            for (size_t d = 0; d < c->store.v[i].m->n_deps; d++)
+                if (!listed(names, n, c->store.v[i].m->deps[d].name)) {
+                    if (n + 1 == cap) {
+                        cap *= 2;
+                        names = realloc(names, cap * sizeof(char *));
+                        if (!names)
+                            abort();
+                    }
+                    names[n++] = xstrdup(c->store.v[i].m->deps[d].name);
+                }
+        /* dependencies of image-directory modules may be in the store too */
+        for (size_t i = 0; rc == 0 && i < c->n_dir; i++)
+            if (strcmp(c->dir_manifests[i]->name, names[next]) == 0)
+                for (size_t d = 0; d < c->dir_manifests[i]->n_deps; d++)
+                    if (!listed(names, n, c->dir_manifests[i]->deps[d].name)) {
+                        if (n + 1 == cap) {
+                            cap *= 2;
+                            names = realloc(names, cap * sizeof(char *));
+                            if (!names)
+                                abort();
+                        }
+                        names[n++] = xstrdup(c->dir_manifests[i]->deps[d].name);
+                    }
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
+static int cat_build(struct catalog *c, struct store *st, const struct requests *req, struct sbx_err **err)
+{
+    if (cat_image_dir(c, err) < 0 || (st && cat_store(c, st, req, err) < 0))
         return -1;
     for (size_t i = 0; i < c->store.n; i++)
-        if (c->store.v[i].tagged)
-            cat_add(c, c->store.v[i].m, c->store.v[i].digest, &c->store.v[i]);
-    if (cat_image_dir(c, err) < 0)
-        return -1;
+        cat_add(c, c->store.v[i].m, c->store.v[i].digest, &c->store.v[i]);
     size_t n_store = c->n;
     for (size_t i = 0; i < c->n_dir; i++) {
         bool dup = false;
@@ -142,11 +198,6 @@ static void rules_from(const struct gbox_policy *p, struct policy_rules *r)
     }
 }
 
-struct requests {
-    struct res_request *v;
-    char (*origin)[160];
-    size_t n;
-};
 
 static int add_request(struct requests *r, const char *ref, const char *origin, bool policy_named,
                        struct sbx_err **err)
@@ -291,7 +342,7 @@ static int resolve_root(const struct gbox_policy *p, const struct run_request *r
     int rc = -1;
     if (st && store_lock(st, LOCK_SH, err) < 0)
         goto out;
-    if (cat_build(&cat, st, err) < 0 || build_requests(p, rq, img, &req, err) < 0)
+    if (build_requests(p, rq, img, &req, err) < 0 || cat_build(&cat, st, &req, err) < 0)
         goto out;
     rules_from(p, &rules);
     if (resolve_stack(cat.v, cat.n, req.v, req.n, &rules.pol, &rs, err) < 0)

@@ -9,11 +9,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 #define STORE_ERR 1 /* exit code of store failures that are not usage errors */
@@ -144,18 +146,46 @@ static int write_atomic(int dirfd, const char *name, const char *text)
     return -1;
 }
 
+/* A small file below dirfd, NUL-terminated (at most 1 MiB: manifests, tags, records); no
+ * symlink is followed on the way. */
 static char *read_at(int dirfd, const char *name)
 {
-    int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
+    struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
+    _cleanup_close_ int fd = (int)TEMP_RETRY(syscall(SYS_openat2, dirfd, name, &how, sizeof(how)));
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
         return NULL;
-    char path[64];
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-    char *s = read_file(path, NULL);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return s;
+    if (st.st_size > (1 << 20)) {
+        errno = EFBIG;
+        return NULL;
+    }
+    size_t cap = (size_t)st.st_size + 1, n = 0;
+    char *buf = malloc(cap);
+    if (!buf)
+        abort();
+    for (;;) {
+        ssize_t r = TEMP_RETRY(read(fd, buf + n, cap - n - 1));
+        if (r < 0) {
+            free(buf);
+            return NULL;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n + 1 == cap) { /* grew meanwhile */
+            if (cap > (1 << 20)) {
+                free(buf);
+                errno = EFBIG;
+                return NULL;
+            }
+            cap *= 2;
+            buf = realloc(buf, cap);
+            if (!buf)
+                abort();
+        }
+    }
+    buf[n] = '\0';
+    return buf;
 }
 
 static bool is_hex64(const char *s)
@@ -243,7 +273,8 @@ static int read_tags(struct store *s, struct tags *t)
 struct list_ctx {
     struct store *s;
     struct store_list *l;
-    size_t cap;
+    bool info;          /* read info.json too */
+    const char *tag;    /* store_tagged: the version the tag names */
     struct sbx_err **err;
 };
 
@@ -252,10 +283,9 @@ static int image_cb(void *ctx, int fd, const char *hex)
     struct list_ctx *c = ctx;
     if (!is_hex64(hex))
         return 0;
-    _cleanup_close_ int dfd = openat(fd, hex, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0)
-        return 0; /* removed meanwhile */
-    _cleanup_free_ char *text = read_at(dfd, "manifest.json");
+    char rel[96];
+    snprintf(rel, sizeof(rel), "%s/manifest.json", hex);
+    _cleanup_free_ char *text = read_at(fd, rel);
     char label[PATH_MAX];
     snprintf(label, sizeof(label), "%s/images/%s/manifest.json", c->s->root, hex);
     json_t *doc = text ? json_loads(text, JSON_REJECT_DUPLICATES, NULL) : NULL;
@@ -267,9 +297,13 @@ static int image_cb(void *ctx, int fd, const char *hex)
         return 0; /* not an image gbox wrote: gc leaves it alone, resolution ignores it */
     }
     json_decref(doc);
-    if (c->l->n == c->cap) {
-        c->cap = c->cap ? 2 * c->cap : 16;
-        c->l->v = realloc(c->l->v, c->cap * sizeof(*c->l->v));
+    if (c->tag && strcmp(m->version_text, c->tag) != 0) {
+        manifest_free(m); /* a tag file that does not match its image: not a tag */
+        return 0;
+    }
+    if (c->l->n == c->l->cap) {
+        c->l->cap = c->l->cap ? 2 * c->l->cap : 16;
+        c->l->v = realloc(c->l->v, c->l->cap * sizeof(*c->l->v));
         if (!c->l->v)
             abort();
     }
@@ -277,7 +311,9 @@ static int image_cb(void *ctx, int fd, const char *hex)
     memset(im, 0, sizeof(*im));
     snprintf(im->digest, sizeof(im->digest), "%s", hex);
     im->m = m;
-    _cleanup_free_ char *info = read_at(dfd, "info.json");
+    im->tagged = c->tag != NULL;
+    snprintf(rel, sizeof(rel), "%s/info.json", hex);
+    _cleanup_free_ char *info = c->info ? read_at(fd, rel) : NULL;
     im->info = info ? json_loads(info, 0, NULL) : NULL;
     if (!im->info)
         im->info = json_object();
@@ -298,7 +334,7 @@ static int image_order(const void *a, const void *b)
 int store_images(struct store *s, struct store_list *out, struct sbx_err **err)
 {
     memset(out, 0, sizeof(*out));
-    struct list_ctx c = {s, out, 0, err};
+    struct list_ctx c = {s, out, true, NULL, err};
     if (each_entry(s->fd, "images", image_cb, &c) < 0) {
         store_list_free(out);
         return sbx_err_set(err, STORE_ERR, errno, "list %s/images", s->root);
@@ -328,6 +364,36 @@ void store_list_free(struct store_list *l)
     }
     free(l->v);
     memset(l, 0, sizeof(*l));
+}
+
+struct tagged_ctx {
+    struct list_ctx lc;
+    int images;
+};
+
+static int tagged_cb(void *ctx, int fd, const char *version)
+{
+    struct tagged_ctx *t = ctx;
+    char hex[65];
+    if (read_tag(fd, version, hex) < 0)
+        return 0;
+    t->lc.tag = version;
+    return image_cb(&t->lc, t->images, hex);
+}
+
+int store_tagged(struct store *s, const char *name, struct store_list *out, struct sbx_err **err)
+{
+    char rel[96];
+    if (!module_name_valid(name))
+        return 0;
+    snprintf(rel, sizeof(rel), "tags/%s", name);
+    struct tagged_ctx t = {{s, out, false, NULL, err}, openat(s->fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (t.images < 0)
+        return sbx_err_set(err, STORE_ERR, errno, "open %s/images", s->root);
+    int rc = each_entry(s->fd, rel, tagged_cb, &t);
+    int e = errno;
+    close(t.images);
+    return rc < 0 ? sbx_err_set(err, STORE_ERR, e, "list %s/%s", s->root, rel) : 0;
 }
 
 struct store_image *store_find(const struct store_list *l, const char *ref, struct sbx_err **err)

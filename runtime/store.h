@@ -38,7 +38,7 @@ struct store_image {
 
 struct store_list {
     struct store_image *v;
-    size_t n;
+    size_t n, cap;
 };
 
 /* A registration of the images one run uses; held (flocked) until released. */
@@ -67,6 +67,9 @@ int store_lock(struct store *s, int op, struct sbx_err **err);
 /* Every image in the store, sorted by name, then version (highest first). */
 int store_images(struct store *s, struct store_list *out, struct sbx_err **err);
 void store_list_free(struct store_list *l);
+/* Append the tagged images of one name (manifests only, no info): what resolution reads, so a
+ * run reads the images it may need, not the whole store. */
+int store_tagged(struct store *s, const char *name, struct store_list *out, struct sbx_err **err);
 /* REF: name:version, name (its highest tagged version), sha256:HEX or a unique HEX prefix. */
 struct store_image *store_find(const struct store_list *l, const char *ref, struct sbx_err **err);
 
