@@ -131,8 +131,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies $(DESTDIR)$(DATADIR)/images/base $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(GBOX) $(DESTDIR)$(BINDIR)/gbox
 	install -m 0644 policies/*.json $(DESTDIR)$(DATADIR)/policies/
-	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs
+	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs $(DESTDIR)$(DATADIR)/images/probe
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs
+	install -m 0644 $(BUILD)/images/base/module.json $(DESTDIR)$(DATADIR)/images/base/module.json
+	cp -a $(BUILD)/images/probe $(DESTDIR)$(DATADIR)/images/probe
 	install -m 0644 docs/gbox.1.md $(DESTDIR)$(MANDIR)/man1/gbox.1.md
 	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
 

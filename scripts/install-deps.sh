@@ -8,7 +8,8 @@ set -eu
 # libarchive's static link needs the .a of its compressors: libacl1-dev, libzstd-dev, liblz4-dev.
 BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libssl-dev
     libarchive-dev libacl1-dev libzstd-dev liblz4-dev"
-TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux"
+# podman: the OCI import test makes its layout with `podman save` (as root, no systemd needed)
+TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux python3 podman"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
 want="$BUILD $TEST"
