@@ -103,56 +103,52 @@ static void cat_free(struct catalog *c)
     free(c->dir_roots);
 }
 
-static bool listed(char **names, size_t n, const char *name)
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static void add_name(struct names *ns, const char *name)
 {
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(names[i], name) == 0)
-            return true;
-    return false;
+    for (size_t i = 0; i < ns->n; i++)
+        if (strcmp(ns->v[i], name) == 0)
+            return;
+    if (ns->n == ns->cap) {
+        ns->cap = ns->cap ? 2 * ns->cap : 32;
+        ns->v = realloc(ns->v, ns->cap * sizeof(char *));
+        if (!ns->v)
+            abort();
+    }
+    ns->v[ns->n++] = xstrdup(name);
+}
+
+static void add_deps(struct names *ns, const struct gbox_manifest *m)
+{
+    for (size_t d = 0; d < m->n_deps; d++)
+        add_name(ns, m->deps[d].name);
 }
 
 /* The store's tagged images of every name the requests can reach through any version's
- * dependencies (the image directory is small and read whole): a run reads the part of the store
- * it may need. */
+ * dependencies, in the store or the image directory (which is small and read whole): a run reads
+ * the part of the store it may need. */
 static int cat_store(struct catalog *c, struct store *st, const struct requests *req, struct sbx_err **err)
 {
-    size_t cap = 64, n = 0;
-    char **names = xcalloc(cap, sizeof(char *));
+    struct names ns = {0};
     for (size_t i = 0; i < req->n; i++)
-        if (!listed(names, n, req->v[i].name))
-            names[n++] = xstrdup(req->v[i].name);
+        add_name(&ns, req->v[i].name);
     int rc = 0;
-    for (size_t next = 0; next < n && rc == 0; next++) {
+    for (size_t next = 0; next < ns.n && rc == 0; next++) {
         size_t before = c->store.n;
-        rc = store_tagged(st, names[next], &c->store, err);
+        rc = store_tagged(st, ns.v[next], &c->store, err);
         for (size_t i = before; rc == 0 && i < c->store.n; i++)
-            for (size_t d = 0; d < c->store.v[i].m->n_deps; d++)
-                if (!listed(names, n, c->store.v[i].m->deps[d].name)) {
-                    if (n + 1 == cap) {
-                        cap *= 2;
-                        names = realloc(names, cap * sizeof(char *));
-                        if (!names)
-                            abort();
-                    }
-                    names[n++] = xstrdup(c->store.v[i].m->deps[d].name);
-                }
-        /* dependencies of image-directory modules may be in the store too */
+            add_deps(&ns, c->store.v[i].m);
         for (size_t i = 0; rc == 0 && i < c->n_dir; i++)
-            if (strcmp(c->dir_manifests[i]->name, names[next]) == 0)
-                for (size_t d = 0; d < c->dir_manifests[i]->n_deps; d++)
-                    if (!listed(names, n, c->dir_manifests[i]->deps[d].name)) {
-                        if (n + 1 == cap) {
-                            cap *= 2;
-                            names = realloc(names, cap * sizeof(char *));
-                            if (!names)
-                                abort();
-                        }
-                        names[n++] = xstrdup(c->dir_manifests[i]->deps[d].name);
-                    }
+            if (strcmp(c->dir_manifests[i]->name, ns.v[next]) == 0)
+                add_deps(&ns, c->dir_manifests[i]);
     }
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
+    for (size_t i = 0; i < ns.n; i++)
+        free(ns.v[i]);
+    free(ns.v);
     return rc;
 }
 
