@@ -8,7 +8,7 @@ VERSION := 0.1.0
 
 BUILD   ?= build
 CC      ?= gcc
-PKGS    := libseccomp jansson libnl-3.0 libnl-route-3.0
+PKGS    := libseccomp jansson libnl-3.0 libnl-route-3.0 libcrypto libarchive
 # libnftables: headers only; nft.c loads the library with dlopen when a policy has egress rules
 NFT_CFLAGS := $(shell pkg-config --cflags libnftables 2>/dev/null)
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow -Wformat=2 -Wmissing-prototypes -Wno-format-truncation
@@ -36,7 +36,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images check check-unit check-integration demo install asan check-asan clean help lint
+.PHONY: all deps images image-graphoid check check-unit check-integration demo install asan check-asan clean help lint
 
 all: deps $(GBOX) images
 
@@ -47,6 +47,7 @@ help:
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
+	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
 
 # Installs missing Debian packages (needs root); a no-op when everything is present.
 deps: $(BUILD)/.deps
@@ -63,9 +64,13 @@ $(BUILD)/schema.min.json: policies/schema.json | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	jq -c 'walk(if type == "object" then del(.doc) else . end)' $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S $(BUILD)/schema.min.json
+$(BUILD)/image-schema.min.json: images/schema.json | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
-	$(CC) -c -DSCHEMA_PATH='"$(BUILD)/schema.min.json"' -o $@ $<
+	jq -c 'walk(if type == "object" then del(.doc) else . end)' $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/runtime/schema_blob.o: runtime/schema_blob.S $(BUILD)/schema.min.json $(BUILD)/image-schema.min.json
+	@mkdir -p $(dir $@)
+	$(CC) -c -DSCHEMA_PATH='"$(BUILD)/schema.min.json"' -DIMAGE_SCHEMA_PATH='"$(BUILD)/image-schema.min.json"' -o $@ $<
 
 $(BUILD)/libgbox.a: $(LIB_OBJ)
 	ar rcs $@ $^
@@ -79,10 +84,23 @@ $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
 
-images: $(IMAGE)
+# The image directory: each image is NAME/rootfs + NAME/module.json (images/lib.sh).
+IMAGES := $(IMAGE) $(BUILD)/images/probe/rootfs $(BUILD)/images/sample-1.0.0/rootfs $(BUILD)/images/sample-2.0.0/rootfs
+images: $(IMAGES)
 $(IMAGE): images/base/build.sh images/base/module.json $(PROBE)
 	images/base/build.sh $(BUILD)/images/base $(PROBE)
 	@touch $@
+$(BUILD)/images/probe/rootfs: images/probe/build.sh images/probe/module.json images/lib.sh $(PROBE)
+	images/probe/build.sh $(BUILD)/images/probe $(PROBE)
+	@touch $@
+$(BUILD)/images/sample-%/rootfs: images/sample/build.sh images/lib.sh
+	images/sample/build.sh $(BUILD)/images/sample-$* $*
+	@touch $@
+
+# GR=/path/to/gr make image-graphoid: the interpreter (and its shared libraries) and its stdlib.
+image-graphoid:
+	@test -n "$(GR)" || { echo "usage: GR=/path/to/gr make image-graphoid" >&2; exit 2; }
+	images/graphoid/build.sh $(BUILD)/images
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgbox.a
 	@mkdir -p $(dir $@)
@@ -115,8 +133,10 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies $(DESTDIR)$(DATADIR)/images/base $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(GBOX) $(DESTDIR)$(BINDIR)/gbox
 	install -m 0644 policies/*.json $(DESTDIR)$(DATADIR)/policies/
-	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs
+	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs $(DESTDIR)$(DATADIR)/images/probe
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs
+	install -m 0644 $(BUILD)/images/base/module.json $(DESTDIR)$(DATADIR)/images/base/module.json
+	cp -a $(BUILD)/images/probe $(DESTDIR)$(DATADIR)/images/probe
 	install -m 0644 docs/gbox.1.md $(DESTDIR)$(MANDIR)/man1/gbox.1.md
 	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
 

@@ -12,15 +12,22 @@
 #include <unistd.h>
 
 static const char run_usage[] =
-    "usage: gbox run [--policy NAME|FILE] [--report FILE] [--quiet] [--] PROGRAM [ARGS...]\n"
-    "       gbox run [--policy NAME|FILE] [--report FILE] [--quiet] --in-image CMD [ARGS...]\n"
+    "usage: gbox run [OPTIONS] [--] PROGRAM [ARGS...]\n"
+    "       gbox run [OPTIONS] --in-image CMD [ARGS...]\n"
     "\n"
     "  -p, --policy NAME|FILE  domain policy (default: \"default\" policy, else base)\n"
     "  -r, --report FILE       write a JSON report of the run (end, reason, times, usage)\n"
     "  -i, --in-image          run CMD from inside the image instead of a host file\n"
     "  -q, --quiet             no summary line on stderr when the program does not exit normally\n"
     "      --state-file FILE   once the program runs, write where it is (pids, start time,\n"
-    "                          cgroups) to FILE as JSON: how gbox daemon finds a sandbox again\n";
+    "                          cgroups) to FILE as JSON: how gbox daemon finds a sandbox again\n"
+    "  -m, --module NAME[@RANGE]  stack a module image above the root image (repeatable; later\n"
+    "                          ones on top); versions are resolved with the policy's modules rules\n"
+    "      --image NAME[@RANGE]|DIR  the root image instead of the policy's interpreter.image\n"
+    "  -n, --name NAME         a named sandbox: its upper layer (what the program writes to the\n"
+    "                          root) persists across runs in STORE/state/NAME; one run at a time\n"
+    "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n";
+
 
 /* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
  * process for ever: a reused pid has a later start time). */
@@ -81,41 +88,54 @@ int cmd_run(int argc, char **argv)
     static const struct option opts[] = {
         {"policy", required_argument, NULL, 'p'}, {"report", required_argument, NULL, 'r'},
         {"in-image", no_argument, NULL, 'i'},     {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},         {"state-file", required_argument, NULL, 'S'},
-        {NULL, 0, NULL, 0},
+        {"module", required_argument, NULL, 'm'}, {"image", required_argument, NULL, 'I'},
+        {"name", required_argument, NULL, 'n'},   {"store", required_argument, NULL, 'S'},
+        {"state-file", required_argument, NULL, 'F'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
     bool in_image = false, quiet = false;
+    struct run_hold hold = {.run.fd = -1};
+    struct run_request rq = {.hold = &hold};
+    const char **modules = calloc((size_t)argc + 1, sizeof(char *));
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:r:iqh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:r:iqm:n:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': policy = optarg; break;
         case 'r': report_file = optarg; break;
         case 'i': in_image = true; break;
         case 'q': quiet = true; break;
-        case 'S': state_file = optarg; break;
-        case 'h': fputs(run_usage, stdout); return 0;
-        default: fputs(run_usage, stderr); return GBOX_EXIT_USAGE;
+        case 'm': modules[rq.n_modules++] = optarg; break;
+        case 'I': rq.image = optarg; break;
+        case 'n': rq.name = optarg; break;
+        case 'S': rq.store_dir = optarg; break;
+        case 'F': state_file = optarg; break;
+        case 'h': fputs(run_usage, stdout); free(modules); return 0;
+        default: fputs(run_usage, stderr); free(modules); return GBOX_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
+        free(modules);
         return GBOX_EXIT_USAGE;
     }
+    rq.modules = modules;
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
-    if (policy_load(policy ? policy : default_policy(), &p, &err) < 0)
+    if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
+        free(modules);
         return cli_fail(&err);
-    struct run_request rq = {
-        .program = in_image ? NULL : argv[optind],
-        .in_image = in_image,
-        .argv = in_image ? argv + optind : argv + optind + 1,
-        .argc = in_image ? argc - optind : argc - optind - 1,
-    };
+    }
+    rq.program = in_image ? NULL : argv[optind];
+    rq.in_image = in_image;
+    rq.argv = in_image ? argv + optind : argv + optind + 1;
+    rq.argc = in_image ? argc - optind : argc - optind - 1;
     struct sbx_spec spec;
     if (plan_build(p, &rq, &spec, &err) < 0) {
+        run_hold_release(&hold);
         policy_free(p);
+        free(modules);
         return cli_fail(&err);
     }
     if (state_file) {
@@ -130,6 +150,11 @@ int cmd_run(int argc, char **argv)
         code = cli_fail(&err);
     } else {
         json_t *rep = report_build(p, &spec, &res, err);
+        /* the module stack and the sandbox's name, when there are */
+        if (hold.images)
+            json_object_set(rep, "images", hold.images);
+        if (rq.name)
+            json_object_set_new(rep, "name", json_string(rq.name));
         char line[600];
         if (res.end == SBX_END_SETUP)
             fprintf(stderr, "gbox: %s\n", err ? err->msg : "sandbox setup failed");
@@ -142,7 +167,9 @@ int cmd_run(int argc, char **argv)
         code = res.exit_code;
     }
     netpool_release(&lease); /* sbx_run has removed the host end */
+    run_hold_release(&hold);
     sbx_spec_free(&spec);
     policy_free(p);
+    free(modules);
     return code;
 }

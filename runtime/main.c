@@ -13,14 +13,15 @@ static void usage(FILE *f)
 {
     fputs("usage: gbox VERB [OPTIONS] ...\n"
           "\n"
-          "  run [--policy NAME|FILE] [--report FILE] [--] PROGRAM [ARGS...]\n"
-          "  run [--policy NAME|FILE] [--report FILE] --in-image CMD [ARGS...]\n"
-          "        run a program under a domain policy, in a fresh sandbox\n"
+          "  run [--policy NAME|FILE] [--report FILE] [--module NAME[@RANGE]]... [--image REF]\n"
+          "      [--name NAME] [--store DIR] [--] PROGRAM [ARGS...]   (or --in-image CMD [ARGS...])\n"
+          "        run a program under a domain policy, in a fresh sandbox on a module stack\n"
           "  policy validate NAME|FILE...   check policies (exit 2 on the first invalid one)\n"
           "  policy show NAME|FILE          print the fully resolved policy as JSON\n"
           "  policy list                    list the policies in the policy directory\n"
           "  policy diff A B                show the fields that differ after resolution\n"
           "  policy groups                  list the syscall groups\n"
+          "  image build|import|ls|inspect|rm|gc|digest|validate   the module image store\n"
           "\n"
           "  daemon [--socket PATH] [--state-dir DIR] ...   supervise sandboxes (foreground)\n"
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
@@ -45,6 +46,8 @@ int main(int argc, char **argv)
         return cmd_run(argc - 1, argv + 1);
     if (strcmp(verb, "policy") == 0)
         return cmd_policy(argc - 1, argv + 1);
+    if (strcmp(verb, "image") == 0)
+        return cmd_image(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",

@@ -37,7 +37,7 @@ static void strv_push(struct strv *s, const char *str)
     s->v[s->n] = NULL;
 }
 
-static struct sbx_mount *add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target)
+struct sbx_mount *plan_add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target)
 {
     s->mounts = realloc(s->mounts, (s->n_mounts + 1) * sizeof(*s->mounts));
     if (!s->mounts)
@@ -48,42 +48,47 @@ static struct sbx_mount *add_mount(struct sbx_spec *s, enum sbx_mount_kind kind,
     m->target = xstrdup(target);
     return m;
 }
+#define add_mount plan_add_mount
 
-static int find_image(const struct gbox_policy *p, char *out, size_t len, struct sbx_err **err)
-{
-    const char *img = pol_str(p, "interpreter.image");
-    if (img[0] == '/')
-        snprintf(out, len, "%s", img);
-    else
-        snprintf(out, len, "%s/%s/rootfs", gbox_image_dir(), img);
-    struct stat st;
-    if (stat(out, &st) < 0 || !S_ISDIR(st.st_mode))
-        return sbx_err_set(err, GBOX_EXIT_USAGE, 0,
-                           "%s: interpreter.image: image \"%s\" not found (no directory %s; build "
-                           "the default image with `make images`)", p->file, img, out);
-    return 0;
-}
-
-/* Is cmd present in the image along PATH? Only a hint for a clear error: the exec inside is the
- * real test. */
-static bool in_image_exists(const char *rootfs, const char *path_env, const char *cmd, char *found,
+/* Is cmd present in the image (any of its layers at "/") along PATH? Only a hint for a clear
+ * error: the exec inside is the real test. */
+static bool in_image_exists(const struct sbx_spec *s, const char *path_env, const char *cmd, char *found,
                             size_t len)
 {
+    char *const *layers = s->n_layers ? s->layers : &s->rootfs;
+    size_t n = s->n_layers ? s->n_layers : 1;
     struct stat st;
     char p[PATH_MAX];
-    if (strchr(cmd, '/')) {
-        snprintf(p, sizeof(p), "%s/%s", rootfs, cmd);
+    /* a module at its own mount point (only for absolute commands: PATH lookups stay at "/") */
+    for (size_t m = 0; cmd[0] == '/' && m < s->n_mounts; m++) {
+        const struct sbx_mount *mt = &s->mounts[m];
+        size_t tl = strlen(mt->target);
+        if (mt->kind != SBX_MOUNT_LAYERS || strncmp(cmd, mt->target, tl) != 0 || cmd[tl] != '/')
+            continue;
         snprintf(found, len, "%s", cmd);
-        return lstat(p, &st) == 0;
+        for (size_t i = 0; i < mt->n_layers; i++) {
+            snprintf(p, sizeof(p), "%s%s", mt->layers[i], cmd + tl);
+            if (lstat(p, &st) == 0)
+                return true;
+        }
     }
-    char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
-    char *save = NULL;
-    for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(p, sizeof(p), "%s/%s/%s", rootfs, d, cmd);
-        if (lstat(p, &st) == 0) {
-            snprintf(found, len, "%s/%s", d, cmd);
-            return true;
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(cmd, '/')) {
+            snprintf(p, sizeof(p), "%s/%s", layers[i], cmd);
+            snprintf(found, len, "%s", cmd);
+            if (lstat(p, &st) == 0)
+                return true;
+            continue;
+        }
+        char buf[1024];
+        snprintf(buf, sizeof(buf), "%s", path_env ? path_env : "/usr/local/bin:/usr/bin:/bin");
+        char *save = NULL;
+        for (char *d = strtok_r(buf, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+            snprintf(p, sizeof(p), "%s/%s/%s", layers[i], d, cmd);
+            if (lstat(p, &st) == 0) {
+                snprintf(found, len, "%s/%s", d, cmd);
+                return true;
+            }
         }
     }
     return false;
@@ -95,9 +100,10 @@ static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, 
     const char *path_env = json_string_value(json_object_get(pol_get(p, "interpreter.env"), "PATH"));
     char found[PATH_MAX];
     if (rq->in_image) {
-        if (!in_image_exists(s->rootfs, path_env, rq->argv[0], found, sizeof(found)))
+        if (!in_image_exists(s, path_env, rq->argv[0], found, sizeof(found)))
             return sbx_err_set(err, GBOX_EXIT_NOT_FOUND, 0, "%s: not found in image %s (PATH %s)",
-                               rq->argv[0], s->rootfs, path_env ? path_env : "unset");
+                               rq->argv[0], s->n_layers ? s->layers[0] : s->rootfs,
+                               path_env ? path_env : "unset");
         strv_push(argv, found);
         for (int i = 1; i < rq->argc; i++)
             strv_push(argv, rq->argv[i]);
@@ -416,11 +422,19 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
                struct sbx_err **err)
 {
     memset(s, 0, sizeof(*s));
-    char rootfs[PATH_MAX];
     struct strv argv = {0};
-    if (find_image(p, rootfs, sizeof(rootfs), err) < 0)
+    struct run_hold local = {.run.fd = -1};
+    struct run_hold *hold = rq->hold ? rq->hold : &local;
+    if (stack_plan(p, rq, s, hold, err) < 0) {
+        run_hold_release(hold);
+        sbx_spec_free(s);
         return -1;
-    s->rootfs = xstrdup(rootfs);
+    }
+    run_hold_release(&local); /* a caller without a hold keeps no registration */
+    const char *api = getenv("GBOX_OVERLAY_API"); /* tests force each way of mounting the overlay */
+    if (api)
+        s->overlay_api = strcmp(api, "fd") == 0 ? SBX_OVERLAY_FD : strcmp(api, "string") == 0 ? SBX_OVERLAY_STRING
+                         : strcmp(api, "legacy") == 0 ? SBX_OVERLAY_LEGACY : SBX_OVERLAY_AUTO;
     s->readonly_root = json_is_true(pol_get(p, "filesystem.readonly_root"));
     s->upper_size = 64ULL << 20;
     char stage[PATH_MAX];

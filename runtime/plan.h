@@ -4,17 +4,26 @@
 
 #include "netaddr.h"
 #include "policy.h"
+#include "stack.h"
 
 struct run_request {
     const char *program; /* host file to run (bind-mounted read-only), or NULL with in_image */
     bool in_image;       /* argv[0] is a command inside the image */
     char **argv;         /* in_image: the command and its args; else extra args for program */
     int argc;
+    const char *image;   /* --image NAME[@RANGE]|DIR: the root image instead of interpreter.image */
+    const char *const *modules; /* --module NAME[@RANGE], stacked above the root image */
+    size_t n_modules;
+    const char *name;    /* --name: a named sandbox, whose upper layer persists in the store */
+    const char *store_dir; /* --store (NULL: $GBOX_STORE_DIR or /var/lib/gbox) */
+    struct run_hold *hold; /* filled when the run uses store images; release after the run */
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
+/* Append a mount to the spec's list (stack.c adds the module mounts first). */
+struct sbx_mount *plan_add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target);
 
 /* veth: claim the sandbox's link subnet (the policy's fixed address, or the next free subnet of
  * network.pool) and fill spec->veth's addresses; a no-op for the other modes. Release the lease

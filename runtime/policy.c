@@ -9,6 +9,7 @@
 #include "paths.h"
 #include "schema.h"
 #include "seccomp_plan.h"
+#include "semver.h"
 #include "units.h"
 #include "../sandbox/util.h"
 
@@ -107,39 +108,6 @@ static void merge(const json_t *fields, json_t *dst, const json_t *src)
             json_object_set_new(dst, k, json_deep_copy(v));
         }
     }
-}
-
-static int check_required(const char *file, const char *path, const json_t *fields, const json_t *obj,
-                          struct sbx_err **err)
-{
-    const char *k;
-    const json_t *f;
-    json_object_foreach((json_t *)fields, k, f)
-    {
-        char p[512];
-        snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", k);
-        const json_t *v = json_object_get(obj, k);
-        if (!v && json_is_true(json_object_get(f, "required")))
-            return perr(err, file, p, "required field is missing");
-        const char *t = json_string_value(json_object_get(f, "type"));
-        if (v && strcmp(t, "object") == 0 &&
-            check_required(file, p, json_object_get(f, "fields"), v, err) < 0)
-            return -1;
-        const json_t *items = json_object_get(f, "items");
-        if (v && json_is_array(v) && items &&
-            strcmp(json_string_value(json_object_get(items, "type")), "object") == 0) {
-            size_t i;
-            const json_t *e;
-            json_array_foreach(v, i, e)
-            {
-                char q[540];
-                snprintf(q, sizeof(q), "%s[%zu]", p, i);
-                if (check_required(file, q, json_object_get(items, "fields"), e, err) < 0)
-                    return -1;
-            }
-        }
-    }
-    return 0;
 }
 
 /* Load file and its ancestors; returns the merged (not yet defaulted) document. */
@@ -363,6 +331,12 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
     if (check_handlers(file, root, err) < 0 || check_io(file, root, err) < 0 ||
         check_network(file, root, err) < 0)
         return -1;
+    const char *img = json_string_value(json_object_get(json_object_get(root, "interpreter"), "image"));
+    char mname[80];
+    struct semver_range mrange;
+    if (img && img[0] != '/' && module_ref_parse(img, mname, sizeof(mname), &mrange) < 0)
+        return perr(err, file, "interpreter.image", "expected a module name (optionally name@version-range) "
+                    "or an absolute path, got \"%s\"", img);
     const json_t *tmpfs = json_object_get(json_object_get(root, "filesystem"), "tmpfs");
     size_t i, j;
     const json_t *a, *b;
@@ -443,7 +417,8 @@ int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
     const char *dir = dirname(dirbuf);
     const char *name = json_string_value(json_object_get(root, "name"));
     struct gbox_policy *p = xcalloc(1, sizeof(*p));
-    if (check_required(file, "", schema_fields(), root, err) < 0 ||
+    struct vctx vc = {file, err};
+    if (schema_check_required(&vc, "", schema_fields(), root) < 0 ||
         check_semantics(file, dir, root, &p->seccomp, err) < 0) {
         free(p);
         free(real);

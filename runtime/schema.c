@@ -6,6 +6,7 @@
 #include "units.h"
 #include "names.h"
 #include "netaddr.h"
+#include "semver.h"
 #include "syscall_groups.h"
 
 #include <regex.h>
@@ -14,23 +15,36 @@
 #include <string.h>
 
 extern const char gbox_schema_json[];
+extern const char gbox_image_schema_json[];
 
-static json_t *schema_root;
+static json_t *load_embedded(const char *text, const char *what)
+{
+    json_error_t je;
+    json_t *root = json_loads(text, 0, &je);
+    if (!root) {
+        fprintf(stderr, "gbox: embedded %s:%d:%d: %s\n", what, je.line, je.column, je.text);
+        abort();
+    }
+    return root;
+}
 
 json_t *schema_get(void)
 {
-    if (!schema_root) {
-        json_error_t je;
-        schema_root = json_loads(gbox_schema_json, 0, &je);
-        if (!schema_root) {
-            fprintf(stderr, "gbox: embedded schema.json:%d:%d: %s\n", je.line, je.column, je.text);
-            abort();
-        }
-    }
-    return schema_root;
+    static json_t *root;
+    if (!root)
+        root = load_embedded(gbox_schema_json, "policies/schema.json");
+    return root;
 }
 
 json_t *schema_fields(void) { return json_object_get(schema_get(), "fields"); }
+
+json_t *image_schema_fields(void)
+{
+    static json_t *root;
+    if (!root)
+        root = load_embedded(gbox_image_schema_json, "images/schema.json");
+    return json_object_get(root, "fields");
+}
 
 /* Render a JSON value short, for messages. */
 void json_short(const json_t *v, char *buf, size_t len)
@@ -70,19 +84,45 @@ static int expect(const struct vctx *c, const char *path, const char *what, cons
     return FAIL(c, path, "expected %s, got %s", what, g);
 }
 
+/* Compiled patterns, by the address of their text in the (immortal) embedded schemas: a pattern
+ * is compiled once per process, not once per value (a module catalog validates hundreds). */
+static const regex_t *pattern_regex(const char *pat)
+{
+    static struct {
+        const char *pat;
+        regex_t re;
+    } cache[32];
+    static size_t n;
+    for (size_t i = 0; i < n; i++)
+        if (cache[i].pat == pat)
+            return &cache[i].re;
+    if (n == sizeof(cache) / sizeof(cache[0]))
+        return NULL;
+    char full[512];
+    snprintf(full, sizeof(full), "^(%s)$", pat);
+    if (regcomp(&cache[n].re, full, REG_EXTENDED | REG_NOSUB) != 0)
+        return NULL;
+    cache[n].pat = pat;
+    return &cache[n++].re;
+}
+
 static int check_pattern(const struct vctx *c, const char *path, const json_t *f, const json_t *v)
 {
     const char *s = json_string_value(v);
     const char *pat = json_string_value(json_object_get(f, "pattern"));
     if (!pat)
         return 0;
-    char full[512];
-    snprintf(full, sizeof(full), "^(%s)$", pat);
-    regex_t re;
-    if (regcomp(&re, full, REG_EXTENDED | REG_NOSUB) != 0)
-        return FAIL(c, path, "schema pattern %s does not compile", pat);
-    int m = regexec(&re, s, 0, NULL, 0);
-    regfree(&re);
+    const regex_t *re = pattern_regex(pat);
+    regex_t own;
+    if (!re) { /* cache full: compile for this value alone */
+        char full[512];
+        snprintf(full, sizeof(full), "^(%s)$", pat);
+        if (regcomp(&own, full, REG_EXTENDED | REG_NOSUB) != 0)
+            return FAIL(c, path, "schema pattern %s does not compile", pat);
+    }
+    int m = regexec(re ? re : &own, s, 0, NULL, 0);
+    if (!re)
+        regfree(&own);
     if (m != 0) {
         char what[600];
         snprintf(what, sizeof(what), "a string matching %s", pat);
@@ -339,6 +379,25 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
             return expect(c, path, "a port 1..65535 or a range \"LOW-HIGH\"", v);
         return 0;
     }
+    if (strcmp(t, "semver") == 0) {
+        struct semver sv;
+        if (!json_is_string(v) || semver_parse(json_string_value(v), &sv) < 0)
+            return expect(c, path, "a version like \"1.2.3\" or \"2.0.0-rc.1\" (SemVer)", v);
+        return 0;
+    }
+    if (strcmp(t, "semver_range") == 0) {
+        struct semver_range r;
+        if (!json_is_string(v) || semver_range_parse(json_string_value(v), &r) < 0)
+            return expect(c, path, "a version range like \"^1.2\", \">=1.0 <2.0\", \"1.x\" or \"*\"", v);
+        return 0;
+    }
+    if (strcmp(t, "module_ref") == 0) {
+        struct semver_range r;
+        char name[80];
+        if (!json_is_string(v) || module_ref_parse(json_string_value(v), name, sizeof(name), &r) < 0)
+            return expect(c, path, "a module name, optionally with @ and a version range (\"stdlib@^1.2\")", v);
+        return 0;
+    }
     if (strcmp(t, "failure_action") == 0) {
         const char *s = json_string_value(v);
         if (!s || parse_failure_action(s) < 0)
@@ -352,6 +411,43 @@ static int validate_field(const struct vctx *c, const char *path, const json_t *
 int schema_validate(const struct vctx *c, const json_t *policy)
 {
     return validate_object(c, "", schema_fields(), policy);
+}
+
+int schema_validate_fields(const struct vctx *c, const json_t *fields, const json_t *doc)
+{
+    return validate_object(c, "", fields, doc);
+}
+
+int schema_check_required(const struct vctx *c, const char *path, const json_t *fields,
+                          const json_t *obj)
+{
+    const char *k;
+    const json_t *f;
+    json_object_foreach((json_t *)fields, k, f)
+    {
+        char p[512];
+        snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", k);
+        const json_t *v = json_object_get(obj, k);
+        if (!v && json_is_true(json_object_get(f, "required")))
+            return FAIL(c, p, "required field is missing");
+        const char *t = type_of(f);
+        if (v && strcmp(t, "object") == 0 &&
+            schema_check_required(c, p, json_object_get(f, "fields"), v) < 0)
+            return -1;
+        const json_t *items = json_object_get(f, "items");
+        if (v && json_is_array(v) && items && strcmp(type_of(items), "object") == 0) {
+            size_t i;
+            const json_t *e;
+            json_array_foreach(v, i, e)
+            {
+                char q[540];
+                snprintf(q, sizeof(q), "%s[%zu]", p, i);
+                if (schema_check_required(c, q, json_object_get(items, "fields"), e) < 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
 }
 
 void schema_fill_defaults(const json_t *fields, json_t *obj)

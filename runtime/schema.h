@@ -1,4 +1,5 @@
-/* schema.h — validation of policy JSON against the embedded policies/schema.json. */
+/* schema.h — validation of policy JSON against the embedded policies/schema.json, and of module
+ * manifests against images/schema.json (the same meta-format, docs/policy-format-contract.md). */
 #ifndef GBOX_SCHEMA_H
 #define GBOX_SCHEMA_H
 
@@ -12,8 +13,15 @@ struct vctx {
 
 json_t *schema_get(void);
 json_t *schema_fields(void);
+/* The "fields" of the embedded images/schema.json (module.json). */
+json_t *image_schema_fields(void);
 /* Check types, ranges, enums, patterns and unknown keys of one policy document (not merged). */
 int schema_validate(const struct vctx *c, const json_t *policy);
+/* The same against any schema's fields (a manifest against image_schema_fields()). */
+int schema_validate_fields(const struct vctx *c, const json_t *fields, const json_t *doc);
+/* Every field marked "required" is present in obj (recursively); path prefixes the messages. */
+int schema_check_required(const struct vctx *c, const char *path, const json_t *fields,
+                          const json_t *obj);
 /* Add every default the schema declares that obj does not set (recursively). */
 void schema_fill_defaults(const json_t *fields, json_t *obj);
 /* The schema entry of a dotted field path ("resources.memory.max"), or NULL. */

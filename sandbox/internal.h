@@ -51,9 +51,35 @@ void sbx_seccomp_release(struct sbx_bpf bpf[2]);
 int sbx_seccomp_in_child(const struct sbx_bpf bpf[2], int *listener, struct child_err *ce);
 
 /* mount.c */
-/* fds: n_mounts + 1 entries; the last is the root image. */
-int sbx_mount_open_sources(const struct sbx_spec *spec, int *fds, struct child_err *ce);
-int sbx_mount_in_child(const struct sbx_spec *spec, const int *fds, struct child_err *ce);
+/* What the child opens before it acts as root of its user namespace (see overlay.c). */
+struct sbx_sources {
+    int *bind;      /* per spec mount: a BIND's source, else -1 */
+    int **layers;   /* per spec mount: a LAYERS mount's layers, else NULL */
+    int *root;      /* the root's lower layers, top first */
+    size_t n_root;
+    int upper, work;/* the persistent upper layer (spec->state_dir), else -1 */
+};
+int sbx_mount_open_sources(const struct sbx_spec *spec, struct sbx_sources *src, struct child_err *ce);
+int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *src, struct child_err *ce);
+void sbx_mount_close_sources(const struct sbx_spec *spec, struct sbx_sources *src);
+
+/* overlay.c */
+struct sbx_overlay {
+    const int *lower;   /* top first */
+    size_t n_lower;
+    int upper, work;    /* -1: a read-only overlay */
+    int target_fd;      /* the mount point (O_PATH) */
+    enum sbx_overlay_api api;
+    const char *what;   /* for messages: "root", "/usr/share/x" */
+};
+/* openat2(AT_FDCWD, path, RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS). */
+int sbx_open_nofollow(const char *path, int flags);
+/* Open a layer or upper directory (O_PATH), refusing symlinks on the way. */
+int sbx_overlay_open(const char *path, const char *what, int *fd, struct child_err *ce);
+/* Parent, before clone: lock spec->state_dir (LOCK_EX|LOCK_NB) for the sandbox's lifetime;
+ * *lock_fd -1 when there is none. */
+int sbx_overlay_lock_state(const struct sbx_spec *spec, int *lock_fd, struct sbx_err **err);
+int sbx_overlay_mount(const struct sbx_overlay *o, struct child_err *ce);
 
 /* userns.c */
 int sbx_userns_from_parent(pid_t pid, const struct sbx_spec *spec, struct sbx_err **err);

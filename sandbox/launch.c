@@ -1,8 +1,9 @@
 /* launch.c — the launch sequence, and supervision of one sandbox until it ends.
  *
  * Sync points (parent P, child C, over a SEQPACKET socketpair):
- *   P1  compile the seccomp program, create the cgroups — before clone, so the child has nothing
- *       expensive or fallible left to do that the parent could have done.
+ *   P1  compile the seccomp program, lock a named sandbox's state directory, create the cgroups —
+ *       before clone, so the child has nothing expensive or fallible left to do that the parent
+ *       could have done.
  *   P2  clone3 with a pidfd into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP);
  *       the child blocks on the socket.
  *   C0  the child joins its v1 cgroups itself, first thing, while it still has the host's root
@@ -55,6 +56,7 @@ struct launch {
     struct sbx_cgroup *cg;
     struct sbx_net *net; /* veth: the host end and its netlink socket */
     int sock[2];
+    int state_lock; /* flock on spec->state_dir while the sandbox lives (overlay.c) */
     pid_t parent;
 };
 
@@ -89,9 +91,9 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     double t = now_ms();
     if (sbx_cgroup_in_child(l->cg, ce) < 0)
         return -1;
-    int *fds = calloc(s->n_mounts + 1, sizeof(int));
-    if (!fds || sbx_mount_open_sources(s, fds, ce) < 0)
-        return fds ? -1 : child_fail(ce, "mount", ENOMEM, "mount source table");
+    struct sbx_sources src;
+    if (sbx_mount_open_sources(s, &src, ce) < 0)
+        return -1;
     char go;
     if (TEMP_RETRY(read(fd, &go, 1)) != 1)
         return child_fail(ce, "sync", errno, "wait for the parent");
@@ -104,12 +106,9 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     if (sbx_net_in_child(s, ce) < 0)
         return -1;
     child_stage(ready, "net", &t);
-    if (sbx_mount_in_child(s, fds, ce) < 0)
+    if (sbx_mount_in_child(s, &src, ce) < 0)
         return -1;
-    for (size_t i = 0; i <= s->n_mounts; i++)
-        if (fds[i] >= 0)
-            close(fds[i]);
-    free(fds);
+    sbx_mount_close_sources(s, &src);
     if (chdir(s->cwd) < 0)
         return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
     child_stage(ready, "mounts", &t);
@@ -418,7 +417,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     memset(res, 0, sizeof(*res));
     sbx_cgroup_read_stats(NULL, &res->cg); /* all unknown until read */
     res->syscall_nr = -1;
-    struct launch l = {.spec = spec, .sock = {-1, -1}, .parent = getpid()};
+    struct launch l = {.spec = spec, .sock = {-1, -1}, .state_lock = -1, .parent = getpid()};
     struct watch w = {.pidfd = -1, .sigfd = -1, .listener = -1};
     int rc = -1;
     double t = now_ms(), t0 = t;
@@ -427,7 +426,7 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         goto out;
     stage(res, "seccomp_compile", now_ms() - t);
     t = now_ms();
-    if (sbx_cgroup_prepare(spec, &l.cg, err) < 0)
+    if (sbx_overlay_lock_state(spec, &l.state_lock, err) < 0 || sbx_cgroup_prepare(spec, &l.cg, err) < 0)
         goto out;
     stage(res, "cgroup", now_ms() - t);
     t = now_ms();
@@ -506,6 +505,8 @@ out:
         close(w.sigfd);
     if (w.listener >= 0)
         close(w.listener);
+    if (l.state_lock >= 0)
+        close(l.state_lock);
     return rc;
 }
 
@@ -523,10 +524,17 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->rlimits);
     free(s->hostname);
     free(s->rootfs);
+    for (size_t i = 0; i < s->n_layers; i++)
+        free(s->layers[i]);
+    free(s->layers);
+    free(s->state_dir);
     free(s->stage_dir);
     for (size_t i = 0; i < s->n_mounts; i++) {
         free(s->mounts[i].source);
         free(s->mounts[i].target);
+        for (size_t k = 0; k < s->mounts[i].n_layers; k++)
+            free(s->mounts[i].layers[k]);
+        free(s->mounts[i].layers);
     }
     free(s->mounts);
     for (size_t i = 0; i < 2; i++)

@@ -4,8 +4,9 @@
  * new procfs in a user namespace, and bind sources are still reachable):
  *   1. make every mount private, so nothing we do propagates back to the host;
  *   2. a small tmpfs on the stage directory holds the overlay's upper/work and the new root;
- *   3. overlay: lower = the image (read-only), upper = stage tmpfs, so mount points can be created
- *      without touching the image;
+ *   3. overlay (overlay.c): lower = the image, or the module stack, top first (read-only);
+ *      upper = the stage tmpfs, or a named sandbox's state directory, so mount points can be
+ *      created without touching the image;
  *   4. the plan's mounts in order; every target is resolved with openat2(RESOLVE_IN_ROOT) against
  *      the new root, so a symlink in the image can never point a mount at a host path
  *      (CVE-2021-30465 class), and mounted through its O_PATH fd;
@@ -198,10 +199,33 @@ static int mount_dev(int root, const char *target, struct child_err *ce)
     return 0;
 }
 
-static int apply_mount(int root, const struct sbx_mount *m, int src, struct child_err *ce)
+/* A module stack at its own mount point: a read-only overlay, or a read-only bind of one layer. */
+static int mount_layers(int root, const struct sbx_mount *m, const int *fds, enum sbx_overlay_api api,
+                        struct child_err *ce)
 {
+    if (m->n_layers == 1) {
+        char sp[64];
+        fd_path(fds[0], sp, sizeof(sp));
+        if (mount_at(root, m->target, false, sp, NULL, MS_BIND | MS_REC, NULL, ce, m->layers[0]) < 0)
+            return -1;
+        return remount_flags(root, m->target, MS_RDONLY | MS_NOSUID | MS_NODEV, false, ce);
+    }
+    _cleanup_close_ int t = resolve_target(root, m->target, false, true);
+    if (t < 0)
+        return child_fail(ce, "mount", errno, "mount point %s for module layers", m->target);
+    struct sbx_overlay o = {fds, m->n_layers, -1, -1, t, api, m->target};
+    return sbx_overlay_mount(&o, ce);
+}
+
+static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const struct sbx_sources *srcs,
+                       struct child_err *ce)
+{
+    const struct sbx_mount *m = &spec->mounts[i];
+    int src = srcs->bind[i];
     char data[64];
     switch (m->kind) {
+    case SBX_MOUNT_LAYERS:
+        return mount_layers(root, m, srcs->layers[i], spec->overlay_api, ce);
     case SBX_MOUNT_BIND: {
         char sp[64];
         fd_path(src, sp, sizeof(sp));
@@ -235,54 +259,125 @@ static int apply_mount(int root, const struct sbx_mount *m, int src, struct chil
     return child_fail(ce, "mount", EINVAL, "unknown mount kind %d", (int)m->kind);
 }
 
-int sbx_mount_open_sources(const struct sbx_spec *spec, int *fds, struct child_err *ce)
+static int open_layers(char *const *paths, size_t n, int **out, struct child_err *ce)
 {
-    /* Opened in the child's own mount namespace (a bind source must live in the caller's
-     * namespace) but before it becomes root of its user namespace: it still has the host's
-     * credentials, without capabilities, so it reaches what the host's root owns. */
-    fds[spec->n_mounts] = open(spec->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fds[spec->n_mounts] < 0)
-        return child_fail(ce, "mount", errno, "root image %s", spec->rootfs);
+    *out = malloc((n ? n : 1) * sizeof(int));
+    if (!*out)
+        return child_fail(ce, "mount", ENOMEM, "layer table");
+    for (size_t i = 0; i < n; i++)
+        (*out)[i] = -1;
+    for (size_t i = 0; i < n; i++)
+        if (sbx_overlay_open(paths[i], "layer", &(*out)[i], ce) < 0)
+            return -1;
+    return 0;
+}
+
+int sbx_mount_open_sources(const struct sbx_spec *spec, struct sbx_sources *src, struct child_err *ce)
+{
+    /* Opened in the child's own mount namespace (a bind source or an overlay layer must live in
+     * the caller's namespace) but before it becomes root of its user namespace: it still has the
+     * host's credentials, without capabilities, so it reaches what the host's root owns. */
+    memset(src, 0, sizeof(*src));
+    src->upper = src->work = -1;
+    src->bind = malloc((spec->n_mounts + 1) * sizeof(int));
+    src->layers = calloc(spec->n_mounts + 1, sizeof(int *));
+    if (!src->bind || !src->layers)
+        return child_fail(ce, "mount", ENOMEM, "mount source table");
+    for (size_t i = 0; i < spec->n_mounts; i++)
+        src->bind[i] = -1;
+    char *const *root = spec->n_layers ? spec->layers : &spec->rootfs;
+    src->n_root = spec->n_layers ? spec->n_layers : 1;
+    if (open_layers(root, src->n_root, &src->root, ce) < 0)
+        return -1;
+    if (spec->state_dir) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/upper", spec->state_dir);
+        if (sbx_overlay_open(p, "upper layer", &src->upper, ce) < 0)
+            return -1;
+        snprintf(p, sizeof(p), "%s/work", spec->state_dir);
+        if (sbx_overlay_open(p, "overlay work directory", &src->work, ce) < 0)
+            return -1;
+    }
     for (size_t i = 0; i < spec->n_mounts; i++) {
-        fds[i] = -1;
-        if (spec->mounts[i].kind != SBX_MOUNT_BIND)
+        const struct sbx_mount *m = &spec->mounts[i];
+        if (m->kind == SBX_MOUNT_LAYERS && open_layers(m->layers, m->n_layers, &src->layers[i], ce) < 0)
+            return -1;
+        if (m->kind != SBX_MOUNT_BIND)
             continue;
-        fds[i] = open(spec->mounts[i].source, O_PATH | O_CLOEXEC);
-        if (fds[i] < 0)
-            return child_fail(ce, "mount", errno, "bind source %s", spec->mounts[i].source);
+        src->bind[i] = open(m->source, O_PATH | O_CLOEXEC);
+        if (src->bind[i] < 0)
+            return child_fail(ce, "mount", errno, "bind source %s", m->source);
     }
     return 0;
 }
 
-int sbx_mount_in_child(const struct sbx_spec *spec, const int *fds, struct child_err *ce)
+static void close_all(int *fds, size_t n)
+{
+    for (size_t i = 0; fds && i < n; i++)
+        if (fds[i] >= 0)
+            close(fds[i]);
+    free(fds);
+}
+
+void sbx_mount_close_sources(const struct sbx_spec *spec, struct sbx_sources *src)
+{
+    close_all(src->bind, src->bind ? spec->n_mounts : 0);
+    for (size_t i = 0; src->layers && i < spec->n_mounts; i++)
+        close_all(src->layers[i], src->layers[i] ? spec->mounts[i].n_layers : 0);
+    free(src->layers);
+    close_all(src->root, src->n_root);
+    if (src->upper >= 0)
+        close(src->upper);
+    if (src->work >= 0)
+        close(src->work);
+    memset(src, 0, sizeof(*src));
+    src->upper = src->work = -1;
+}
+
+int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *src, struct child_err *ce)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return child_fail(ce, "mount", errno, "make / private");
     const char *stage = spec->stage_dir;
-    /* A read-only root needs the upper layer only for mount points; a writable one gets room. */
+    /* A read-only root needs the upper layer only for mount points; a writable one gets room
+     * (unless the upper layer is the named sandbox's own directory). */
     char stage_opts[64];
     snprintf(stage_opts, sizeof(stage_opts), "size=%llu,mode=0755",
-             spec->readonly_root ? 1024ULL * 1024 : (unsigned long long)spec->upper_size);
+             spec->readonly_root || spec->state_dir ? 1024ULL * 1024 : (unsigned long long)spec->upper_size);
     if (mount("gbox-stage", stage, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
         return child_fail(ce, "mount", errno, "stage tmpfs on %s", stage);
-    char upper[PATH_MAX], work[PATH_MAX], newroot[PATH_MAX], opts[PATH_MAX * 2];
+    char upper[PATH_MAX], work[PATH_MAX], newroot[PATH_MAX];
     snprintf(upper, sizeof(upper), "%s/upper", stage);
     snprintf(work, sizeof(work), "%s/work", stage);
     snprintf(newroot, sizeof(newroot), "%s/root", stage);
-    if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0 || mkdir(newroot, 0755) < 0)
+    if (mkdir(newroot, 0755) < 0 || (!spec->state_dir && (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0)))
         return child_fail(ce, "mount", errno, "stage directories in %s", stage);
-    int img = fds[spec->n_mounts];
-    snprintf(opts, sizeof(opts), "lowerdir=/proc/self/fd/%d,upperdir=%s,workdir=%s", img, upper, work);
-    int rc = mount("gbox-root", newroot, "overlay", MS_NOSUID | MS_NODEV, opts);
-    if (rc < 0)
-        return child_fail(ce, "mount", errno, "overlay root from image %s", spec->rootfs);
+    _cleanup_close_ int up = spec->state_dir ? -1 : open(upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int wk = spec->state_dir ? -1 : open(work, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    _cleanup_close_ int nr = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (nr < 0 || (!spec->state_dir && (up < 0 || wk < 0)))
+        return child_fail(ce, "mount", errno, "open stage directories in %s", stage);
+    char what[PATH_MAX + 64];
+    snprintf(what, sizeof(what), "root from image %s", spec->n_layers ? spec->layers[0] : spec->rootfs);
+    if (spec->n_layers > 1)
+        snprintf(what + strlen(what), sizeof(what) - strlen(what), " and %zu more layers", spec->n_layers - 1);
+    struct sbx_overlay o = {src->root, src->n_root, spec->state_dir ? src->upper : up,
+                            spec->state_dir ? src->work : wk, nr, spec->overlay_api, what};
+    if (sbx_overlay_mount(&o, ce) < 0)
+        return -1;
 
     _cleanup_close_ int root = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return child_fail(ce, "mount", errno, "open new root");
     for (size_t i = 0; i < spec->n_mounts; i++)
-        if (apply_mount(root, &spec->mounts[i], fds[i], ce) < 0)
+        if (apply_mount(root, spec, i, src, ce) < 0)
             return -1;
+    /* The working directory exists, like a mount point: an image need not have it. */
+    int cwd = spec->cwd ? resolve_target(root, spec->cwd, false, true) : -1;
+    if (spec->cwd && cwd < 0)
+        return child_fail(ce, "cwd", errno, "working directory %s", spec->cwd);
+    if (cwd >= 0)
+        close(cwd);
     if (spec->readonly_root &&
         mount(NULL, newroot, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
         return child_fail(ce, "mount", errno, "remount root read-only");

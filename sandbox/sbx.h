@@ -54,6 +54,8 @@ enum sbx_mount_kind {
     SBX_MOUNT_EMPTY_RO, /* an empty read-only directory at target (e.g. /sys when absent) */
     SBX_MOUNT_MASK,     /* hide target: /dev/null over a file, an empty ro tmpfs over a dir */
     SBX_MOUNT_READONLY, /* remount target read-only */
+    SBX_MOUNT_LAYERS,   /* a read-only stack of module layers at target (an overlay; one layer:
+                           a read-only bind) */
 };
 
 struct sbx_mount {
@@ -65,7 +67,18 @@ struct sbx_mount {
     bool optional;     /* MASK/READONLY: a missing target is fine */
     uint64_t size;     /* TMPFS: bytes */
     unsigned mode;     /* TMPFS: permission bits */
+    char **layers;     /* LAYERS: host directories, top first (opened like the root's layers) */
+    size_t n_layers;
 };
+
+/* How the overlay is mounted: AUTO tries the new mount API with layers passed as /proc/self/fd
+ * strings (fsconfig "lowerdir+", Linux 6.8), then as fds (FSCONFIG_SET_FD, 6.13), then the
+ * legacy mount(2) option string; the others force one way (tests). */
+enum sbx_overlay_api { SBX_OVERLAY_AUTO, SBX_OVERLAY_FD, SBX_OVERLAY_STRING, SBX_OVERLAY_LEGACY };
+
+/* The kernel's limit on overlay lower layers (OVL_MAX_STACK). */
+#define SBX_MAX_LAYERS 500
+
 
 /* Network: NONE a new namespace with nothing up (not even lo); LOOPBACK a new namespace with lo
  * up; VETH lo up plus a veth link to gbox's own namespace (struct sbx_veth); HOST no new network
@@ -188,7 +201,14 @@ struct sbx_spec {
     char *hostname;          /* NULL: leave as is */
 
     /* filesystem */
-    char *rootfs;            /* host directory of the root image (lower layer) */
+    char *rootfs;            /* host directory of the root image (lower layer) when it is one */
+    char **layers;           /* or the root's lower layers, top first (n_layers > 0: rootfs unused);
+                                opened with RESOLVE_NO_SYMLINKS: pass canonical paths */
+    size_t n_layers;
+    char *state_dir;         /* persistent upper: a host directory holding upper/ and work/, owned
+                                by the sandbox's mapped root and locked (flock) while the sandbox
+                                runs, so no two sandboxes mount it at once; NULL: upper on tmpfs */
+    enum sbx_overlay_api overlay_api;
     bool readonly_root;
     uint64_t upper_size;     /* bytes of tmpfs for writes to the root when it is not read-only */
     char *stage_dir;         /* an empty host directory to build the root on (private per sandbox

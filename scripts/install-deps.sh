@@ -5,8 +5,12 @@
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
 set -eu
 
-BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev"
-TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat"
+# libarchive's static link needs the .a of its compressors: libacl1-dev, libzstd-dev, liblz4-dev.
+BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
+    libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev"
+# podman: the OCI import test makes its layout with `podman save` (as root, no systemd needed)
+TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat
+    python3 podman"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
 want="$BUILD $TEST"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the default gbox root image: busybox-static, the probe helper and a
-# minimal /etc. Usage: images/base/build.sh OUTDIR PROBE_BINARY
+# minimal /etc, as OUTDIR/rootfs with OUTDIR/module.json beside it.
+# Usage: images/base/build.sh OUTDIR PROBE_BINARY
 #
 # The tree is built in OUTDIR/rootfs.tmp.PID and renamed to OUTDIR/rootfs at
 # the end, so a half-built image is never left under the final name. Every
@@ -95,9 +96,13 @@ cat >"$tmp/etc/hosts" <<'EOF'
 EOF
 cp "$here/module.json" "$tmp/etc/gbox-image.json"
 
-# Owner root everywhere (only root can hand out a root-owned setuid file).
+# Owner: the sandbox's root everywhere, i.e. host uid 100000, where gbox's id map puts uid 0 of
+# the sandbox (the image store shifts owners the same way). The sandbox's root then owns its
+# image, and overlayfs can copy files up into a writable upper layer (a named sandbox's state):
+# it cannot give a copy an owner the sandbox's user namespace does not map, such as host root.
+owner=${GBOX_IMAGE_OWNER:-100000:100000}
 if [ "$(id -u)" -eq 0 ]; then
-    chown -R -h 0:0 "$tmp"
+    chown -R -h "$owner" "$tmp"
 else
     echo "build.sh: warning: not root, the image is owned by uid $(id -u)" >&2
 fi
@@ -116,5 +121,8 @@ fi
 mv "$tmp" "$final"
 rm -rf "$old"
 trap - EXIT
+# The manifest next to the tree: OUTDIR is an image gbox can resolve as a module ("base") and
+# `gbox image build OUTDIR` can store.
+cp "$here/module.json" "$outdir/module.json.tmp.$$" && mv "$outdir/module.json.tmp.$$" "$outdir/module.json"
 
 echo "base image: $final"

@@ -115,6 +115,10 @@ check_bad() {
     check_bad hostname_pattern
 }
 
+@test "bad policy image_bad_name: interpreter.image is neither a module reference nor an absolute path" {
+    check_bad image_bad_name
+}
+
 @test "bad policy relative_tmpfs_path: a relative path (tmpfs path)" {
     check_bad relative_tmpfs_path
 }

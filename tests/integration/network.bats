@@ -340,12 +340,12 @@ host_links() {
     done
 }
 
-@test "a setup failure after the veth exists (bad workdir) leaves no veth and no record" {
+@test "a setup failure after the veth exists (workdir is a file) leaves no veth and no record" {
     local pol
-    pol=$(net_policy veth "$FIXED, \"egress\": []" '"interpreter": {"workdir": "/nonexistent"}')
+    pol=$(net_policy veth "$FIXED, \"egress\": []" '"interpreter": {"workdir": "/bin/sh"}')
     run --separate-stderr gbox_ns --policy "$pol" --in-image true
     assert_failure 125
-    assert_equal "$stderr" "gbox: sandbox setup failed at cwd: chdir /nonexistent: No such file or directory"
+    assert_equal "$stderr" "gbox: sandbox setup failed at cwd: chdir /bin/sh: Not a directory"
     assert_equal "$(host_links)" ""
     run grep -rl '10.231.7' /run/gbox/net/
     assert_output ""
