@@ -1250,7 +1250,6 @@ static json_t *handle(struct client *c, json_t *rq)
                 sb_kill_now(s);
                 sb_save(s);
                 resp = json_pack("{s:b}", "ok", 1);
-                resp = json_pack("{s:b}", "ok", 1);
             } else {
                 refresh_running(s);
                 /* the sandbox's init forwards it to the program */
