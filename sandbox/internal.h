@@ -64,6 +64,10 @@ int sbx_caps_bounding_in_child(uint64_t keep, struct child_err *ce);
 int sbx_caps_in_child(uint64_t keep, struct child_err *ce);
 int sbx_caps_verify(uint64_t keep, struct child_err *ce);
 
+/* fds.c */
+/* Refuse to start when stdin, stdout or stderr is a directory (it would lead out of the root). */
+int sbx_stdio_prepare(struct sbx_err **err);
+
 /* net.c */
 int sbx_net_in_child(enum sbx_net_mode mode, struct child_err *ce);
 

@@ -402,7 +402,8 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     int rc = -1;
     double t = now_ms(), t0 = t;
 
-    if (sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
+    if (sbx_stdio_prepare(err) < 0 ||
+        sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
         goto out;
     stage(res, "seccomp_compile", now_ms() - t);
     t = now_ms();
