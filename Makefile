@@ -100,11 +100,13 @@ demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
 	  echo "exit code $$?"; echo "--- report ($(BUILD)/demo-report.json) ---"; cat $(BUILD)/demo-report.json
 
+# The sanitizer build is a test build: it also honours test hooks such as GBOX_TEST_LANDLOCK_ABI.
+ASAN_FLAGS := BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -DGBOX_TEST_HOOKS"
 asan:
-	$(MAKE) BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
+	$(MAKE) $(ASAN_FLAGS) all
 
 check-asan:
-	$(MAKE) BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" check
+	$(MAKE) $(ASAN_FLAGS) check
 
 lint:
 	@scripts/lint
