@@ -30,17 +30,20 @@ RUNTIME_SRC := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SANDBOX_SRC) $(RUNTIME_SRC)) $(BUILD)/runtime/schema_blob.o
 GBOX    := $(BUILD)/gbox
 PROBE   := $(BUILD)/probe
+ATTACK  := $(BUILD)/attack
 IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images check check-unit check-integration demo install asan check-asan clean help lint
+.PHONY: all deps images check check-unit check-integration check-adversarial demo install asan check-asan clean help lint fuzz
 
 all: deps $(GBOX) images
 
 help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
-	@echo "make check      unit tests (cmocka) and integration tests (bats); needs root"
+	@echo "make check      unit tests (cmocka), integration and adversarial tests (bats); needs root"
+	@echo "make check-adversarial   only the escape attempts (tests/adversarial)"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
@@ -72,14 +75,18 @@ $(GBOX): $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) $(LDMODE) -o $@ $^ $(LIBS) 2>&1 | { grep -v "getproto\|libnl_3_la\|statically linked applications" || true; }
 	@test -x $@
 
-# The probe runs inside images that have no libc: static.
+# The probe and the attack helper run inside images that have no libc: static.
 $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
 
+$(ATTACK): tests/adversarial/attack.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
+
 images: $(IMAGE)
-$(IMAGE): images/base/build.sh images/base/module.json $(PROBE)
-	images/base/build.sh $(BUILD)/images/base $(PROBE)
+$(IMAGE): images/base/build.sh images/base/module.json $(PROBE) $(ATTACK)
+	images/base/build.sh $(BUILD)/images/base $(PROBE) $(ATTACK)
 	@touch $@
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgbox.a
@@ -92,9 +99,12 @@ check-unit: $(UNIT_BIN)
 check-integration: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/integration
 
+check-adversarial: all
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/adversarial
+
 # One closing line over all suites: "N passed, M failed".
 check: lint all $(UNIT_BIN)
-	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev"
-TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux"
+TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux bsdutils libcap2-bin"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
 want="$BUILD $TEST"

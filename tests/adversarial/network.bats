@@ -1,0 +1,71 @@
+#!/usr/bin/env bats
+# network.bats — escaping the network namespace: the host's loopback and abstract unix sockets,
+# raw, packet, netlink and vsock sockets, every address family. playground has network none and
+# no socket calls; server_application has loopback (its own lo) and @network-io. Nothing here
+# ever connects anywhere but to listeners the test starts on the host's loopback.
+
+load helpers
+
+teardown() {
+    stop "${LISTENER:-}"
+}
+
+@test "a TCP listener on the host's 127.0.0.1 is unreachable (ENOSYS in playground, ECONNREFUSED on the sandbox's own lo)" {
+    "$PROBE" listen 127.0.0.1 0 >"$BATS_TEST_TMPDIR/l" &
+    LISTENER=$!
+    wait_for_line "$BATS_TEST_TMPDIR/l" listening
+    local port
+    port=$(sed -n 's/^listening //p' "$BATS_TEST_TMPDIR/l")
+    blocked_as playground "errno ENOSYS 38" probe connect 127.0.0.1 "$port"
+    blocked_as server_application "errno ECONNREFUSED 111" probe connect 127.0.0.1 "$port"
+    # playground with sockets allowed: an empty namespace, no route at all
+    local pol
+    pol=$(policy_from playground netio "\"seccomp\": {\"allow\": [$ALLOW_WITH_NET]}")
+    blocked_as "$pol" "errno ENETUNREACH 101" probe connect 127.0.0.1 "$port"
+    # control: the listener was there all along
+    run "$PROBE" connect 127.0.0.1 "$port"
+    assert_output "ok 0"
+}
+
+@test "an abstract unix socket of the host is unreachable (ENOSYS in playground, ECONNREFUSED in server_application)" {
+    local name=gbox-adv-$$-$BATS_TEST_NUMBER
+    "$ATTACK" listen-abstract "$name" >"$BATS_TEST_TMPDIR/l" &
+    LISTENER=$!
+    wait_for_line "$BATS_TEST_TMPDIR/l" listening
+    blocked_as playground "errno ENOSYS 38" probe unix-abstract "$name"
+    blocked_as server_application "errno ECONNREFUSED 111" probe unix-abstract "$name"
+    run "$PROBE" unix-abstract "$name"
+    assert_output "ok 0"
+}
+
+@test "raw and packet sockets: EPERM (no CAP_NET_RAW) and EAFNOSUPPORT (address family rule)" {
+    blocked_as playground "errno ENOSYS 38" probe socket inet raw icmp
+    blocked_as server_application "errno EPERM 1" probe socket inet raw icmp
+    blocked_as server_application "errno EPERM 1" probe socket inet6 raw icmpv6
+    blocked_as server_application "errno EAFNOSUPPORT 97" probe socket packet raw
+    blocked_as server_application "errno EAFNOSUPPORT 97" probe socket packet dgram
+    # ICMP echo sockets: net.ipv4.ping_group_range of the sandbox's own namespace is empty
+    blocked_as server_application "errno EACCES 13" probe socket inet dgram icmp
+}
+
+@test "rtnetlink in the sandbox's namespace: it lists only lo and may change nothing (EPERM)" {
+    blocked_as playground "socket: errno ENOSYS 38" attack netlink
+    blocked_as server_application "$(printf '%s\n' 'socket: ok 3' 'links: lo' 'link down: errno EPERM 1' 'add address: errno EPERM 1')" attack netlink
+}
+
+@test "AF_VSOCK (the hypervisor host, outside every network namespace): EAFNOSUPPORT (regression: was creatable)" {
+    if [ -e /dev/vsock ]; then # control: on this host a process outside gbox can create them
+        run "$ATTACK" vsock
+        assert_line --index 0 --regexp '^stream: ok [0-9]+$'
+    fi
+    local want
+    want=$(printf '%s\n' 'stream: errno EAFNOSUPPORT 97' 'dgram: errno EAFNOSUPPORT 97' 'seqpacket: errno EAFNOSUPPORT 97')
+    blocked_as server_application "$want" attack vsock
+    # playground has no socket calls at all, but the address family rule comes first
+    blocked_as playground "$want" attack vsock
+}
+
+@test "every address family: only unix, inet, inet6 and netlink sockets, only unix socketpairs" {
+    blocked_as server_application "$(printf 'created: unix inet inet6 netlink\nsocketpair: unix')" attack socket-families
+    blocked_as playground "$(printf 'created:\nsocketpair: unix')" attack socket-families
+}
