@@ -35,7 +35,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images check check-unit check-integration check-adversarial demo install asan check-asan clean help lint fuzz
+.PHONY: all deps images check check-unit check-integration check-adversarial demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images
 
@@ -118,6 +118,34 @@ asan:
 check-asan:
 	$(MAKE) $(ASAN_FLAGS) check
 
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang into build-fuzz/ against a copy of
+# the library instrumented for coverage, ASan and UBSan. make fuzz runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-unknown-warning-option
+FUZZ_MAKE    = $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang STATIC=0 SAN="$(FUZZ_SAN)"
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz-build: $(BUILD)/.deps
+	@$(FUZZ_MAKE) $(FUZZ_BUILD)/libgbox.a
+	@$(FUZZ_MAKE) fuzzers
+
+# plan_build only looks the image up: an empty tree with /bin/sh stands in for the base image.
+fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict
+	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libgbox.a
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libgbox.a $(LIBS)
+
+# Every field name of the schema and every syscall group, as libFuzzer dictionary tokens.
+$(FUZZ_BUILD)/policy.dict: policies/schema.json runtime/syscall_groups.c
+	@mkdir -p $(dir $@)
+	{ jq -r '[.. | objects | .fields? // empty | keys[]] | unique[]' policies/schema.json; \
+	  grep -o '"@[a-z-]*"' runtime/syscall_groups.c | tr -d '"'; } | sort -u | sed 's/.*/"\\"&\\""/' > $@
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD) $(FUZZERS)
+
 lint:
 	@scripts/lint
 
@@ -131,4 +159,4 @@ install: all
 	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

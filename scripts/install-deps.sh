@@ -1,15 +1,16 @@
 #!/bin/sh
 # Install every Debian package gbox needs to build, test and benchmark.
 # Idempotent: packages already present are not touched. Run as root.
-#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh          build + test dependencies (clang and libFuzzer for make fuzz)
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
 set -eu
 
 BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev"
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux bsdutils libcap2-bin"
+FUZZ="clang libclang-rt-14-dev"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
-want="$BUILD $TEST"
+want="$BUILD $TEST $FUZZ"
 [ "${1:-}" = "--bench" ] && want="$want $BENCH"
 
 missing=""
