@@ -771,6 +771,31 @@ static int cmd_vm_read(int argc, char **argv)
     return result(NULL, syscall(SYS_process_vm_readv, pid, &local, 1L, &remote, 1L, 0L));
 }
 
+/* Steal an fd of pid 1 (gbox's init holds the socket to gbox on the host; with it the program
+ * could forge init's reports): pidfd_open is allowed, pidfd_getfd is not. */
+static int cmd_pidfd_getfd(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    long pfd = syscall(SYS_pidfd_open, 1L, 0L);
+    if (result("pidfd_open 1", pfd) != 0)
+        return 1;
+    int bad = 0;
+    for (long fd = 3; fd < 8; fd++) {
+        char label[32];
+        snprintf(label, sizeof label, "pidfd_getfd %ld", fd);
+        bad |= result(label, syscall(SYS_pidfd_getfd, pfd, fd, 0L)) == 0;
+    }
+    return bad;
+}
+
+static int cmd_kcmp(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    return result(NULL, syscall(SYS_kcmp, 1L, (long)getpid(), 0L /* KCMP_FILE */, 3L, 0L));
+}
+
 /* kill(-1): every process the caller may signal, which must be the sandbox's own only */
 static int cmd_kill_all(int argc, char **argv)
 {
@@ -1016,6 +1041,76 @@ static int cmd_netlink(int argc, char **argv)
     return bad;
 }
 
+/* nf_tables, the most used road from a user namespace to root (CVE-2022-32250, CVE-2023-32233,
+ * CVE-2024-1086): create a table in the sandbox's own network namespace. */
+static int cmd_nftables(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (result("socket", fd) != 0)
+        return 1;
+    char buf[256];
+    memset(buf, 0, sizeof buf);
+    size_t off = 0;
+    /* batch begin, NFT_MSG_NEWTABLE "gbox" (inet), batch end */
+    static const uint16_t types[] = {0x10 /* NFNL_MSG_BATCH_BEGIN */, (10 << 8) | 0 /* NFT_MSG_NEWTABLE */,
+                                     0x11 /* NFNL_MSG_BATCH_END */};
+    for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
+        struct nlmsghdr *h = (struct nlmsghdr *)(buf + off);
+        unsigned char *g = NLMSG_DATA(h); /* struct nfgenmsg: family, version, res_id */
+        h->nlmsg_type = types[i];
+        h->nlmsg_flags = NLM_F_REQUEST;
+        h->nlmsg_seq = (uint32_t)i + 1;
+        size_t len = NLMSG_LENGTH(4);
+        if (i == 1) {
+            h->nlmsg_flags |= NLM_F_ACK | NLM_F_CREATE;
+            g[0] = 1; /* NFPROTO_INET */
+            struct rtattr *a = (struct rtattr *)(buf + off + NLMSG_ALIGN(len));
+            a->rta_type = 1; /* NFTA_TABLE_NAME */
+            a->rta_len = RTA_LENGTH(5);
+            memcpy(RTA_DATA(a), "gbox", 5);
+            len = NLMSG_ALIGN(len) + RTA_ALIGN(a->rta_len);
+        } else {
+            g[2] = 0, g[3] = 10; /* res_id = htons(NFNL_SUBSYS_NFTABLES) */
+        }
+        h->nlmsg_len = (uint32_t)len;
+        off += NLMSG_ALIGN(len);
+    }
+    if (send(fd, buf, off, 0) < 0)
+        return result("send", -1);
+    return nl_result("new table", nl_ack(fd)) == 0;
+}
+
+/* iptables through setsockopt on an ordinary UDP socket (CVE-2021-22555 was in this path) */
+static int cmd_iptables(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (result("socket", fd) != 0)
+        return 1;
+    static char blob[1024];
+    return result("IPT_SO_SET_REPLACE", setsockopt(fd, SOL_IP, 64 /* IPT_SO_SET_REPLACE */, blob, sizeof blob));
+}
+
+/* Which netlink protocols the sandbox can open a socket of. */
+static int cmd_netlink_protocols(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("created:");
+    for (int proto = 0; proto < 32; proto++) {
+        int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, proto);
+        if (fd >= 0) {
+            printf(" %d", proto);
+            close(fd);
+        }
+    }
+    putchar('\n');
+    return 0;
+}
+
 /* host side helper: an abstract unix socket listener (accepts until killed) */
 static int cmd_listen_abstract(int argc, char **argv)
 {
@@ -1109,12 +1204,17 @@ static const struct command commands[] = {
     {"ptrace", cmd_ptrace, "PID: PTRACE_ATTACH"},
     {"vm-read", cmd_vm_read, "PID: process_vm_readv"},
     {"kill-all", cmd_kill_all, "kill(-1, SIGKILL)"},
+    {"pidfd-getfd", cmd_pidfd_getfd, "pidfd_open(1), then pidfd_getfd of init's fds 3..7"},
+    {"kcmp", cmd_kcmp, "kcmp of an fd with pid 1's"},
     {"privs", cmd_privs, "capset, ambient, setuid 0, setgroups, nnp/seccomp off, rlimits, RT, mknod"},
     {"oom-adj", cmd_oom_adj, "[VALUE] write /proc/self/oom_score_adj (default -1000)"},
     {"masked", cmd_masked, "PATH...: null, empty-dir, absent or EXPOSED for each"},
     {"socket-families", cmd_socket_families, "which address families the sandbox can create sockets of"},
     {"vsock", cmd_vsock, "create AF_VSOCK sockets (never connected)"},
     {"netlink", cmd_netlink, "rtnetlink: list links, take lo down, add an address"},
+    {"netlink-protocols", cmd_netlink_protocols, "which NETLINK_* protocols can be opened"},
+    {"nftables", cmd_nftables, "nf_tables: create a table (batch, NFT_MSG_NEWTABLE)"},
+    {"iptables", cmd_iptables, "setsockopt IPT_SO_SET_REPLACE on a UDP socket"},
     {"listen-abstract", cmd_listen_abstract, "NAME: (host helper) listen on an abstract unix socket"},
     {"inodebomb", cmd_inodebomb, "DIR [MAX]: create empty files until failure"},
 };

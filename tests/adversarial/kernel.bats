@@ -169,3 +169,12 @@ SA=server_application
         blocked_as "$pol" "errno EACCES 13" attack oom-adj -1000
     done
 }
+
+@test "stealing init's fds (its socket to gbox) with pidfd_getfd, and kcmp: the sandbox is killed (@debug)" {
+    local pol
+    for pol in $PG $SA; do
+        killed_for "$pol" pidfd_getfd "seccomp.kill (@debug)" attack pidfd-getfd
+        assert_output "pidfd_open 1: ok 3"
+        killed_for "$pol" kcmp "seccomp.kill (@debug)" attack kcmp
+    done
+}

@@ -53,6 +53,17 @@ teardown() {
     blocked_as server_application "$(printf '%s\n' 'socket: ok 3' 'links: lo' 'link down: errno EPERM 1' 'add address: errno EPERM 1')" attack netlink
 }
 
+@test "netlink: only NETLINK_ROUTE; nf_tables (the usual road to root) EPROTONOSUPPORT, iptables setsockopt EPERM" {
+    blocked_as server_application "created: 0" attack netlink-protocols
+    blocked_as playground "created:" attack netlink-protocols
+    blocked_as server_application "socket: errno EPROTONOSUPPORT 93" attack nftables
+    # without the protocol rule, no CAP_NET_ADMIN: the kernel refuses the batch
+    local pol
+    pol=$(policy_from server_application anynetlink '"seccomp": {"rules": []}')
+    blocked_as "$pol" "$(printf 'socket: ok 3\nnew table: errno EPERM 1')" attack nftables
+    blocked_as server_application "$(printf 'socket: ok 3\nIPT_SO_SET_REPLACE: errno EPERM 1')" attack iptables
+}
+
 @test "AF_VSOCK (the hypervisor host, outside every network namespace): EAFNOSUPPORT (regression: was creatable)" {
     if [ -e /dev/vsock ]; then # control: on this host a process outside gbox can create them
         run "$ATTACK" vsock

@@ -696,7 +696,7 @@ static void test_base_policy_plan(void **state)
     assert_int_equal(n_cond(&s.filters[0], NR("ioctl")), 0);
     /* the address family rules: socket is not allowed in base (filter 0, overriding ENOSYS),
      * socketpair is (@ipc): filter 1 */
-    assert_int_equal(n_cond(&s.filters[0], NR("socket")), 6);
+    assert_int_equal(n_cond(&s.filters[0], NR("socket")), 7);
     assert_int_equal(n_cond(&s.filters[1], NR("socketpair")), 1);
     bool sti = false, linux_ = false, setd = false;
     for (size_t i = 0; i < s.filters[1].n_rules; i++) {
