@@ -200,6 +200,11 @@ static int plan_rlimits(const struct gbox_policy *p, struct sbx_spec *s, struct 
         /* SIGXCPU at the limit, SIGKILL one second later */
         {RLIMIT_CPU, cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 : RLIM_INFINITY,
          cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 + 1 : RLIM_INFINITY},
+        /* Not inherited from whoever started gbox: with RLIMIT_RTPRIO > 0 an unprivileged
+         * program may take SCHED_FIFO and starve the host's CPUs (cpu.max does not throttle
+         * real-time tasks), with RLIMIT_NICE > 0 it may raise its priority above the host's. */
+        {RLIMIT_RTPRIO, 0, 0},
+        {RLIMIT_NICE, 0, 0},
     };
     s->rlimits = xcalloc(ARRAY_LEN(rl), sizeof(rl[0]));
     memcpy(s->rlimits, rl, sizeof(rl));

@@ -167,6 +167,10 @@ SA=server_application
     for pol in $PG $SA; do
         blocked_as "$pol" "$want" attack privs
         blocked_as "$pol" "errno EACCES 13" attack oom-adj -1000
+        # set by gbox, not inherited from its caller: no real-time or raised priority
+        attempt "$pol" probe rlimits
+        assert_line "rtprio 0 0"
+        assert_line "nice 0 0"
     done
 }
 
