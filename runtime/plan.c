@@ -195,7 +195,11 @@ static int plan_rlimits(const struct gbox_policy *p, struct sbx_spec *s, struct 
     int64_t cpu_ms = pol_duration(p, "resources.cpu_time");
     struct sbx_rlimit rl[] = {
         {RLIMIT_NOFILE, (uint64_t)nofile, (uint64_t)nofile},
-        {RLIMIT_CORE, 0, 0},
+        /* 1, not 0: the kernel ignores RLIMIT_CORE when core_pattern pipes to a helper
+         * (systemd-coredump, apport), which then runs as root on the host and reads the
+         * sandbox's memory; 1 is the value that aborts every dump, to a pipe or a file. The
+         * seccomp rules of base.json keep the program from lowering it to 0. */
+        {RLIMIT_CORE, 1, 1},
         {RLIMIT_FSIZE, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY},
         /* SIGXCPU at the limit, SIGKILL one second later */
         {RLIMIT_CPU, cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 : RLIM_INFINITY,

@@ -832,6 +832,21 @@ static int cmd_privs(int argc, char **argv)
     return bad;
 }
 
+/* Turn core dumps "off" with 0, which re-enables dumps to a core_pattern pipe (the host's
+ * crash handler, root on the host): setrlimit and prlimit64. */
+static int cmd_core_limit(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct rlimit zero = {0, 0}, old;
+    int bad = 0;
+    bad |= result("setrlimit", syscall(SYS_setrlimit, (long)RLIMIT_CORE, &zero)) == 0;
+    bad |= result("prlimit64", syscall(SYS_prlimit64, 0L, (long)RLIMIT_CORE, &zero, NULL)) == 0;
+    bad |= result("prlimit64 read", syscall(SYS_prlimit64, 0L, (long)RLIMIT_CORE, NULL, &old)) != 0;
+    printf("core %llu %llu\n", (unsigned long long)old.rlim_cur, (unsigned long long)old.rlim_max);
+    return bad;
+}
+
 static int cmd_oom_adj(int argc, char **argv)
 {
     const char *v = argc > 0 ? argv[0] : "-1000";
@@ -1207,6 +1222,7 @@ static const struct command commands[] = {
     {"pidfd-getfd", cmd_pidfd_getfd, "pidfd_open(1), then pidfd_getfd of init's fds 3..7"},
     {"kcmp", cmd_kcmp, "kcmp of an fd with pid 1's"},
     {"privs", cmd_privs, "capset, ambient, setuid 0, setgroups, nnp/seccomp off, rlimits, RT, mknod"},
+    {"core-limit", cmd_core_limit, "lower RLIMIT_CORE to 0 (setrlimit, prlimit64), then read it"},
     {"oom-adj", cmd_oom_adj, "[VALUE] write /proc/self/oom_score_adj (default -1000)"},
     {"masked", cmd_masked, "PATH...: null, empty-dir, absent or EXPOSED for each"},
     {"socket-families", cmd_socket_families, "which address families the sandbox can create sockets of"},

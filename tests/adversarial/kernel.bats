@@ -182,3 +182,12 @@ SA=server_application
         killed_for "$pol" kcmp "seccomp.kill (@debug)" attack kcmp
     done
 }
+
+@test "core dumps stay off, also to a core_pattern pipe (the host's crash handler): RLIMIT_CORE 1, lowering it EPERM" {
+    # RLIMIT_CORE 0 would not stop a pipe: the kernel only aborts dumps at exactly 1
+    local pol
+    for pol in $PG $SA; do
+        blocked_as "$pol" "$(printf '%s\n' 'setrlimit: errno EPERM 1' 'prlimit64: errno EPERM 1' \
+            'prlimit64 read: ok 0' 'core 1 1')" attack core-limit
+    done
+}

@@ -698,6 +698,9 @@ static void test_base_policy_plan(void **state)
      * socketpair is (@ipc): filter 1 */
     assert_int_equal(n_cond(&s.filters[0], NR("socket")), 7);
     assert_int_equal(n_cond(&s.filters[1], NR("socketpair")), 1);
+    /* RLIMIT_CORE stays at 1: setrlimit and prlimit64 (allowed, @resources) refined in filter 1 */
+    assert_int_equal(n_cond(&s.filters[1], NR("setrlimit")), 1);
+    assert_int_equal(n_cond(&s.filters[1], NR("prlimit64")), 1);
     bool sti = false, linux_ = false, setd = false;
     for (size_t i = 0; i < s.filters[1].n_rules; i++) {
         const struct sbx_syscall_rule *r = &s.filters[1].rules[i];
