@@ -45,6 +45,7 @@
 #include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/ipc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -804,6 +805,16 @@ static int cmd_kill_all(int argc, char **argv)
     return result(NULL, kill(-1, SIGKILL));
 }
 
+/* System V shared memory by key: create it (and keep it), or look it up. */
+static int cmd_shm(int argc, char **argv)
+{
+    long key;
+    if (argc < 2 || parse_int(argv[1], &key) < 0 || (strcmp(argv[0], "create") != 0 && strcmp(argv[0], "open") != 0))
+        return usage("shm create|open KEY");
+    int create = strcmp(argv[0], "create") == 0;
+    return result(NULL, syscall(SYS_shmget, key, 4096L, create ? (long)(IPC_CREAT | 0666) : 0L) < 0 ? -1 : 0);
+}
+
 /* ---- privileges ----------------------------------------------------------------------------- */
 
 static int cmd_privs(int argc, char **argv)
@@ -1219,6 +1230,7 @@ static const struct command commands[] = {
     {"ptrace", cmd_ptrace, "PID: PTRACE_ATTACH"},
     {"vm-read", cmd_vm_read, "PID: process_vm_readv"},
     {"kill-all", cmd_kill_all, "kill(-1, SIGKILL)"},
+    {"shm", cmd_shm, "create|open KEY: System V shared memory"},
     {"pidfd-getfd", cmd_pidfd_getfd, "pidfd_open(1), then pidfd_getfd of init's fds 3..7"},
     {"kcmp", cmd_kcmp, "kcmp of an fd with pid 1's"},
     {"privs", cmd_privs, "capset, ambient, setuid 0, setgroups, nnp/seccomp off, rlimits, RT, mknod"},

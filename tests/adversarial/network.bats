@@ -38,6 +38,19 @@ teardown() {
     assert_output "ok 0"
 }
 
+@test "another sandbox's listener (TCP on its 127.0.0.1, abstract unix) is unreachable (ECONNREFUSED)" {
+    local name=gbox-adv-other-$$
+    "$GBOX" run --policy server_application --in-image sh -c \
+        "attack listen-abstract $name & probe listen 127.0.0.1 0" >"$BATS_TEST_TMPDIR/l" 2>&1 &
+    LISTENER=$!
+    wait_for_line "$BATS_TEST_TMPDIR/l" "listening "
+    wait_for_line "$BATS_TEST_TMPDIR/l" "listening$"
+    local port
+    port=$(sed -n 's/^listening \([0-9]*\)$/\1/p' "$BATS_TEST_TMPDIR/l")
+    blocked_as server_application "errno ECONNREFUSED 111" probe connect 127.0.0.1 "$port"
+    blocked_as server_application "errno ECONNREFUSED 111" probe unix-abstract "$name"
+}
+
 @test "raw and packet sockets: EPERM (no CAP_NET_RAW) and EAFNOSUPPORT (address family rule)" {
     blocked_as playground "errno ENOSYS 38" probe socket inet raw icmp
     blocked_as server_application "errno EPERM 1" probe socket inet raw icmp

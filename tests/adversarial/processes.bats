@@ -53,6 +53,12 @@ start_other() {
     # control: outside namespaces the same uid may signal it
     setpriv --reuid=$SANDBOX_HOST_UID --regid=$SANDBOX_HOST_UID --clear-groups sleep 60 &
     SLEEPER=$!
+    local i
+    for i in $(seq 250); do # until setpriv has switched to the uid and exec'd sleep
+        grep -q "^Uid:[[:space:]]*$SANDBOX_HOST_UID[[:space:]]" "/proc/$SLEEPER/status" &&
+            [ "$(cat "/proc/$SLEEPER/comm")" = sleep ] && break
+        sleep 0.02
+    done
     run setpriv --reuid=$SANDBOX_HOST_UID --regid=$SANDBOX_HOST_UID --clear-groups kill -0 "$SLEEPER"
     assert_success
     local pol
@@ -71,5 +77,30 @@ start_other() {
         assert_line --index 0 "$(printf 'PPid:\t0')"
         run grep -c -E '^[0-9]+$' <<<"$output"
         assert_output 2 # init and the program (sh execs probe)
+    done
+}
+
+@test "System V IPC of another sandbox is invisible (ENOENT), though the same key works inside one" {
+    local pol key=$((0x6b0000 + BATS_TEST_NUMBER))
+    for pol in playground server_application; do
+        "$GBOX" run --policy "$pol" --in-image sh -c "attack shm create $key && probe sleep 30" >"$BATS_TEST_TMPDIR/a" 2>&1 &
+        OTHER_GBOX=$!
+        wait_for_line "$BATS_TEST_TMPDIR/a" "ok 0"
+        blocked_as "$pol" "errno ENOENT 2" attack shm open "$key"
+        blocked_as "$pol" "$(printf 'ok 0\nok 0')" sh -c "attack shm create $key; attack shm open $key"
+        stop "$OTHER_GBOX"
+    done
+}
+
+@test "a daemonized grandchild (setsid, double fork) does not outlive its sandbox" {
+    local pol marker
+    for pol in playground server_application; do
+        marker="31.$((RANDOM % 1000))$BATS_TEST_NUMBER"
+        run "$GBOX" run --policy "$pol" --in-image sh -c "setsid sh -c 'sleep $marker & :' & sleep 0.2; echo started"
+        assert_success
+        assert_output "started"
+        sleep 0.2
+        run pgrep -f "^sleep $marker\$"
+        assert_failure 1
     done
 }
