@@ -853,6 +853,9 @@ static int cmd_core_limit(int argc, char **argv)
     int bad = 0;
     bad |= result("setrlimit", syscall(SYS_setrlimit, (long)RLIMIT_CORE, &zero)) == 0;
     bad |= result("prlimit64", syscall(SYS_prlimit64, 0L, (long)RLIMIT_CORE, &zero, NULL)) == 0;
+    /* the kernel reads the resource as 32 bits: a filter comparing 64 would miss these */
+    bad |= result("setrlimit|1<<32", syscall(SYS_setrlimit, (long)RLIMIT_CORE | (1L << 32), &zero)) == 0;
+    bad |= result("prlimit64|1<<32", syscall(SYS_prlimit64, 0L, (long)RLIMIT_CORE | (1L << 32), &zero, NULL)) == 0;
     bad |= result("prlimit64 read", syscall(SYS_prlimit64, 0L, (long)RLIMIT_CORE, NULL, &old)) != 0;
     printf("core %llu %llu\n", (unsigned long long)old.rlim_cur, (unsigned long long)old.rlim_max);
     return bad;

@@ -183,11 +183,11 @@ SA=server_application
     done
 }
 
-@test "core dumps stay off, also to a core_pattern pipe (the host's crash handler): RLIMIT_CORE 1, lowering it EPERM" {
+@test "core dumps stay off, also to a core_pattern pipe (the host's crash handler): RLIMIT_CORE 1, lowering it EPERM (high bits too)" {
     # RLIMIT_CORE 0 would not stop a pipe: the kernel only aborts dumps at exactly 1
     local pol
     for pol in $PG $SA; do
         blocked_as "$pol" "$(printf '%s\n' 'setrlimit: errno EPERM 1' 'prlimit64: errno EPERM 1' \
-            'prlimit64 read: ok 0' 'core 1 1')" attack core-limit
+            'setrlimit|1<<32: errno EPERM 1' 'prlimit64|1<<32: errno EPERM 1' 'prlimit64 read: ok 0' 'core 1 1')" attack core-limit
     done
 }
