@@ -1164,6 +1164,18 @@ static int cmd_listen_abstract(int argc, char **argv)
     }
 }
 
+/* host side helper: run CMD with stdin a memfd holding "memfd\n" (a file on an internal mount) */
+static int cmd_memfd_stdin(int argc, char **argv)
+{
+    if (argc < 1)
+        return usage("memfd-stdin CMD [ARG...]");
+    int fd = memfd_create("gbox-stdin", 0);
+    if (fd < 0 || write(fd, "memfd\n", 6) != 6 || lseek(fd, 0, SEEK_SET) != 0 || dup2(fd, 0) < 0)
+        return result("memfd", -1);
+    execv(argv[0], argv);
+    return result("exec", -1);
+}
+
 /* ---- exhaustion ------------------------------------------------------------------------------ */
 
 static int cmd_inodebomb(int argc, char **argv)
@@ -1247,6 +1259,7 @@ static const struct command commands[] = {
     {"nftables", cmd_nftables, "nf_tables: create a table (batch, NFT_MSG_NEWTABLE)"},
     {"iptables", cmd_iptables, "setsockopt IPT_SO_SET_REPLACE on a UDP socket"},
     {"listen-abstract", cmd_listen_abstract, "NAME: (host helper) listen on an abstract unix socket"},
+    {"memfd-stdin", cmd_memfd_stdin, "CMD [ARG...]: (host helper) run CMD with a memfd as stdin"},
     {"inodebomb", cmd_inodebomb, "DIR [MAX]: create empty files until failure"},
 };
 

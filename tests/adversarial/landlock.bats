@@ -21,6 +21,12 @@ teardown() {
     blocked_as playground "$(printf 'ok 3\nok 3\nok 3')" sh -c 'probe write /tmp/x hi; probe read /tmp/x; probe write /dev/shm/x hi'
 }
 
+@test "Landlock takes any stdin: a file on an internal mount (memfd) gets no rule instead of failing the start (regression)" {
+    run "$ATTACK" memfd-stdin "$GBOX" run --policy playground --in-image cat
+    assert_success
+    assert_output "memfd"
+}
+
 @test "listed rules: a write to a writable tmpfs and a read of a bind outside them fail (EACCES)" {
     mkdir -p "$BATS_TEST_TMPDIR/data"
     echo visible >"$BATS_TEST_TMPDIR/data/f"
