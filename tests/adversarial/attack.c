@@ -797,6 +797,16 @@ static int cmd_kcmp(int argc, char **argv)
     return result(NULL, syscall(SYS_kcmp, 1L, (long)getpid(), 0L /* KCMP_FILE */, 3L, 0L));
 }
 
+static int cmd_vm_write(int argc, char **argv)
+{
+    long pid;
+    if (argc < 1 || parse_int(argv[0], &pid) < 0)
+        return usage("vm-write PID");
+    char buf[64] = "gbox";
+    struct iovec local = {buf, sizeof buf}, remote = {(void *)0x400000, sizeof buf};
+    return result(NULL, syscall(SYS_process_vm_writev, pid, &local, 1L, &remote, 1L, 0L));
+}
+
 /* kill(-1): every process the caller may signal, which must be the sandbox's own only */
 static int cmd_kill_all(int argc, char **argv)
 {
@@ -1244,6 +1254,7 @@ static const struct command commands[] = {
     {"see-pid", cmd_see_pid, "PID: kill(PID, 0), pidfd_open, /proc/PID, kill(PID, SIGKILL)"},
     {"ptrace", cmd_ptrace, "PID: PTRACE_ATTACH"},
     {"vm-read", cmd_vm_read, "PID: process_vm_readv"},
+    {"vm-write", cmd_vm_write, "PID: process_vm_writev"},
     {"kill-all", cmd_kill_all, "kill(-1, SIGKILL)"},
     {"shm", cmd_shm, "create|open KEY: System V shared memory"},
     {"pidfd-getfd", cmd_pidfd_getfd, "pidfd_open(1), then pidfd_getfd of init's fds 3..7"},

@@ -39,11 +39,12 @@ start_other() {
     done
 }
 
-@test "process_vm_readv of another sandbox: the attacker is killed (@debug)" {
+@test "process_vm_readv and process_vm_writev of another sandbox: the attacker is killed (@debug)" {
     local pol
     for pol in playground server_application; do
         start_other "$pol"
         killed_for "$pol" process_vm_readv "seccomp.kill (@debug)" attack vm-read "$OTHER_PID"
+        killed_for "$pol" process_vm_writev "seccomp.kill (@debug)" attack vm-write "$OTHER_PID"
         kill -0 "$OTHER_PID" || fail "$pol: the other sandbox died"
         stop "$OTHER_GBOX"
     done
