@@ -211,6 +211,8 @@ int sbx_landlock_in_child(const struct sbx_landlock *ll, struct child_err *ce)
         add_ports(rs, ll->bind_ports, ll->n_bind_ports, LL_NET_BIND_TCP, ce) < 0 ||
         add_ports(rs, ll->connect_ports, ll->n_connect_ports, LL_NET_CONNECT_TCP, ce) < 0)
         return -1;
+    /* Its success is the kernel's word that the domain is in force for this process and every
+     * child: there is no status to read back (tests/adversarial/landlock.bats checks behaviour). */
     if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
         return child_fail(ce, "landlock", errno, "restrict the sandbox (landlock_restrict_self)");
     return 0;
