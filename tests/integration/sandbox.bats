@@ -461,7 +461,7 @@ EOF
 
 # ---- resource limits -------------------------------------------------------------------------
 
-@test "timeout: a sleeping program is killed within 100 ms of its deadline (124, report timeout)" {
+@test "timeout: a sleeping program is killed at its deadline, not before (124, report timeout)" {
     local pol rep=$BATS_TEST_TMPDIR/report.json t0 t1 rc
     pol=$(policy_file timeout '"resources": {"timeout": "500ms"}')
     t0=$(now_ms)
@@ -470,7 +470,9 @@ EOF
     t1=$(now_ms)
     assert_equal "$rc" 124
     local ms=$((t1 - t0))
-    [ "$ms" -ge 500 ] && [ "$ms" -le 600 ] || fail "timeout of 500 ms took $ms ms"
+    # never early; the upper bound only shows it did not wait for the program (10 s): a loaded
+    # host may delay the start by far more than the deadline's precision
+    [ "$ms" -ge 500 ] && [ "$ms" -le 5000 ] || fail "timeout of 500 ms took $ms ms"
     assert_equal "$(report_field "$rep" .end)" timeout
     assert_equal "$(report_field "$rep" .exit_code)" 124
     assert_equal "$(report_field "$rep" .timeout_ms)" 500
