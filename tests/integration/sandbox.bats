@@ -582,7 +582,7 @@ listen_and_connect() {
     "$GBOX" run --policy "$1" --in-image sh -c '
         probe listen 127.0.0.1 5555 >/tmp/l &
         i=0
-        until grep -q listening /tmp/l 2>/dev/null; do
+        until grep -qs listening /tmp/l; do
             i=$((i + 1)); [ $i -gt 500 ] && { echo "listener never came up"; exit 9; }
             sleep 0.01
         done
