@@ -32,17 +32,20 @@ RUNTIME_SRC := $(filter-out runtime/main.c,$(wildcard runtime/*.c))
 LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SANDBOX_SRC) $(RUNTIME_SRC)) $(BUILD)/runtime/schema_blob.o
 GBOX    := $(BUILD)/gbox
 PROBE   := $(BUILD)/probe
+ATTACK  := $(BUILD)/attack
 IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration demo install asan check-asan clean help lint
+.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images
 
 help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
-	@echo "make check      unit tests (cmocka) and integration tests (bats); needs root"
+	@echo "make check      unit tests (cmocka), integration and adversarial tests (bats); needs root"
+	@echo "make check-adversarial   only the escape attempts (tests/adversarial)"
+	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
@@ -79,16 +82,20 @@ $(GBOX): $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) $(LDMODE) -o $@ $^ $(LIBS) 2>&1 | { grep -v "getproto\|libnl_3_la\|statically linked applications" || true; }
 	@test -x $@
 
-# The probe runs inside images that have no libc: static.
+# The probe and the attack helper run inside images that have no libc: static.
 $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
+
+$(ATTACK): tests/adversarial/attack.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
 
 # The image directory: each image is NAME/rootfs + NAME/module.json (images/lib.sh).
 IMAGES := $(IMAGE) $(BUILD)/images/probe/rootfs $(BUILD)/images/sample-1.0.0/rootfs $(BUILD)/images/sample-2.0.0/rootfs
 images: $(IMAGES)
-$(IMAGE): images/base/build.sh images/base/module.json $(PROBE)
-	images/base/build.sh $(BUILD)/images/base $(PROBE)
+$(IMAGE): images/base/build.sh images/base/module.json $(PROBE) $(ATTACK)
+	images/base/build.sh $(BUILD)/images/base $(PROBE) $(ATTACK)
 	@touch $@
 $(BUILD)/images/probe/rootfs: images/probe/build.sh images/probe/module.json images/lib.sh $(PROBE)
 	images/probe/build.sh $(BUILD)/images/probe $(PROBE)
@@ -112,19 +119,52 @@ check-unit: $(UNIT_BIN)
 check-integration: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/integration
 
+check-adversarial: all
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/adversarial
+
 # One closing line over all suites: "N passed, M failed".
 check: lint all $(UNIT_BIN)
-	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
 	  echo "exit code $$?"; echo "--- report ($(BUILD)/demo-report.json) ---"; cat $(BUILD)/demo-report.json
 
+# The sanitizer build is a test build: it also honours test hooks such as GBOX_TEST_LANDLOCK_ABI.
+ASAN_FLAGS := BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -DGBOX_TEST_HOOKS"
 asan:
-	$(MAKE) BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" all
+	$(MAKE) $(ASAN_FLAGS) all
 
 check-asan:
-	$(MAKE) BUILD=build-asan STATIC=0 SAN="-fsanitize=address,undefined -fno-omit-frame-pointer" check
+	$(MAKE) $(ASAN_FLAGS) check
+
+# libFuzzer targets (tests/fuzz/fuzz_*.c), built with clang into build-fuzz/ against a copy of
+# the library instrumented for coverage, ASan and UBSan. make fuzz runs each for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 60
+FUZZ_BUILD   := build-fuzz
+FUZZ_SAN     := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -Wno-unknown-warning-option
+FUZZ_MAKE    = $(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang STATIC=0 SAN="$(FUZZ_SAN)"
+FUZZERS      := $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+fuzz-build: $(BUILD)/.deps
+	@$(FUZZ_MAKE) $(FUZZ_BUILD)/libgbox.a
+	@$(FUZZ_MAKE) fuzzers
+
+# plan_build only looks the image up: an empty tree with /bin/sh stands in for the base image.
+fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict
+	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libgbox.a
+	clang $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libgbox.a $(LIBS)
+
+# Every field name of the schema and every syscall group, as libFuzzer dictionary tokens.
+$(FUZZ_BUILD)/policy.dict: policies/schema.json runtime/syscall_groups.c
+	@mkdir -p $(dir $@)
+	{ jq -r '[.. | objects | .fields? // empty | keys[]] | unique[]' policies/schema.json; \
+	  grep -o '"@[a-z-]*"' runtime/syscall_groups.c | tr -d '"'; } | sort -u | sed 's/.*/"\\"&\\""/' > $@
+
+fuzz: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD) $(FUZZERS)
 
 lint:
 	@scripts/lint
@@ -141,4 +181,4 @@ install: all
 	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -60,7 +60,11 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(verb, "--version") == 0 || strcmp(verb, "version") == 0) {
+#ifdef GBOX_TEST_HOOKS
+        printf("gbox version %s (test build: honours GBOX_TEST_* hooks)\n", GBOX_VERSION);
+#else
         printf("gbox version %s\n", GBOX_VERSION);
+#endif
         return 0;
     }
     fprintf(stderr, "gbox: unknown verb \"%s\"\n", verb);

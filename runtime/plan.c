@@ -204,11 +204,20 @@ static int plan_rlimits(const struct gbox_policy *p, struct sbx_spec *s, struct 
     int64_t cpu_ms = pol_duration(p, "resources.cpu_time");
     struct sbx_rlimit rl[] = {
         {RLIMIT_NOFILE, (uint64_t)nofile, (uint64_t)nofile},
-        {RLIMIT_CORE, 0, 0},
+        /* 1, not 0: the kernel ignores RLIMIT_CORE when core_pattern pipes to a helper
+         * (systemd-coredump, apport), which then runs as root on the host and reads the
+         * sandbox's memory; 1 is the value that aborts every dump, to a pipe or a file. The
+         * seccomp rules of base.json keep the program from lowering it to 0. */
+        {RLIMIT_CORE, 1, 1},
         {RLIMIT_FSIZE, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY, fsize >= 0 ? (uint64_t)fsize : RLIM_INFINITY},
         /* SIGXCPU at the limit, SIGKILL one second later */
         {RLIMIT_CPU, cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 : RLIM_INFINITY,
          cpu_ms >= 0 ? (uint64_t)(cpu_ms + 999) / 1000 + 1 : RLIM_INFINITY},
+        /* Not inherited from whoever started gbox: with RLIMIT_RTPRIO > 0 an unprivileged
+         * program may take SCHED_FIFO and starve the host's CPUs (cpu.max does not throttle
+         * real-time tasks), with RLIMIT_NICE > 0 it may raise its priority above the host's. */
+        {RLIMIT_RTPRIO, 0, 0},
+        {RLIMIT_NICE, 0, 0},
     };
     s->rlimits = xcalloc(ARRAY_LEN(rl), sizeof(rl[0]));
     memcpy(s->rlimits, rl, sizeof(rl));
@@ -256,6 +265,71 @@ static int plan_mounts_before_program(const struct gbox_policy *p, struct sbx_sp
         m->writable = json_is_true(json_object_get(e, "writable"));
     }
     return 0;
+}
+
+static void ll_add(struct sbx_landlock *ll, const char *path, enum sbx_ll_access access)
+{
+    ll->paths = realloc(ll->paths, (ll->n_paths + 1) * sizeof(*ll->paths));
+    if (!ll->paths)
+        abort();
+    ll->paths[ll->n_paths++] = (struct sbx_ll_path){xstrdup(path), access};
+}
+
+static uint16_t *ll_ports(const json_t *list, size_t *n)
+{
+    size_t i;
+    const json_t *e;
+    uint16_t *v = xcalloc(json_array_size(list) + 1, sizeof(*v));
+    json_array_foreach(list, i, e) v[i] = (uint16_t)json_integer_value(e);
+    *n = json_array_size(list);
+    return v;
+}
+
+/* Landlock rules. With from_mounts, Landlock mirrors the mount tree: whatever a mount lets the
+ * sandbox write stays writable, the rest is read and execute only, so a mistake in one fence
+ * (a writable submount, an image symlink, a DAC slip) is still stopped by the other. /proc is
+ * read-only for Landlock even though procfs is mounted read-write. Called after every mount is
+ * planned. */
+static void plan_landlock(const struct gbox_policy *p, struct sbx_spec *s)
+{
+    struct sbx_landlock *ll = &s->landlock;
+    if (!json_is_true(pol_get(p, "filesystem.landlock.enabled")))
+        return;
+    ll->enabled = true;
+    ll->stdio = true;
+    ll->min_abi = (int)json_integer_value(pol_get(p, "filesystem.landlock.abi"));
+    if (json_is_true(pol_get(p, "filesystem.landlock.from_mounts"))) {
+        ll_add(ll, "/", s->readonly_root ? SBX_LL_READ_EXEC : SBX_LL_READ_WRITE);
+        for (size_t i = 0; i < s->n_mounts; i++) {
+            const struct sbx_mount *m = &s->mounts[i];
+            bool later_ro = false;
+            for (size_t j = i + 1; j < s->n_mounts; j++)
+                later_ro |= s->mounts[j].kind == SBX_MOUNT_READONLY && strcmp(s->mounts[j].target, m->target) == 0;
+            if (later_ro)
+                continue;
+            if (m->kind == SBX_MOUNT_TMPFS || m->kind == SBX_MOUNT_DEV ||
+                (m->kind == SBX_MOUNT_BIND && m->writable))
+                ll_add(ll, m->target, SBX_LL_READ_WRITE);
+        }
+    }
+    const json_t *e;
+    size_t i;
+    json_array_foreach(pol_get(p, "filesystem.landlock.read_only"), i, e)
+        ll_add(ll, json_string_value(e), SBX_LL_READ_EXEC);
+    json_array_foreach(pol_get(p, "filesystem.landlock.read_write"), i, e)
+        ll_add(ll, json_string_value(e), SBX_LL_READ_WRITE);
+    const json_t *bind = pol_get(p, "filesystem.landlock.tcp_bind");
+    const json_t *conn = pol_get(p, "filesystem.landlock.tcp_connect");
+    if (json_is_array(bind)) {
+        ll->restrict_bind = true;
+        ll->bind_ports = ll_ports(bind, &ll->n_bind_ports);
+    }
+    if (json_is_array(conn)) {
+        ll->restrict_connect = true;
+        ll->connect_ports = ll_ports(conn, &ll->n_connect_ports);
+    }
+    json_array_foreach(pol_get(p, "filesystem.landlock.scope"), i, e)
+        ll->scope |= strcmp(json_string_value(e), "signal") == 0 ? SBX_LL_SCOPE_SIGNAL : SBX_LL_SCOPE_ABSTRACT_UNIX;
 }
 
 /* A resources.io device → the whole disk's major:minor (the kernel throttles disks, not
@@ -447,6 +521,7 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     s->argv = argv.v;
     argv.v = NULL;
     plan_mounts_after_program(p, s);
+    plan_landlock(p, s);
     plan_env(p, s);
     s->cwd = xstrdup(pol_str(p, "interpreter.workdir"));
     s->uid = (uid_t)json_integer_value(pol_get(p, "user.uid"));

@@ -60,10 +60,13 @@ int policy_path(const char *arg, const char *relative_to, char *out, size_t len,
     return 0;
 }
 
-static json_t *load_doc(const char *file, struct sbx_err **err)
+/* Parse one policy document (from file, or from buf when buf is not NULL; file then only names
+ * it in messages) and validate it against the schema. */
+static json_t *load_doc(const char *file, const char *buf, size_t len, struct sbx_err **err)
 {
     json_error_t je;
-    json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
+    json_t *doc = buf ? json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je)
+                      : json_load_file(file, JSON_REJECT_DUPLICATES, &je);
     if (!doc) {
         if (je.line <= 0) {
             sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s", file, je.text);
@@ -110,6 +113,36 @@ static void merge(const json_t *fields, json_t *dst, const json_t *src)
     }
 }
 
+static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth, struct sbx_err **err);
+
+/* doc (already validated, from file, whose directory is dir) merged onto its ancestors. */
+static json_t *load_parents(json_t *doc, const char *file, const char *dir, char visited[][PATH_MAX],
+                            int depth, struct sbx_err **err)
+{
+    const char *ext = json_string_value(json_object_get(doc, "extends"));
+    if (!ext)
+        return doc;
+    char parent[PATH_MAX];
+    if (policy_path(ext, dir, parent, sizeof(parent), err) < 0) {
+        json_decref(doc);
+        return (void)sbx_err_wrap(err, "%s: extends", file), NULL;
+    }
+    struct stat pst;
+    if (stat(parent, &pst) < 0) {
+        int e = errno;
+        json_decref(doc);
+        return (void)sbx_err_set(err, GBOX_EXIT_USAGE, e, "%s: extends: %s", file, parent), NULL;
+    }
+    json_t *base = load_chain(parent, visited, depth + 1, err);
+    if (!base) {
+        json_decref(doc);
+        return NULL;
+    }
+    merge(schema_fields(), base, doc);
+    json_decref(doc);
+    return base;
+}
+
 /* Load file and its ancestors; returns the merged (not yet defaulted) document. */
 static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth, struct sbx_err **err)
 {
@@ -130,33 +163,12 @@ static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth,
         return NULL;
     }
     snprintf(visited[depth], PATH_MAX, "%s", real);
-    json_t *doc = load_doc(file, err);
+    json_t *doc = load_doc(file, NULL, 0, err);
     if (!doc)
         return NULL;
-    const char *ext = json_string_value(json_object_get(doc, "extends"));
-    if (!ext)
-        return doc;
-    char dir[PATH_MAX], parent[PATH_MAX];
+    char dir[PATH_MAX];
     snprintf(dir, sizeof(dir), "%s", real);
-    char *d = dirname(dir);
-    if (policy_path(ext, d, parent, sizeof(parent), err) < 0) {
-        json_decref(doc);
-        return (void)sbx_err_wrap(err, "%s: extends", file), NULL;
-    }
-    struct stat pst;
-    if (stat(parent, &pst) < 0) {
-        int e = errno;
-        json_decref(doc);
-        return (void)sbx_err_set(err, GBOX_EXIT_USAGE, e, "%s: extends: %s", file, parent), NULL;
-    }
-    json_t *base = load_chain(parent, visited, depth + 1, err);
-    if (!base) {
-        json_decref(doc);
-        return NULL;
-    }
-    merge(schema_fields(), base, doc);
-    json_decref(doc);
-    return base;
+    return load_parents(doc, file, dirname(dir), visited, depth, err);
 }
 
 static int check_handlers(const char *file, const json_t *root, struct sbx_err **err)
@@ -389,6 +401,37 @@ static int check_semantics(const char *file, const char *dir, const json_t *root
     return seccomp_plan(json_object_get(root, "seccomp"), file, sc, err);
 }
 
+/* The merged chain root, given the document the chain starts from (top, which keeps its own name
+ * and extends), its file (or label) and directory: defaults, required fields, semantics. */
+static int finish_load(json_t *root, const json_t *top, const char *file, const char *dir,
+                       struct gbox_policy **out, struct sbx_err **err)
+{
+    /* name and extends describe the file itself, they are not inherited */
+    char stem[PATH_MAX];
+    snprintf(stem, sizeof(stem), "%s", file);
+    char *base = basename(stem);
+    char *dot = strrchr(base, '.');
+    if (dot && strcmp(dot, ".json") == 0)
+        *dot = '\0';
+    const json_t *own = json_object_get(top, "name");
+    json_object_set_new(root, "name", json_is_string(own) ? json_deep_copy(own) : json_string(base));
+    json_object_set(root, "extends", json_object_get(top, "extends") ? json_object_get(top, "extends") : json_null());
+    schema_fill_defaults(schema_fields(), root);
+    const char *name = json_string_value(json_object_get(root, "name"));
+    struct gbox_policy *p = xcalloc(1, sizeof(*p));
+    struct vctx vc = {file, err};
+    if (schema_check_required(&vc, "", schema_fields(), root) < 0 ||
+        check_semantics(file, dir, root, &p->seccomp, err) < 0) {
+        free(p);
+        json_decref(root);
+        return -1;
+    }
+    p->root = root;
+    p->name = xstrdup(name);
+    *out = p;
+    return 0;
+}
+
 int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
 {
     *out = NULL;
@@ -399,36 +442,36 @@ int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
     json_t *root = load_chain(file, visited, 0, err);
     if (!root)
         return -1;
-    /* name and extends describe the file itself, they are not inherited */
     json_t *top = json_load_file(file, 0, NULL);
-    char stem[PATH_MAX], dirbuf[PATH_MAX];
-    snprintf(stem, sizeof(stem), "%s", file);
-    char *base = basename(stem);
-    char *dot = strrchr(base, '.');
-    if (dot && strcmp(dot, ".json") == 0)
-        *dot = '\0';
-    const json_t *own = json_object_get(top, "name");
-    json_object_set_new(root, "name", json_is_string(own) ? json_deep_copy(own) : json_string(base));
-    json_object_set(root, "extends", json_object_get(top, "extends") ? json_object_get(top, "extends") : json_null());
-    json_decref(top);
-    schema_fill_defaults(schema_fields(), root);
     char *real = realpath(file, NULL);
+    char dirbuf[PATH_MAX];
     snprintf(dirbuf, sizeof(dirbuf), "%s", real ? real : file);
-    const char *dir = dirname(dirbuf);
-    const char *name = json_string_value(json_object_get(root, "name"));
-    struct gbox_policy *p = xcalloc(1, sizeof(*p));
-    struct vctx vc = {file, err};
-    if (schema_check_required(&vc, "", schema_fields(), root) < 0 ||
-        check_semantics(file, dir, root, &p->seccomp, err) < 0) {
-        free(p);
+    int rc = finish_load(root, top, file, dirname(dirbuf), out, err);
+    json_decref(top);
+    if (rc < 0) {
         free(real);
-        json_decref(root);
         return -1;
     }
-    p->root = root;
-    p->file = real ? real : xstrdup(file);
-    p->name = xstrdup(name);
-    *out = p;
+    (*out)->file = real ? real : xstrdup(file);
+    return 0;
+}
+
+int policy_load_mem(const char *buf, size_t len, const char *label, const char *dir,
+                    struct gbox_policy **out, struct sbx_err **err)
+{
+    *out = NULL;
+    static char visited[MAX_DEPTH + 1][PATH_MAX];
+    visited[0][0] = '\0'; /* the document itself has no path: nothing can extend it */
+    json_t *doc = load_doc(label, buf, len, err);
+    if (!doc)
+        return -1;
+    json_t *top = json_deep_copy(doc);
+    json_t *root = load_parents(doc, label, dir, visited, 0, err);
+    int rc = root ? finish_load(root, top, label, dir, out, err) : -1;
+    json_decref(top);
+    if (rc < 0)
+        return -1;
+    (*out)->file = xstrdup(label);
     return 0;
 }
 

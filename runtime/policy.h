@@ -15,6 +15,11 @@ struct gbox_policy {
 
 /* NAME (looked up in the policy directory) or FILE (a path, or anything ending in .json). */
 int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err);
+/* The same from memory: buf holds one policy document, label names it in messages (and gives the
+ * default name), dir resolves its "extends" and "fallback:" names. For fuzzing and, later, for
+ * policies that arrive over the control socket. */
+int policy_load_mem(const char *buf, size_t len, const char *label, const char *dir,
+                    struct gbox_policy **out, struct sbx_err **err);
 /* Hand the policy's filters to a spec (the policy keeps none). */
 void policy_take_seccomp(struct gbox_policy *p, struct sbx_seccomp *out);
 void policy_free(struct gbox_policy *p);

@@ -111,6 +111,28 @@ int sbx_nft_in_child(const struct sbx_veth *v, struct child_err *ce);
 /* init.c: every signal to its default action, none blocked (before exec of a program) */
 void sbx_reset_signals(void);
 
+/* fds.c */
+/* Refuse to start when stdin, stdout or stderr is a directory (it would lead out of the root). */
+int sbx_stdio_prepare(struct sbx_err **err);
+
+/* landlock.c */
+/* Restrict the child with Landlock (no_new_privs must be set). Fails when the kernel cannot
+ * provide spec's min_abi: Landlock asked for and not applied would be a silent fail-open. */
+int sbx_landlock_in_child(const struct sbx_landlock *ll, struct child_err *ce);
+/* The ABI the kernel provides (0 when Landlock is missing or disabled, errno says which). */
+int sbx_landlock_abi(void);
+/* Highest ABI this gbox knows the access rights of. */
+#define SBX_LANDLOCK_ABI_KNOWN 7
+/* The ABI the plan needs: min_abi, raised by the features it uses (TCP ports 4, scopes 6). */
+int sbx_landlock_required_abi(const struct sbx_landlock *ll);
+/* The ABI to use with a kernel that provides kernel_abi (0: none, kernel_errno says why), or -1
+ * with msg saying why the sandbox must not start. Pure: unit-tested with made-up kernels. */
+int sbx_landlock_check(const struct sbx_landlock *ll, int kernel_abi, int kernel_errno, char *msg,
+                       size_t len);
+/* Every file system access right ABI abi knows. */
+uint64_t sbx_landlock_fs_rights(int abi);
+
+
 /* cgroup.c */
 struct sbx_cgroup;
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);

@@ -18,7 +18,8 @@
  *       CAP_NET_ADMIN over our namespace), mounts and pivot_root, working directory, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
  *       before the uid change); switch to the program's uid/gid; trim the other four sets.
- *   C3  no_new_privs, then the seccomp filter last: after it only "@default" calls are needed.
+ *   C3  no_new_privs, Landlock (it needs no_new_privs, and its rules name paths of the new root),
+ *       then the seccomp filter last: after it only "@default" calls are needed.
  *       Each protection is checked after it is applied; any failure is reported with its stage.
  *   C4  if the filter has "kill" rules, P takes the listener fd with pidfd_getfd and acks.
  *   C5  the child becomes the sandbox's init: forks and execs the program, reports its status.
@@ -141,6 +142,8 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "no_new_privs", errno, "PR_SET_NO_NEW_PRIVS");
     if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
         return child_fail(ce, "no_new_privs", 0, "no_new_privs not set after setting it");
+    if (sbx_landlock_in_child(&s->landlock, ce) < 0)
+        return -1;
     int listener = -1;
     if (sbx_seccomp_in_child(l->bpf, &listener, ce) < 0)
         return -1;
@@ -422,7 +425,8 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     int rc = -1;
     double t = now_ms(), t0 = t;
 
-    if (sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
+    if (sbx_stdio_prepare(err) < 0 ||
+        sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
         goto out;
     stage(res, "seccomp_compile", now_ms() - t);
     t = now_ms();
@@ -545,5 +549,10 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->limits.io);
     free(s->seccomp_cache_dir);
     free(s->veth.egress);
+    for (size_t i = 0; i < s->landlock.n_paths; i++)
+        free(s->landlock.paths[i].path);
+    free(s->landlock.paths);
+    free(s->landlock.bind_ports);
+    free(s->landlock.connect_ports);
     memset(s, 0, sizeof(*s));
 }

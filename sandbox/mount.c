@@ -83,6 +83,14 @@ static int resolve_target(int root, const char *path, bool as_file, bool create)
     return openat2_in_root(root, path, O_PATH);
 }
 
+/* tmpfs limits its pages with size= but not its inodes: without nr_inodes, empty files would be
+ * bounded only by kernel memory (memory.max at best). One inode per KiB of size, at least 1024:
+ * at most ~1 KiB of kernel memory per inode, so a full tmpfs costs at most about twice its size. */
+static unsigned long long tmpfs_inodes(unsigned long long size)
+{
+    return size / 1024 > 1024 ? size / 1024 : 1024;
+}
+
 static void fd_path(int fd, char *buf, size_t len) { snprintf(buf, len, "/proc/self/fd/%d", fd); }
 
 static int mount_at(int root, const char *target, bool as_file, const char *src, const char *fstype,
@@ -164,7 +172,7 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 static int mount_dev(int root, const char *target, struct child_err *ce)
 {
     if (mount_at(root, target, false, "gbox-dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-                 "size=64k,mode=0755", ce, "/dev tmpfs") < 0)
+                 "size=64k,nr_inodes=1024,mode=0755", ce, "/dev tmpfs") < 0)
         return -1;
     char path[PATH_MAX], host[64];
     for (size_t i = 0; i < ARRAY_LEN(dev_nodes); i++) {
@@ -179,7 +187,7 @@ static int mount_dev(int root, const char *target, struct child_err *ce)
         return -1;
     snprintf(path, sizeof(path), "%s/shm", target);
     if (mount_at(root, path, false, "gbox-shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                 "size=16m,mode=1777", ce, "/dev/shm") < 0)
+                 "size=16m,nr_inodes=16384,mode=1777", ce, "/dev/shm") < 0)
         return -1;
     static const char *const links[][2] = {
         {"ptmx", "pts/ptmx"},        {"fd", "/proc/self/fd"},     {"stdin", "/proc/self/fd/0"},
@@ -222,7 +230,7 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
 {
     const struct sbx_mount *m = &spec->mounts[i];
     int src = srcs->bind[i];
-    char data[64];
+    char data[96];
     switch (m->kind) {
     case SBX_MOUNT_LAYERS:
         return mount_layers(root, m, srcs->layers[i], spec->overlay_api, ce);
@@ -236,7 +244,8 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
         return 0;
     }
     case SBX_MOUNT_TMPFS:
-        snprintf(data, sizeof(data), "size=%llu,mode=%04o", (unsigned long long)m->size, m->mode);
+        snprintf(data, sizeof(data), "size=%llu,nr_inodes=%llu,mode=%04o", (unsigned long long)m->size,
+                 tmpfs_inodes(m->size), m->mode);
         return mount_at(root, m->target, false, "gbox-tmp", "tmpfs", MS_NOSUID | MS_NODEV, data, ce,
                         "tmpfs");
     case SBX_MOUNT_PROC:
@@ -341,9 +350,11 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
     const char *stage = spec->stage_dir;
     /* A read-only root needs the upper layer only for mount points; a writable one gets room
      * (unless the upper layer is the named sandbox's own directory). */
-    char stage_opts[64];
-    snprintf(stage_opts, sizeof(stage_opts), "size=%llu,mode=0755",
-             spec->readonly_root || spec->state_dir ? 1024ULL * 1024 : (unsigned long long)spec->upper_size);
+    char stage_opts[96];
+    unsigned long long stage_size =
+        spec->readonly_root || spec->state_dir ? 1024ULL * 1024 : (unsigned long long)spec->upper_size;
+    snprintf(stage_opts, sizeof(stage_opts), "size=%llu,nr_inodes=%llu,mode=0755", stage_size,
+             tmpfs_inodes(stage_size));
     if (mount("gbox-stage", stage, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
         return child_fail(ce, "mount", errno, "stage tmpfs on %s", stage);
     char upper[PATH_MAX], work[PATH_MAX], newroot[PATH_MAX];

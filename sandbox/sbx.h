@@ -168,6 +168,34 @@ struct sbx_cgroup_limits {
     size_t n_io;
 };
 
+/* Landlock: which paths (inside the sandbox, after pivot_root) the program may use and how. */
+enum sbx_ll_access {
+    SBX_LL_READ_EXEC,  /* read files and directories, execute */
+    SBX_LL_READ_WRITE, /* everything the kernel's ABI can restrict: create, write, remove, ... */
+};
+
+struct sbx_ll_path {
+    char *path;
+    enum sbx_ll_access access;
+};
+
+enum {
+    SBX_LL_SCOPE_ABSTRACT_UNIX = 1 << 0, /* LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET (ABI 6) */
+    SBX_LL_SCOPE_SIGNAL = 1 << 1,        /* LANDLOCK_SCOPE_SIGNAL (ABI 6) */
+};
+
+struct sbx_landlock {
+    bool enabled;
+    int min_abi;               /* refuse to run when the kernel provides less */
+    struct sbx_ll_path *paths; /* must exist; every file system right not granted is denied */
+    size_t n_paths;
+    bool stdio;                /* also grant read/write on fds 0-2 that are files or devices */
+    unsigned scope;            /* SBX_LL_SCOPE_* */
+    bool restrict_bind, restrict_connect; /* TCP (ABI 4): only the listed ports */
+    uint16_t *bind_ports, *connect_ports;
+    size_t n_bind_ports, n_connect_ports;
+};
+
 struct sbx_rlimit {
     int resource;
     uint64_t soft, hard;
@@ -216,6 +244,7 @@ struct sbx_spec {
     struct sbx_mount *mounts;/* applied in order after the root is in place */
     size_t n_mounts;
 
+    struct sbx_landlock landlock; /* applied right before the seccomp filter */
     struct sbx_seccomp seccomp;
     char *seccomp_cache_dir; /* compiled programs reused from here; NULL: compile every time */
     enum sbx_net_mode net;

@@ -55,8 +55,8 @@ int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce)
         return child_fail(ce, "credentials", 0, "%d supplementary groups left", getgroups(0, NULL));
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
         return child_fail(ce, "credentials", errno, "clear PR_SET_KEEPCAPS");
-    uid_t r, e, s;
-    gid_t gr, ge, gs;
+    uid_t r = (uid_t)-1, e = r, s = r; /* reported as -1 when getresuid itself fails */
+    gid_t gr = (gid_t)-1, ge = gr, gs = gr;
     if (getresuid(&r, &e, &s) < 0 || getresgid(&gr, &ge, &gs) < 0 || r != spec->uid ||
         e != spec->uid || s != spec->uid || gr != spec->gid || ge != spec->gid || gs != spec->gid)
         return child_fail(ce, "credentials", 0, "credentials did not take: uid %u/%u/%u gid %u/%u/%u",

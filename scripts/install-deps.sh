@@ -1,7 +1,7 @@
 #!/bin/sh
 # Install every Debian package gbox needs to build, test and benchmark.
 # Idempotent: packages already present are not touched. Run as root.
-#   scripts/install-deps.sh          build + test dependencies
+#   scripts/install-deps.sh          build + test dependencies (clang and libFuzzer for make fuzz)
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
 set -eu
 
@@ -10,10 +10,11 @@ BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libn
     libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev"
 # podman: the OCI import test makes its layout with `podman save` (as root, no systemd needed)
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat
-    python3 podman"
+    python3 podman bsdutils libcap2-bin"
+FUZZ="clang libclang-rt-14-dev"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 
-want="$BUILD $TEST"
+want="$BUILD $TEST $FUZZ"
 [ "${1:-}" = "--bench" ] && want="$want $BENCH"
 
 missing=""

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Build the default gbox root image: busybox-static, the probe helper and a
 # minimal /etc, as OUTDIR/rootfs with OUTDIR/module.json beside it.
-# Usage: images/base/build.sh OUTDIR PROBE_BINARY
+# Usage: images/base/build.sh OUTDIR PROBE_BINARY [EXTRA_BINARY...]
+# Each EXTRA_BINARY (static, e.g. the adversarial suite's attack helper) is
+# copied to /usr/bin under its own name.
 #
 # The tree is built in OUTDIR/rootfs.tmp.PID and renamed to OUTDIR/rootfs at
 # the end, so a half-built image is never left under the final name. Every
@@ -10,7 +12,7 @@
 set -eu
 
 usage() {
-    echo "usage: $0 OUTDIR PROBE_BINARY" >&2
+    echo "usage: $0 OUTDIR PROBE_BINARY [EXTRA_BINARY...]" >&2
     exit 2
 }
 
@@ -19,9 +21,10 @@ die() {
     exit 1
 }
 
-[ "$#" -eq 2 ] || usage
+[ "$#" -ge 2 ] || usage
 outdir=$1
 probe=$2
+shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 busybox=${BUSYBOX:-}
 if [ -z "$busybox" ]; then
@@ -48,6 +51,9 @@ is_static() {
 if command -v ldd >/dev/null 2>&1; then
     is_static "$busybox" || die "$busybox is dynamically linked (install busybox-static)"
     is_static "$probe" || die "$probe is dynamically linked (build it with -static)"
+    for extra in "$@"; do
+        is_static "$extra" || die "$extra is dynamically linked (build it with -static)"
+    done
 fi
 
 mkdir -p "$outdir"
@@ -73,6 +79,10 @@ done
 ln -s ../../bin/busybox "$tmp/usr/bin/env"
 
 cp "$probe" "$tmp/usr/bin/probe"
+for extra in "$@"; do
+    [ -f "$extra" ] && [ -x "$extra" ] || die "not an executable file: $extra"
+    cp "$extra" "$tmp/usr/bin/$(basename "$extra")"
+done
 # Setuid-root fixtures: under no_new_privs the bit must have no effect.
 # busybox drops setuid privileges by itself, so only suid-probe shows the
 # difference: "suid-probe status" prints "euid 0" unless no_new_privs is on.
@@ -109,6 +119,9 @@ fi
 find "$tmp" -type d -exec chmod 0755 {} +
 find "$tmp" -type f -exec chmod 0644 {} +
 chmod 0755 "$tmp/bin/busybox" "$tmp/usr/bin/probe"
+for extra in "$@"; do
+    chmod 0755 "$tmp/usr/bin/$(basename "$extra")"
+done
 chmod 1777 "$tmp/tmp" "$tmp/var/tmp"
 # After the chown, which would clear the setuid bit.
 chmod 4755 "$tmp/usr/bin/suid-busybox" "$tmp/usr/bin/suid-probe"

@@ -123,7 +123,7 @@ load helpers
     run "$GBOX" run --in-image probe rlimits
     assert_success
     assert_line "nofile 256 256"
-    assert_line "core 0 0"
+    assert_line "core 1 1"
     assert_line "fsize 268435456 268435456"
 }
 

@@ -691,10 +691,17 @@ static void test_base_policy_plan(void **state)
     effective_is(&s, 0, "socket", SBX_ACT_ERRNO, ENOSYS); /* base has no @network-io */
     effective_is(&s, 0, "clone3", SBX_ACT_ERRNO, ENOSYS);
     effective_is(&s, 0, "clone", SBX_ACT_ALLOW, 0);
-    /* both ioctl rules (TIOCSTI, TIOCLINUX) refine an allowed call: filter 1 */
-    assert_int_equal(n_cond(&s.filters[1], NR("ioctl")), 2);
+    /* the ioctl rules (TIOCSTI, TIOCLINUX, TIOCSETD) refine an allowed call: filter 1 */
+    assert_int_equal(n_cond(&s.filters[1], NR("ioctl")), 3);
     assert_int_equal(n_cond(&s.filters[0], NR("ioctl")), 0);
-    bool sti = false, linux_ = false;
+    /* the address family rules: socket is not allowed in base (filter 0, overriding ENOSYS),
+     * socketpair is (@ipc): filter 1 */
+    assert_int_equal(n_cond(&s.filters[0], NR("socket")), 7);
+    assert_int_equal(n_cond(&s.filters[1], NR("socketpair")), 1);
+    /* RLIMIT_CORE stays at 1: setrlimit and prlimit64 (allowed, @resources) refined in filter 1 */
+    assert_int_equal(n_cond(&s.filters[1], NR("setrlimit")), 1);
+    assert_int_equal(n_cond(&s.filters[1], NR("prlimit64")), 1);
+    bool sti = false, linux_ = false, setd = false;
     for (size_t i = 0; i < s.filters[1].n_rules; i++) {
         const struct sbx_syscall_rule *r = &s.filters[1].rules[i];
         if (r->nr != NR("ioctl"))
@@ -702,8 +709,9 @@ static void test_base_policy_plan(void **state)
         assert_int_equal(r->args[0].mask, 0xffffffffULL);
         sti |= r->args[0].value == 21522;
         linux_ |= r->args[0].value == 21532;
+        setd |= r->args[0].value == 21539;
     }
-    assert_true(sti && linux_);
+    assert_true(sti && linux_ && setd);
     check_invariants(&s, "base");
     check_compiles(&s, "base");
     plan_free(&s);
@@ -764,7 +772,8 @@ static void test_explain_base(void **state)
     explain_is(sc, "read", "seccomp.allow (@default)");
     explain_is(sc, "openat2", "seccomp.allow (@file-system)");
     explain_is(sc, "io_uring_setup", "seccomp.default_action");
-    explain_is(sc, "socket", "seccomp.default_action");
+    explain_is(sc, "socket", "seccomp.rules[3]"); /* the address family rules come first */
+    explain_is(sc, "bind", "seccomp.default_action");
     policy_free(p);
 }
 
