@@ -43,7 +43,7 @@ help:
 	@echo "make check      unit tests (cmocka) and integration tests (bats); needs root"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
-	@echo "make check-vm   the cgroup suites inside a pure cgroup v2 VM (qemu, Debian kernel; ~10 min under TCG)"
+	@echo "make check-vm   the cgroup suites inside a pure cgroup v2 VM (qemu TCG, Debian kernel; ~15 min)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
 

@@ -24,7 +24,7 @@ require_feature() {
 
 # scaled_ms MS — an upper bound on how long something may take, scaled by GBOX_TEST_TIME_SCALE
 # (default 1) on machines much slower than real hardware: the cgroup v2 VM runs under software
-# emulation, where every fork and exec costs ~100 ms, and sets 10 (docs/testing.md).
+# emulation, where every fork and exec costs ~100 ms, and sets 20 (docs/testing.md).
 scaled_ms() {
     echo $(($1 * ${GBOX_TEST_TIME_SCALE:-1}))
 }
