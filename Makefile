@@ -37,7 +37,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images
 
@@ -48,6 +48,7 @@ help:
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
+	@echo "make check-vm   the cgroup suites inside a pure cgroup v2 VM (qemu TCG, Debian kernel; ~15 min)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
 	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
@@ -165,6 +166,12 @@ $(FUZZ_BUILD)/policy.dict: policies/schema.json runtime/syscall_groups.c
 
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD) $(FUZZERS)
+
+# cgroup.bats, sandbox.bats and cleanup.bats inside a VM whose only hierarchy is cgroup v2
+# (scripts/vm-test; docs/testing.md). Ends with "N passed, M failed" like make check.
+check-vm: all
+	@scripts/install-deps.sh --vm
+	@scripts/check-vm
 
 lint:
 	@scripts/lint

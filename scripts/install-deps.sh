@@ -3,6 +3,8 @@
 # Idempotent: packages already present are not touched. Run as root.
 #   scripts/install-deps.sh          build + test dependencies (clang and libFuzzer for make fuzz)
 #   scripts/install-deps.sh --bench  also the peers compared in tests/bench (crun, runc, bwrap)
+#   scripts/install-deps.sh --vm     also what the cgroup v2 VM needs (scripts/vm-test, make check-vm)
+# (flags combine)
 set -eu
 
 # libarchive's static link needs the .a of its compressors: libacl1-dev, libzstd-dev, liblz4-dev.
@@ -13,9 +15,18 @@ TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 pro
     python3 podman bsdutils libcap2-bin"
 FUZZ="clang libclang-rt-14-dev"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
+# the VM: qemu (TCG), busybox-static for its initramfs, kmod to resolve the kernel's modules,
+# xz to unpack the kernel, e2fsprogs for its scratch disk (the kernel itself is fetched by vm-test)
+VM="qemu-system-x86 busybox-static kmod xz-utils e2fsprogs"
 
 want="$BUILD $TEST $FUZZ"
-[ "${1:-}" = "--bench" ] && want="$want $BENCH"
+for a in "$@"; do
+    case $a in
+        --bench) want="$want $BENCH" ;;
+        --vm) want="$want $VM" ;;
+        *) echo "usage: $0 [--bench] [--vm]" >&2; exit 2 ;;
+    esac
+done
 
 missing=""
 for p in $want; do

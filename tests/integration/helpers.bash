@@ -22,6 +22,13 @@ require_feature() {
     skip "$1: $2"
 }
 
+# scaled_ms MS — an upper bound on how long something may take, scaled by GBOX_TEST_TIME_SCALE
+# (default 1) on machines much slower than real hardware: the cgroup v2 VM runs under software
+# emulation, where every fork and exec costs ~100 ms, and sets 20 (docs/testing.md).
+scaled_ms() {
+    echo $(($1 * ${GBOX_TEST_TIME_SCALE:-1}))
+}
+
 # Milliseconds since the epoch.
 now_ms() {
     echo $(($(date +%s%N) / 1000000))
