@@ -114,11 +114,12 @@ io_policy() {
 @test "memory.high: applied on cgroup v2, refused by name where memory is on v1" {
     local pol
     pol=$(policy_file high '"resources": {"memory": {"max": "64M", "high": "32M"}}')
-    run --separate-stderr gb --policy "$pol" --report "$REP" --in-image probe memhog 48M
+    run --separate-stderr gb --policy "$pol" --report "$REP" --in-image probe memhog 36M
     if [ "$(expected_layout)" = v2 ]; then
-        # above memory.high the kernel reclaims and throttles instead of killing
+        # above memory.high the kernel reclaims and throttles instead of killing (without swap the
+        # throttling is long: 4 MiB over takes ~11 s, 16 MiB over ~110 s; docs/testing.md)
         assert_success
-        assert_line "ok 48"
+        assert_line "ok 36"
     else
         assert_failure 125
         assert_output ""
