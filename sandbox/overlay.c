@@ -171,13 +171,21 @@ int sbx_overlay_mount(const struct sbx_overlay *o, struct child_err *ce)
     if (o->n_lower == 0 || o->n_lower > SBX_MAX_LAYERS)
         return child_fail(ce, "mount", EINVAL, "overlay %s: %zu layers (1 to %d)", o->what, o->n_lower,
                           SBX_MAX_LAYERS);
+    /* AUTO tries the next way after any failure of one, not only after a clean "unknown": kernels
+     * before 6.5 take "lowerdir+" through the legacy option adapter and fail only at create time
+     * (6.1: ENODATA, "unrecognized mount option" in the log). The last way's error is reported. */
+    bool auto_ = o->api == SBX_OVERLAY_AUTO;
     int rc = 1;
-    if (o->api == SBX_OVERLAY_AUTO || o->api == SBX_OVERLAY_STRING)
+    if (auto_ || o->api == SBX_OVERLAY_STRING)
         rc = mount_new_api(o, false, ce);
-    if (rc == 1 && (o->api == SBX_OVERLAY_AUTO || o->api == SBX_OVERLAY_FD))
+    if ((rc == 1 || (auto_ && rc < 0)) && (auto_ || o->api == SBX_OVERLAY_FD)) {
+        memset(ce, 0, sizeof(*ce));
         rc = mount_new_api(o, true, ce);
-    if (rc == 1 && (o->api == SBX_OVERLAY_AUTO || o->api == SBX_OVERLAY_LEGACY))
+    }
+    if ((rc == 1 || (auto_ && rc < 0)) && (auto_ || o->api == SBX_OVERLAY_LEGACY)) {
+        memset(ce, 0, sizeof(*ce));
         rc = mount_legacy(o, ce);
+    }
     if (rc == 1)
         return child_fail(ce, "mount", ENOSYS, "overlay %s: this kernel lacks the forced mount API", o->what);
     return rc;
