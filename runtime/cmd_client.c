@@ -20,7 +20,7 @@ enum { EXIT_DAEMON = 1 }; /* the daemon refused or could not be reached */
 
 static const char client_usage[] =
     "usage: gbox spawn [--policy NAME|FILE] [--name NAME] [--restart never|on-failure|always]\n"
-    "                  [--in-image] [--] PROGRAM [ARGS...]\n"
+    "                  [--env NAME=VALUE]... [--module NAME[@RANGE]]... [--in-image] [--] PROGRAM [ARGS...]\n"
     "       gbox ps [--json]\n"
     "       gbox inspect ID|NAME\n"
     "       gbox stop ID|NAME [--time MS]\n"
@@ -208,6 +208,8 @@ static int stream(struct reader *r, bool events)
     return 0;
 }
 
+static void json_free(json_t **j) { json_decref(*j); }
+
 int cmd_client(int argc, char **argv)
 {
     const char *verb = argv[0];
@@ -218,14 +220,17 @@ int cmd_client(int argc, char **argv)
         {"signal", required_argument, NULL, 's'}, {"stderr", no_argument, NULL, 'e'},
         {"follow", no_argument, NULL, 'f'},       {"tail", required_argument, NULL, 'T'},
         {"id", required_argument, NULL, 'I'},     {"type", required_argument, NULL, 'y'},
+        {"env", required_argument, NULL, 'E'},    {"module", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
+    json_t *envs __attribute__((cleanup(json_free))) = json_array();
+    json_t *mods __attribute__((cleanup(json_free))) = json_array();
     const char *policy = NULL, *name = NULL, *restart = NULL, *sig = NULL, *fid = NULL, *ftype = NULL;
     bool in_image = false, as_json = false, err_stream = false, follow = false;
     long long grace = -1, tail = 0;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:n:R:ijt:s:efT:I:y:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:n:R:ijt:s:efT:I:y:E:M:h", opts, NULL)) != -1) {
         char *end = NULL;
         switch (c) {
         case 'p': policy = optarg; break;
@@ -240,6 +245,8 @@ int cmd_client(int argc, char **argv)
         case 'T': tail = strtoll(optarg, &end, 10); if (*end || tail < 0) goto usage; break;
         case 'I': fid = optarg; break;
         case 'y': ftype = optarg; break;
+        case 'E': json_array_append_new(envs, json_string(optarg)); break;
+        case 'M': json_array_append_new(mods, json_string(optarg)); break;
         case 'h': fputs(client_usage, stdout); return 0;
         default: goto usage;
         }
@@ -289,6 +296,10 @@ int cmd_client(int argc, char **argv)
             json_object_set_new(rq, "name", json_string(name));
         if (restart)
             json_object_set_new(rq, "restart", json_string(restart));
+        if (json_array_size(envs))
+            json_object_set(rq, "env", envs);
+        if (json_array_size(mods))
+            json_object_set(rq, "modules", mods);
         resp = request(rq, &r);
         if ((rc = check(resp)) == 0)
             printf("%s\n", json_string_value(json_object_get(resp, "id")));

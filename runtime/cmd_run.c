@@ -19,6 +19,7 @@ static const char run_usage[] =
     "  -r, --report FILE       write a JSON report of the run (end, reason, times, usage)\n"
     "  -i, --in-image          run CMD from inside the image instead of a host file\n"
     "  -q, --quiet             no summary line on stderr when the program does not exit normally\n"
+    "  -e, --env NAME=VALUE    set (or override) a variable of the policy's interpreter.env\n"
     "      --state-file FILE   once the program runs, write where it is (pids, start time,\n"
     "                          cgroups) to FILE as JSON: how gbox daemon finds a sandbox again\n"
     "  -m, --module NAME[@RANGE]  stack a module image above the root image (repeatable; later\n"
@@ -90,7 +91,7 @@ int cmd_run(int argc, char **argv)
         {"in-image", no_argument, NULL, 'i'},     {"quiet", no_argument, NULL, 'q'},
         {"module", required_argument, NULL, 'm'}, {"image", required_argument, NULL, 'I'},
         {"name", required_argument, NULL, 'n'},   {"store", required_argument, NULL, 'S'},
-        {"state-file", required_argument, NULL, 'F'},
+        {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
@@ -98,9 +99,12 @@ int cmd_run(int argc, char **argv)
     struct run_hold hold = {.run.fd = -1};
     struct run_request rq = {.hold = &hold};
     const char **modules = calloc((size_t)argc + 1, sizeof(char *));
+    const char **envs = calloc((size_t)argc + 1, sizeof(char *));
+    if (!modules || !envs)
+        abort();
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:r:iqm:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:r:iqm:n:e:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': policy = optarg; break;
         case 'r': report_file = optarg; break;
@@ -111,20 +115,36 @@ int cmd_run(int argc, char **argv)
         case 'n': rq.name = optarg; break;
         case 'S': rq.store_dir = optarg; break;
         case 'F': state_file = optarg; break;
-        case 'h': fputs(run_usage, stdout); free(modules); return 0;
-        default: fputs(run_usage, stderr); free(modules); return GBOX_EXIT_USAGE;
+        case 'e': {
+            const char *eq = strchr(optarg, '=');
+            size_t kl = eq ? (size_t)(eq - optarg) : 0;
+            if (!eq || kl == 0 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != kl ||
+                (optarg[0] >= '0' && optarg[0] <= '9')) {
+                fprintf(stderr, "gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got \"%s\"\n", optarg);
+                free(modules);
+                free(envs);
+                return GBOX_EXIT_USAGE;
+            }
+            envs[rq.n_env++] = optarg;
+            break;
+        }
+        case 'h': fputs(run_usage, stdout); free(modules); free(envs); return 0;
+        default: fputs(run_usage, stderr); free(modules); free(envs); return GBOX_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
         free(modules);
+        free(envs);
         return GBOX_EXIT_USAGE;
     }
     rq.modules = modules;
+    rq.env = envs;
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
     if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
         free(modules);
+        free(envs);
         return cli_fail(&err);
     }
     rq.program = in_image ? NULL : argv[optind];
@@ -136,6 +156,7 @@ int cmd_run(int argc, char **argv)
         run_hold_release(&hold);
         policy_free(p);
         free(modules);
+        free(envs);
         return cli_fail(&err);
     }
     if (state_file) {
@@ -171,5 +192,6 @@ int cmd_run(int argc, char **argv)
     sbx_spec_free(&spec);
     policy_free(p);
     free(modules);
+    free(envs);
     return code;
 }

@@ -404,8 +404,9 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     }
     /* argv: gbox run --quiet --policy P --report R --state-file S [--in-image] ARGV... */
     json_t *argvj = json_object_get(s->request, "argv");
+    json_t *envj = json_object_get(s->request, "env"), *modj = json_object_get(s->request, "modules");
     size_t n = json_array_size(argvj), k = 0;
-    char **argv = xcalloc(n + 16, sizeof(char *));
+    char **argv = xcalloc(n + 16 + 2 * (json_array_size(envj) + json_array_size(modj)), sizeof(char *));
     argv[k++] = D.exe;
     argv[k++] = "run";
     argv[k++] = "--quiet";
@@ -415,6 +416,14 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     argv[k++] = report;
     argv[k++] = "--state-file";
     argv[k++] = state;
+    for (size_t i = 0; i < json_array_size(envj); i++) {
+        argv[k++] = "--env";
+        argv[k++] = (char *)json_string_value(json_array_get(envj, i));
+    }
+    for (size_t i = 0; i < json_array_size(modj); i++) {
+        argv[k++] = "--module";
+        argv[k++] = (char *)json_string_value(json_array_get(modj, i));
+    }
     if (json_is_true(json_object_get(s->request, "in_image")))
         argv[k++] = "--in-image";
     argv[k++] = "--";
@@ -933,6 +942,15 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
     size_t i;
     json_t *e;
     json_array_foreach(argv, i, e) if (!json_is_string(e)) return fail_msg("spawn: \"argv[%zu]\": expected a string", i);
+    static const char *const lists[] = {"env", "modules"};
+    for (size_t l = 0; l < 2; l++) {
+        json_t *lst = json_object_get(rq, lists[l]);
+        if (lst && !json_is_array(lst))
+            return fail_msg("spawn: \"%s\": expected an array of strings", lists[l]);
+        json_array_foreach(lst, i, e) if (!json_is_string(e) ||
+                                          (l == 0 && (!strchr(json_string_value(e), '=') || json_string_value(e)[0] == '=')))
+            return fail_msg("spawn: \"%s[%zu]\": expected %s", lists[l], i, l == 0 ? "a string NAME=VALUE" : "a string NAME[@RANGE]");
+    }
     if (name && !valid_name(name))
         return fail_msg("spawn: \"name\": expected 1-64 characters of [A-Za-z0-9._-], got \"%s\"", name);
     if (name && sb_find(name))
@@ -966,6 +984,10 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
     s->policy = xstrdup(policy);
     s->owner = c->uid;
     s->request = json_pack("{s:O,s:b}", "argv", argv, "in_image", in_image);
+    if (json_array_size(json_object_get(rq, "env")))
+        json_object_set(s->request, "env", json_object_get(rq, "env"));
+    if (json_array_size(json_object_get(rq, "modules")))
+        json_object_set(s->request, "modules", json_object_get(rq, "modules"));
     s->rp.mode = mode;
     s->created_at = wall_ms();
     char err[1024];

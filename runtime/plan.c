@@ -169,7 +169,7 @@ static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, 
     return 0;
 }
 
-static void plan_env(const struct gbox_policy *p, struct sbx_spec *s)
+static void plan_env(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s)
 {
     struct strv env = {0};
     const char *k;
@@ -184,6 +184,19 @@ static void plan_env(const struct gbox_policy *p, struct sbx_spec *s)
     if (term && isatty(STDOUT_FILENO) && !json_object_get(pol_get(p, "interpreter.env"), "TERM")) {
         snprintf(buf, sizeof(buf), "TERM=%s", term);
         strv_push(&env, buf);
+    }
+    /* --env overrides: replace NAME= in place, else append */
+    for (size_t i = 0; rq && i < rq->n_env; i++) {
+        size_t kl = (size_t)(strchr(rq->env[i], '=') - rq->env[i]) + 1;
+        size_t j = 0;
+        while (j < env.n && strncmp(env.v[j], rq->env[i], kl) != 0)
+            j++;
+        if (j < env.n) {
+            free(env.v[j]);
+            env.v[j] = xstrdup(rq->env[i]);
+        } else {
+            strv_push(&env, rq->env[i]);
+        }
     }
     if (!env.v)
         strv_push(&env, "PATH=/usr/bin:/bin");
@@ -522,7 +535,7 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     argv.v = NULL;
     plan_mounts_after_program(p, s);
     plan_landlock(p, s);
-    plan_env(p, s);
+    plan_env(p, rq, s);
     s->cwd = xstrdup(pol_str(p, "interpreter.workdir"));
     s->uid = (uid_t)json_integer_value(pol_get(p, "user.uid"));
     s->gid = (gid_t)json_integer_value(pol_get(p, "user.gid"));

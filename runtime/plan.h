@@ -17,6 +17,8 @@ struct run_request {
     const char *name;    /* --name: a named sandbox, whose upper layer persists in the store */
     const char *store_dir; /* --store (NULL: $GBOX_STORE_DIR or /var/lib/gbox) */
     struct run_hold *hold; /* filled when the run uses store images; release after the run */
+    const char *const *env; /* --env NAME=VALUE: set or override in the policy's environment */
+    size_t n_env;
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */

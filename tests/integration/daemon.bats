@@ -394,3 +394,13 @@ EOF2
     run "$GBOX" events --id quiet --type anomaly
     assert_output ""
 }
+
+@test "spawn takes an image stack (--module) and environment overrides (--env)" {
+    "$GBOX" spawn --name stack --env GREETING=hello --module sample --in-image sh -c 'echo $GREETING; cat /opt/sample/VERSION' >/dev/null
+    wait_for 100 '[ "$(state_of stack)" = exited ]' || fail "state $(state_of stack): $("$GBOX" logs --stderr stack)"
+    run "$GBOX" logs stack
+    assert_output "$(printf 'hello\n2.0.0')"
+    run --separate-stderr "$GBOX" spawn --env NOEQUALS --in-image true
+    assert_failure 1
+    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
+}

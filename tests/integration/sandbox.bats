@@ -646,3 +646,12 @@ listen_and_connect() {
     assert_success
     assert_output "$(printf 'hello from gbox\nuid=1000(gbox) gid=1000(gbox)\ngbox')"
 }
+
+@test "--env sets and overrides variables of the policy's environment; a bad one is a usage error" {
+    run "$GBOX" run --env FOO=bar --env HOME=/x --in-image sh -c 'echo "$FOO $HOME $LANG"'
+    assert_success
+    assert_output "bar /x C.UTF-8"
+    run --separate-stderr "$GBOX" run --env 1X=y --in-image true
+    assert_failure 2
+    assert_equal "$stderr" 'gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got "1X=y"'
+}
