@@ -1,11 +1,11 @@
 /* exec.c — start a process inside a running sandbox (health checks; later `exec` of the OCI front
  * end). It gets what the sandbox's program got, in the same order: the sandbox's cgroups, its
  * namespaces (entered at once through a pidfd of the sandbox's init), the spec's uid/gid with no
- * supplementary groups, the capability sets trimmed, rlimits, no_new_privs and the seccomp
- * filters last. Only stdio survives from the caller.
+ * supplementary groups, the capability sets trimmed, rlimits, no_new_privs, the policy's
+ * Landlock rules and the seccomp filters last. Only stdio survives from the caller.
  *
  *   caller ── fork ──> A: drop groups, join cgroups, setns(init pidfd) ── fork ──> B: creds,
- *                       waits for B, exits with B's status          caps, nnp, seccomp, exec
+ *                       waits for B, exits with B's status          caps, nnp, Landlock, seccomp, exec
  * A is needed because joining a pid namespace only affects children. Both die with the caller
  * (PDEATHSIG). A failure before exec exits 125. */
 #include "internal.h"
@@ -69,6 +69,11 @@ static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const s
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the credential change */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("no_new_privs");
+    /* the policy's Landlock rules bind this process as they bind the program (fail closed) */
+    if (sbx_landlock_in_child(&spec->landlock, &ce) < 0) {
+        errno = ce.errnum;
+        fail(ce.msg);
+    }
     int listener = -1;
     if (sbx_seccomp_in_child(bpf, &listener, &ce) < 0) {
         errno = ce.errnum;

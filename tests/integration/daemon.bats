@@ -404,3 +404,17 @@ EOF2
     assert_failure 1
     assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
 }
+
+@test "health check: the policy's Landlock rules bind the check as they bind the program" {
+    local pol=$BATS_TEST_TMPDIR/hcll.json
+    cat >"$pol" <<EOF2
+{"version": 1, "name": "hcll", "extends": "$POLICY_DIR/playground.json",
+ "monitoring": {"health_check": {"command": ["sh", "-c", "probe write /proc/self/comm evil; exit 0"],
+                                 "interval": "1s", "timeout": "2s", "retries": 1}}}
+EOF2
+    "$GBOX" spawn --name hll --policy "$pol" --in-image probe sleep 60 >/dev/null
+    wait_for 80 '[ "$(field_of hll .health)" = healthy ]' || fail "health $(field_of hll .health): $("$GBOX" events --id hll)"
+    # without Landlock renaming oneself needs no privilege ("ok 5"); playground's rules refuse it
+    run cat "$GBOX_STATE_DIR/sandboxes/$(field_of hll .id)/health.log"
+    assert_output "errno EACCES 13"
+}
