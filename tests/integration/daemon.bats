@@ -408,7 +408,7 @@ EOF2
     assert_output "$(printf 'hello\n2.0.0')"
     run --separate-stderr "$GBOX" spawn --env NOEQUALS --in-image true
     assert_failure 1
-    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
+    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE, got "NOEQUALS"'
 }
 
 @test "health check: the policy's Landlock rules bind the check as they bind the program" {
