@@ -49,7 +49,7 @@ help:
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
-	@echo "make check-vm   the cgroup suites inside a pure cgroup v2 VM (qemu TCG, Debian kernel; ~15 min)"
+	@echo "make check-vm   the cgroup suites and tests/adversarial inside a pure cgroup v2 VM (qemu TCG, Debian 6.1 kernel)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
 	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
@@ -184,7 +184,7 @@ $(FUZZ_BUILD)/manifest.dict: images/schema.json
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD) $(FUZZERS)
 
-# cgroup.bats, sandbox.bats and cleanup.bats inside a VM whose only hierarchy is cgroup v2
+# cgroup.bats, sandbox.bats, cleanup.bats and tests/adversarial inside a VM whose only hierarchy is cgroup v2
 # (scripts/vm-test; docs/testing.md). Ends with "N passed, M failed" like make check.
 check-vm: all
 	@scripts/install-deps.sh --vm
