@@ -23,6 +23,7 @@
 #include "paths.h"
 #include "plan.h"
 #include "policy.h"
+#include "request.h"
 #include "restart.h"
 #include "units.h"
 #include "../sandbox/util.h"
@@ -378,6 +379,30 @@ static void add_pidfd(struct sb *s)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, s->pidfd, &ev);
 }
 
+/* Watch the shim through a pidfd. Without pidfd_open (ENOSYS: valgrind 3.19, under which
+ * tests/valgrind runs the daemon, or a container's seccomp profile older than the call) the tick
+ * watches it instead (shim_polled). 0, or -1 with errno. */
+static int watch_shim(struct sb *s)
+{
+    s->pidfd = (int)syscall(SYS_pidfd_open, s->shim, 0);
+    if (s->pidfd >= 0)
+        add_pidfd(s);
+    return s->pidfd >= 0 || errno == ENOSYS ? 0 : -1;
+}
+
+/* A shim watched without a pidfd has ended (an own child: on_pidfd reaps it; adopted: gone, or
+ * its pid is another process now). */
+static bool shim_polled_ended(const struct sb *s)
+{
+    if (s->pidfd >= 0 || s->shim <= 0 || (s->state != SB_RUNNING && s->state != SB_STARTING))
+        return false;
+    if (s->own_child) {
+        siginfo_t si = {0};
+        return waitid(P_PID, (id_t)s->shim, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == s->shim;
+    }
+    return proc_start_time(s->shim) != s->shim_start;
+}
+
 static int open_log(struct sb *s, const char *name)
 {
     char p[PATH_MAX];
@@ -456,14 +481,12 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     s->shim = pid;
     s->shim_start = proc_start_time(pid);
     s->own_child = true;
-    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (s->pidfd < 0) {
+    if (watch_shim(s) < 0) {
         snprintf(errbuf, errlen, "pidfd_open: %s", strerror(errno));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return -1;
     }
-    add_pidfd(s);
     s->state = SB_STARTING;
     s->started_at = mono_ms();
     s->stop_deadline = -1;
@@ -914,18 +937,7 @@ static json_t *fail_msg(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(b, sizeof(b), fmt, ap);
     va_end(ap);
-    return json_pack("{s:b,s:s}", "ok", 0, "error", b);
-}
-
-static bool valid_name(const char *n)
-{
-    if (!n || !*n || strlen(n) > 64)
-        return false;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.'))
-            return false;
-    return true;
+    return request_error_reply(b);
 }
 
 static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
@@ -937,22 +949,7 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
     bool in_image = json_is_true(json_object_get(rq, "in_image"));
     if (!policy)
         policy = "base";
-    if (!json_is_array(argv) || json_array_size(argv) == 0)
-        return fail_msg("spawn: \"argv\": expected a non-empty array of strings");
-    size_t i;
-    json_t *e;
-    json_array_foreach(argv, i, e) if (!json_is_string(e)) return fail_msg("spawn: \"argv[%zu]\": expected a string", i);
-    static const char *const lists[] = {"env", "modules"};
-    for (size_t l = 0; l < 2; l++) {
-        json_t *lst = json_object_get(rq, lists[l]);
-        if (lst && !json_is_array(lst))
-            return fail_msg("spawn: \"%s\": expected an array of strings", lists[l]);
-        json_array_foreach(lst, i, e) if (!json_is_string(e) ||
-                                          (l == 0 && (!strchr(json_string_value(e), '=') || json_string_value(e)[0] == '=')))
-            return fail_msg("spawn: \"%s[%zu]\": expected %s", lists[l], i, l == 0 ? "a string NAME=VALUE" : "a string NAME[@RANGE]");
-    }
-    if (name && !valid_name(name))
-        return fail_msg("spawn: \"name\": expected 1-64 characters of [A-Za-z0-9._-], got \"%s\"", name);
+    /* the fields' types and forms: request_parse (request.c) */
     if (name && sb_find(name))
         return fail_msg("spawn: a sandbox named \"%s\" exists already", name);
     enum restart_mode mode = RESTART_NEVER;
@@ -964,9 +961,6 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
         return fail_msg("spawn: \"policy\": only root may name a policy file; use a policy name from %s",
                         gbox_policy_dir());
     if (!in_image) {
-        const char *prog = json_string_value(json_array_get(argv, 0));
-        if (prog[0] != '/')
-            return fail_msg("spawn: \"argv[0]\": expected an absolute host path (or in_image), got \"%s\"", prog);
         /* The shim opens the file as root later: a path checked now could be swapped for a
          * symlink to anything by then. Until the file is handed over by descriptor, only root
          * runs host files through the daemon. */
@@ -1451,11 +1445,11 @@ static void on_client(struct client *c)
     char *nl;
     while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
         *nl = '\0';
-        json_error_t je;
-        json_t *rq = json_loads(c->in, JSON_REJECT_DUPLICATES, &je);
+        char why[REQUEST_MAX_ERROR];
+        json_t *rq = request_parse(c->in, (size_t)(nl - c->in), why, sizeof(why));
         json_t *resp;
-        if (!rq || !json_is_object(rq)) {
-            resp = rq ? fail_msg("request: expected a JSON object") : fail_msg("request: column %d: %s", je.column, je.text);
+        if (!rq) {
+            resp = fail_msg("%s", why);
             struct client tmp = *c;
             audit(&tmp, "(invalid)", "", false, json_string_value(json_object_get(resp, "error")));
         } else {
@@ -1539,6 +1533,8 @@ static void on_tick(void)
     if (rotate)
         last_rotate = now;
     for (struct sb *s = D.sbs; s; s = s->next) {
+        if (shim_polled_ended(s))
+            on_pidfd(s);
         refresh_running(s);
         if (s->state == SB_RUNNING) {
             enum circuit before = s->rs.circuit;
@@ -1657,14 +1653,16 @@ static void adopt_all(void)
         json_decref(st);
         where_load(s, &shim_start);
         int pfd = shim > 0 ? (int)syscall(SYS_pidfd_open, shim, 0) : -1;
-        if (pfd >= 0 && proc_start_time(shim) == shim_start && shim_start > 0) {
+        bool polled = pfd < 0 && shim > 0 && errno == ENOSYS; /* watch_shim */
+        if ((pfd >= 0 || polled) && proc_start_time(shim) == shim_start && shim_start > 0) {
             s->shim = shim;
             s->shim_start = shim_start;
             s->pidfd = pfd;
             s->own_child = false;
             s->state = SB_RUNNING;
             restart_started(&s->rs, s->started_at >= 0 ? s->started_at : mono_ms());
-            add_pidfd(s);
+            if (pfd >= 0)
+                add_pidfd(s);
             emit(s, "adopted", json_pack("{s:i,s:i}", "shim_pid", (int)shim, "init_pid", (int)s->where.init_pid));
             continue;
         }

@@ -305,13 +305,19 @@ events_of() {
 
 @test "bad requests get a clear error and change nothing; the daemon keeps serving" {
     run python3 - "$GBOX_SOCKET" <<'EOF'
-import socket, sys
+import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
 for line in ['not json', '[1,2]', '{"op": "explode"}', '{"op": "spawn"}', '{"op": "spawn", "argv": ["relative"]}',
              '{"op": "stop", "id": "nope"}', '{"op": "spawn", "argv": ["true"], "in_image": true, "restart": "sometimes"}']:
     f.write(line + '\n'); f.flush(); print(f.readline().strip())
+# regression: an error quoting a long non-ASCII value, cut inside a character, made no reply at all
+for pre in ('', 'x'):
+    for field in ('name', 'policy'):
+        f.write('{"op": "spawn", "argv": ["true"], "in_image": true, "%s": "%s"}\n' % (field, pre + '\u00e9' * 600))
+        s.settimeout(30); f.flush(); print('reply ok=%s' % json.loads(f.readline())['ok'])
 EOF
     assert_success
+    for i in 7 8 9 10; do assert_line --index $i 'reply ok=False'; done
     assert_line --index 0 --partial '"ok":false'
     assert_line --index 1 '{"ok":false,"error":"request: expected a JSON object"}'
     assert_line --index 2 '{"ok":false,"error":"request: \"op\": unknown operation \"explode\""}'
@@ -402,7 +408,7 @@ EOF2
     assert_output "$(printf 'hello\n2.0.0')"
     run --separate-stderr "$GBOX" spawn --env NOEQUALS --in-image true
     assert_failure 1
-    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
+    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE, got "NOEQUALS"'
 }
 
 @test "health check: the policy's Landlock rules bind the check as they bind the program" {
