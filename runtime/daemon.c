@@ -133,7 +133,7 @@ static struct {
     char exe[PATH_MAX];
     struct sb *sbs;
     struct client *clients;
-    int journal_fd, audit_fd;
+    int journal_fd;
     int64_t log_max;
     json_t *access;
     bool quit;
