@@ -70,6 +70,21 @@ static void print_changes(const json_t *changes)
     }
 }
 
+static void print_sandboxes(const json_t *sbs)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(sbs, i, s)
+    {
+        const char *err = json_string_value(json_object_get(s, "error"));
+        const char *later = json_string_value(json_object_get(s, "new_run_only"));
+        printf("  sandbox %s (%s): %s%s%s\n", json_string_value(json_object_get(s, "id")),
+               json_string_value(json_object_get(s, "name")),
+               err ? err : json_is_true(json_object_get(s, "limits_applied")) ? "limits applied" : "settings applied",
+               later ? "; at its next start: " : "", later ? later : "");
+    }
+}
+
 static void print_result(const json_t *resp)
 {
     const char *pending = json_string_value(json_object_get(resp, "pending"));
@@ -86,16 +101,14 @@ static void print_result(const json_t *resp)
     }
     printf("%s: revision %lld\n", domain, (long long)json_integer_value(json_object_get(resp, "rev")));
     print_changes(changes);
+    print_sandboxes(json_object_get(resp, "sandboxes"));
     size_t i;
-    json_t *s;
-    json_array_foreach(json_object_get(resp, "sandboxes"), i, s)
+    json_t *d;
+    json_array_foreach(json_object_get(resp, "dependents"), i, d)
     {
-        const char *err = json_string_value(json_object_get(s, "error"));
-        const char *later = json_string_value(json_object_get(s, "new_run_only"));
-        printf("  sandbox %s (%s): %s%s%s\n", json_string_value(json_object_get(s, "id")),
-               json_string_value(json_object_get(s, "name")),
-               err ? err : json_is_true(json_object_get(s, "limits_applied")) ? "limits applied" : "settings applied",
-               later ? "; at its next start: " : "", later ? later : "");
+        printf("%s (extends %s):\n", json_string_value(json_object_get(d, "domain")), domain);
+        print_changes(json_object_get(d, "changes"));
+        print_sandboxes(json_object_get(d, "sandboxes"));
     }
 }
 

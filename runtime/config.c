@@ -318,6 +318,9 @@ void config_cand_free(struct config_cand *c)
 {
     if (!c)
         return;
+    for (size_t i = 0; i < c->n_deps; i++)
+        config_cand_free(c->deps[i]);
+    free(c->deps);
     json_decref(c->doc);
     json_decref(c->changes);
     policy_free(c->pol);
@@ -325,6 +328,8 @@ void config_cand_free(struct config_cand *c)
     plan_cgroup_limits_free(&c->lim_new);
     free(c);
 }
+
+static int check_dependents(struct config_store *cs, struct config_cand *c, char *err, size_t errlen);
 
 int config_cand_doc(struct config_store *cs, const char *domain, const json_t *doc, struct config_cand **out,
                     char *err, size_t errlen)
@@ -363,9 +368,71 @@ int config_cand_doc(struct config_store *cs, const char *domain, const json_t *d
         c->approval = json_is_true(pol_get(d->pol, "safety.require_explicit_approval"));
         c->distinct = json_is_true(pol_get(d->pol, "safety.distinct_approver"));
         c->base_rev = d->rev;
+        if (check_dependents(cs, c, err, errlen) < 0) {
+            config_cand_free(c);
+            return -1;
+        }
     }
     *out = c;
     return 0;
+}
+
+/* The other domains resolved again as they would be with c in force (their documents and c's in
+ * a scratch directory): one that would no longer validate refuses c; one whose resolved policy
+ * changes becomes a dependent candidate, checked and applied with c. */
+static int check_dependents(struct config_store *cs, struct config_cand *c, char *err, size_t errlen)
+{
+    char chk[PATH_MAX], p[PATH_MAX];
+    snprintf(chk, sizeof(chk), "%s/check", cs->cdir);
+    if (mkdir(chk, 0700) < 0 && errno != EEXIST)
+        return cfail(err, errlen, "create %s: %s", chk, strerror(errno));
+    for (size_t i = 0; i < cs->n; i++) {
+        snprintf(p, sizeof(p), "%s/%s.json", chk, cs->d[i].name);
+        const json_t *doc = strcmp(cs->d[i].name, c->domain) == 0 ? c->doc : cs->d[i].doc;
+        if (json_dump_file(doc, p, JSON_COMPACT) < 0)
+            return cfail(err, errlen, "write %s: %s", p, strerror(errno));
+    }
+    int rc = 0;
+    for (size_t i = 0; i < cs->n && rc == 0; i++) {
+        struct dom *d = &cs->d[i];
+        if (strcmp(d->name, c->domain) == 0)
+            continue;
+        snprintf(p, sizeof(p), "%s/%s.json", chk, d->name);
+        struct gbox_policy *pol = NULL;
+        struct sbx_err *e = NULL;
+        if (policy_load(p, &pol, &e) < 0) {
+            rc = cfail(err, errlen, "config %s: domain %s (which extends it) would no longer be valid: %s", c->domain,
+                       d->name, e ? e->msg : "?");
+            sbx_err_free(&e);
+            break;
+        }
+        if (json_equal(pol->root, d->pol->root)) {
+            policy_free(pol);
+            continue;
+        }
+        struct config_cand *dc = xcalloc(1, sizeof(*dc));
+        snprintf(dc->domain, sizeof(dc->domain), "%s", d->name);
+        dc->doc = json_incref(d->doc);
+        dc->pol = pol;
+        free(pol->file);
+        pol->file = xstrdup(d->active);
+        dc->changes = json_array();
+        dc->base_rev = d->rev;
+        diff(dc, "", d->pol->root, pol->root);
+        if (plan_cgroup_limits(pol, &dc->lim_new, &e) < 0 || plan_cgroup_limits(d->pol, &dc->lim_old, &e) < 0) {
+            rc = cfail(err, errlen, "%s", e ? e->msg : "resources");
+            sbx_err_free(&e);
+        }
+        c->deps = realloc(c->deps, (c->n_deps + 1) * sizeof(*c->deps));
+        if (!c->deps)
+            abort();
+        c->deps[c->n_deps++] = dc;
+    }
+    for (size_t i = 0; i < cs->n; i++) {
+        snprintf(p, sizeof(p), "%s/%s.json", chk, cs->d[i].name);
+        unlink(p);
+    }
+    return rc;
 }
 
 static bool valid_path(const char *p)
@@ -519,6 +586,14 @@ int config_commit(struct config_store *cs, struct config_cand *c, uid_t uid, con
     d->rev = rev;
     free(d->seen);
     d->seen = read_file(file, NULL);
+    for (size_t i = 0; i < c->n_deps; i++) { /* the domains extending it, resolved again */
+        struct dom *dd = find(cs, c->deps[i]->domain);
+        if (!dd || !c->deps[i]->pol)
+            continue;
+        policy_free(dd->pol);
+        dd->pol = c->deps[i]->pol;
+        c->deps[i]->pol = NULL;
+    }
     return rev;
 }
 

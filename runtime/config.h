@@ -26,6 +26,8 @@ struct config_cand {
     unsigned cg_what;               /* SBX_CGU_* that differ */
     struct sbx_cgroup_limits lim_old, lim_new;
     int base_rev;                   /* the revision it changes */
+    struct config_cand **deps;      /* domains extending it whose resolved policy changes with it */
+    size_t n_deps;
 };
 
 int config_open(struct config_store **cs, const char *policy_dir, const char *state_dir, char *err, size_t errlen);
@@ -54,7 +56,8 @@ int config_cand_doc(struct config_store *cs, const char *domain, const json_t *d
 void config_cand_free(struct config_cand *c);
 
 /* Make it the version in force: the policy file, the in-force copy and a new revision, each
- * written atomically. Returns the new revision, or -1 with err (nothing changed). */
+ * written atomically; the domains that extend it (deps) are resolved again. Returns the new
+ * revision, or -1 with err (nothing changed). */
 int config_commit(struct config_store *cs, struct config_cand *c, uid_t uid, const char *source, char *err,
                   size_t errlen);
 

@@ -1416,16 +1416,21 @@ static json_t *cfg_change(uid_t uid, struct config_cand *cd, const char *source,
                                                (int)uid, "source", source));
         return json_pack("{s:b,s:s,s:s,s:O}", "ok", 1, "domain", cd->domain, "pending", id, "changes", cd->changes);
     }
-    if (cfg_check(cd, err, sizeof(err)) < 0)
-        return fail_msg("%s", err);
+    for (size_t i = 0; i <= cd->n_deps; i++) /* and the domains extending it */
+        if (cfg_check(i ? cd->deps[i - 1] : cd, err, sizeof(err)) < 0)
+            return fail_msg("%s", err);
     int rev = config_commit(D.cfg, cd, uid, source, err, sizeof(err));
     if (rev < 0)
         return fail_msg("%s", err);
-    json_t *sbs = cfg_apply(cd);
-    emit(NULL, "config_changed", json_pack("{s:s,s:i,s:s,s:i,s:O,s:O}", "domain", cd->domain, "rev", rev, "source",
-                                           source, "uid", (int)uid, "changes", cd->changes, "sandboxes", sbs));
-    return json_pack("{s:b,s:s,s:i,s:O,s:o}", "ok", 1, "domain", cd->domain, "rev", rev, "changes", cd->changes,
-                     "sandboxes", sbs);
+    json_t *sbs = cfg_apply(cd), *deps = json_array();
+    for (size_t i = 0; i < cd->n_deps; i++)
+        json_array_append_new(deps, json_pack("{s:s,s:O,s:o}", "domain", cd->deps[i]->domain, "changes",
+                                              cd->deps[i]->changes, "sandboxes", cfg_apply(cd->deps[i])));
+    emit(NULL, "config_changed", json_pack("{s:s,s:i,s:s,s:i,s:O,s:O,s:O}", "domain", cd->domain, "rev", rev, "source",
+                                           source, "uid", (int)uid, "changes", cd->changes, "sandboxes", sbs,
+                                           "dependents", deps));
+    return json_pack("{s:b,s:s,s:i,s:O,s:o,s:o}", "ok", 1, "domain", cd->domain, "rev", rev, "changes", cd->changes,
+                     "sandboxes", sbs, "dependents", deps);
 }
 
 /* approve ID: what each kind of queued change does once approved */

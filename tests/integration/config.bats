@@ -323,3 +323,25 @@ mem_limit() {
     run "$GBOX" audit verify "$BATS_TEST_TMPDIR/none"
     assert_failure 2
 }
+
+@test "a change to a parent policy reaches the domains that extend it, or is refused if it breaks one" {
+    spawn_running c1 sh -c 'exec probe sleep 300'
+    local cpu
+    cpu=$(cg_dir c1 cpu)
+    [ -n "$cpu" ] || cpu=$(cg_dir c1 cpu,cpuacct)
+    [ -f "$cpu/cpu.cfs_quota_us" ] || fail "no v1 cpu cgroup for c1: $cpu"
+    assert_equal "$(cat "$cpu/cpu.cfs_quota_us")" 100000
+    # web does not set resources.cpu.max: base's change is web's too, live
+    run "$GBOX" config set base resources.cpu.max=0.5
+    assert_success
+    assert_line 'web (extends base):'
+    assert_line '  resources.cpu.max: 1.0 -> 0.5 (live)'
+    assert_line --regexp 'sandbox [0-9a-f]{16} \(c1\): limits applied'
+    assert_equal "$(cat "$cpu/cpu.cfs_quota_us")" 50000
+    assert_equal "$("$GBOX" config get web resources.cpu.max)" 0.5
+    # memory.high above web's own memory.max: web would be invalid, so base's change is refused
+    run --separate-stderr "$GBOX" config set base resources.memory.high=300M
+    assert_failure 1
+    [[ "$stderr" == "gbox: config base: domain web (which extends it) would no longer be valid: "*"resources.memory.high: expected at most resources.memory.max (268435456 bytes)"* ]] || fail "$stderr"
+    assert_equal "$("$GBOX" config get base resources.memory.high)" null
+}
