@@ -194,7 +194,8 @@ events_of() {
 }
 
 @test "kill -9 of the daemon: a running sandbox survives and is adopted; one that ended meanwhile is recorded" {
-    "$GBOX" spawn --name survivor --in-image sh -c 'echo up; probe sleep 5; exit 5' >/dev/null
+    # the survivor runs until told (no race with a loaded machine); short ends on its own
+    "$GBOX" spawn --name survivor --in-image sh -c 'trap "exit 5" USR1; echo up; while :; do probe sleep 0.1 >/dev/null; done' >/dev/null
     "$GBOX" spawn --name short --in-image sh -c 'probe sleep 1.5; exit 4' >/dev/null
     wait_for 30 '[ "$(state_of survivor)" = running ] && [ "$(state_of short)" = running ]'
     local init
@@ -215,6 +216,7 @@ events_of() {
     assert_output --regexp '"type":"(ended_while_down|adopted)"'
     assert_output --regexp '"exit_code":4,.*"type":"exited"'
     # the adopted sandbox's end is still seen, with its exit code from the shim's report
+    "$GBOX" kill --signal USR1 survivor
     wait_for 60 '[ "$(state_of survivor)" = failed ]' || fail "state $(state_of survivor)"
     assert_equal "$(field_of survivor .last_exit_code)" 5
 }
