@@ -1340,9 +1340,11 @@ out:
 
 /* ---- live configuration (config.c, approval.c; docs/architecture.md) -------------------------- */
 
+/* Started with the domain's policy by name (a policy file of root's is not the domain's, whatever
+ * name it gives itself). */
 static bool of_domain(const struct sb *s, const char *domain)
 {
-    return strcmp(s->domain, domain) == 0 || strcmp(s->policy, domain) == 0;
+    return !policy_arg_is_file(s->policy) && strcmp(s->policy, domain) == 0;
 }
 
 /* A limit below what a running sandbox of the domain uses now is refused, with the numbers. */
