@@ -546,7 +546,8 @@ static void hc_start(struct sb *s)
     sb_path(s, "health.log", log, sizeof(log));
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool planned = false;
-    if (fd >= 0 && policy_load(s->policy, &p, &err) == 0 && plan_build(p, &rq, &spec, &err) == 0) {
+    if (fd >= 0 && policy_load(config_policy_arg(D.cfg, s->policy), &p, &err) == 0 && /* the version in force */
+        plan_build(p, &rq, &spec, &err) == 0) {
         planned = true;
         int pfd = sbx_exec_in(&s->where, &spec, spec.argv, fd, &s->hc_pid, &err);
         if (pfd >= 0) {
