@@ -1963,7 +1963,7 @@ static const char daemon_usage[] =
     "                   [--log-max SIZE]\n"
     "\n"
     "Supervise sandboxes; clients talk to it with gbox spawn, ps, inspect, stop, kill, rm, logs,\n"
-    "events, stats, emergency-stop, metrics, config, audit (docs/api.md). Runs in the foreground.\n"
+    "events, stats, emergency-stop, metrics, config (docs/api.md). Runs in the foreground.\n"
     "SIGHUP or a change in the policy directory reloads the domain policies (invalid files are\n"
     "refused; the version in force stays).\n"
     "\n"
