@@ -569,7 +569,8 @@ static void hc_start(struct sb *s)
     sb_path(s, "health.log", log, sizeof(log));
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool planned = false;
-    if (fd >= 0 && policy_load(s->policy, &p, &err) == 0 && plan_build(p, &rq, &spec, &err) == 0) {
+    if (fd >= 0 && policy_load(config_policy_arg(D.cfg, s->policy), &p, &err) == 0 && /* the version in force */
+        plan_build(p, &rq, &spec, &err) == 0) {
         planned = true;
         int pfd = sbx_exec_in(&s->where, &spec, spec.argv, fd, &s->hc_pid, &err);
         if (pfd >= 0) {
@@ -1334,9 +1335,11 @@ out:
 
 /* ---- live configuration (config.c, approval.c; docs/architecture.md) -------------------------- */
 
+/* Started with the domain's policy by name (a policy file of root's is not the domain's, whatever
+ * name it gives itself). */
 static bool of_domain(const struct sb *s, const char *domain)
 {
-    return strcmp(s->domain, domain) == 0 || strcmp(s->policy, domain) == 0;
+    return !policy_arg_is_file(s->policy) && strcmp(s->policy, domain) == 0;
 }
 
 /* A limit below what a running sandbox of the domain uses now is refused, with the numbers. */
@@ -1958,7 +1961,7 @@ static const char daemon_usage[] =
     "                   [--log-max SIZE]\n"
     "\n"
     "Supervise sandboxes; clients talk to it with gbox spawn, ps, inspect, stop, kill, rm, logs,\n"
-    "events, stats, emergency-stop, metrics, config, audit (docs/api.md). Runs in the foreground.\n"
+    "events, stats, emergency-stop, metrics, config (docs/api.md). Runs in the foreground.\n"
     "SIGHUP or a change in the policy directory reloads the domain policies (invalid files are\n"
     "refused; the version in force stays).\n"
     "\n"
