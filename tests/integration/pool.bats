@@ -82,7 +82,7 @@ state_of() {
     echo "warm shims before: $before; w1's shim: $shim"
     grep -qx "$shim" <<<"$before" || fail "w1 did not run in a warm sandbox"
     run "$GBOX" logs w1
-    assert_output "$(printf 'hello a b c\n/')"
+    assert_output "$(printf 'hello a b c\n/app')"
     run "$GBOX" inspect w1
     assert_success
     [ "$(jq -r .last_exit_code <<<"$output")" = 0 ]
@@ -133,7 +133,7 @@ state_of() {
     [ -z "$(comm -12 <(warm_pids) <(echo "$before"))" ] || fail "a used member is warm again"
 }
 
-@test "spawns the pool cannot serve start cold: another policy, a host file, modules" {
+@test "spawns the pool cannot serve start cold: another policy, a host file" {
     start_daemon --pool base=1
     wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "warm: $(warm_count)"
     local warm
