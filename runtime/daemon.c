@@ -788,7 +788,7 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    if (policy_load(s->policy, &p, &err) < 0) {
+    if (pool_policy_load(s->policy, &p, &err) < 0) { /* cached for pooled policies (pool.c) */
         snprintf(errbuf, errlen, "%s", err ? err->msg : "policy load failed");
         sbx_err_free(&err);
         return -1;

@@ -19,6 +19,7 @@
 #include "../sandbox/util.h"
 
 #include <errno.h>
+#include <libgen.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -41,6 +42,8 @@
 
 struct domain {
     char *policy, *name; /* as spawn names it; the domain (the policy's name) */
+    uint64_t sig;        /* of the policy's files when `cached` was loaded (policy_sig) */
+    struct gbox_policy *cached;
     int size, failures;
     int64_t retry_at;
     struct domain *next;
@@ -51,7 +54,8 @@ struct member {
     struct domain *d;
     pid_t pid;
     int fd, pidfd;
-    bool held, handed;
+    bool held, handed, retired; /* retired: built from an older policy, told to give up */
+    uint64_t sig;               /* policy_sig when it was started */
     int64_t created_at; /* wall ms */
     char sb_id[17];     /* handed: the sandbox it became */
     int exit_tag;       /* &exit_tag tags the pidfd in epoll, the member itself its socket */
@@ -72,6 +76,77 @@ static int64_t now_ms_mono(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A signature of the policy's files: device, inode, size and mtime of the policy and each file
+ * its "extends" chain names (resolved as policy.c resolves them), FNV-1a hashed; 0 when a file
+ * cannot be read. An edited policy has a new signature: its warm members and the cached load are
+ * not used any more. */
+static uint64_t policy_sig(const char *arg)
+{
+    char path[PATH_MAX], real[PATH_MAX], dir[PATH_MAX];
+    uint64_t h = 1469598103934665603ULL;
+    if (policy_path(arg, NULL, path, sizeof(path), NULL) < 0)
+        return 0;
+    for (int depth = 0; depth < 32; depth++) {
+        struct stat st;
+        if (!realpath(path, real) || stat(real, &st) < 0)
+            return 0;
+        uint64_t v[5] = {st.st_dev, st.st_ino, (uint64_t)st.st_size, (uint64_t)st.st_mtim.tv_sec,
+                         (uint64_t)st.st_mtim.tv_nsec};
+        for (size_t i = 0; i < sizeof(v); i++)
+            h = (h ^ ((const unsigned char *)v)[i]) * 1099511628211ULL;
+        json_t *doc = json_load_file(real, 0, NULL);
+        const char *ext = json_string_value(json_object_get(doc, "extends"));
+        snprintf(dir, sizeof(dir), "%s", real);
+        int rc = ext ? policy_path(ext, dirname(dir), path, sizeof(path), NULL) : 1;
+        json_decref(doc);
+        if (rc != 0)
+            return rc > 0 ? h : 0;
+    }
+    return 0;
+}
+
+static struct gbox_policy *policy_copy(const struct gbox_policy *p)
+{
+    struct gbox_policy *c = xcalloc(1, sizeof(*c));
+    c->name = xstrdup(p->name);
+    c->file = xstrdup(p->file);
+    c->root = json_deep_copy(p->root);
+    c->seccomp = p->seccomp;
+    for (size_t i = 0; i < 2; i++) {
+        size_t n = p->seccomp.filters[i].n_rules;
+        c->seccomp.filters[i].rules = n ? xcalloc(n, sizeof(*c->seccomp.filters[i].rules)) : NULL;
+        if (n)
+            memcpy(c->seccomp.filters[i].rules, p->seccomp.filters[i].rules, n * sizeof(*c->seccomp.filters[i].rules));
+    }
+    return c;
+}
+
+static struct domain *domain_of(const char *policy)
+{
+    for (struct domain *d = P.doms; d; d = d->next)
+        if (strcmp(d->policy, policy) == 0)
+            return d;
+    return NULL;
+}
+
+int pool_policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
+{
+    struct domain *d = domain_of(arg);
+    if (!d)
+        return policy_load(arg, out, err);
+    uint64_t sig = policy_sig(arg);
+    if (d->cached && sig && sig == d->sig) {
+        *out = policy_copy(d->cached);
+        return 0;
+    }
+    if (policy_load(arg, out, err) < 0)
+        return -1;
+    policy_free(d->cached);
+    d->cached = sig ? policy_copy(*out) : NULL;
+    d->sig = sig;
+    return 0;
 }
 
 int pool_config(const char *arg, char *msg, size_t len)
@@ -132,7 +207,7 @@ static void member_free(struct member *m)
         epoll_ctl(P.ep, EPOLL_CTL_DEL, m->pidfd, NULL);
         close(m->pidfd);
     }
-    if (!m->handed) {
+    if (!m->handed && m->id[0]) {
         int dfd = open(P.dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd >= 0) {
             tree_remove_at(dfd, m->id);
@@ -167,6 +242,7 @@ static void member_start(struct domain *d)
     struct member *m = xcalloc(1, sizeof(*m));
     m->d = d;
     m->fd = m->pidfd = -1;
+    m->sig = policy_sig(d->policy);
     uint8_t rb[8];
     if (getrandom(rb, sizeof(rb), 0) != sizeof(rb))
         memset(rb, 0, sizeof(rb));
@@ -240,6 +316,10 @@ static void member_ended(struct member *m)
     if (waitpid(m->pid, &st, WNOHANG) == 0)
         return;
     struct domain *d = m->d;
+    if (m->retired) {
+        member_free(m);
+        return;
+    }
     char line[512];
     last_line(m, line, sizeof(line));
     d->failures++;
@@ -338,7 +418,7 @@ void pool_tick(void)
             continue;
         int have = 0, warming = 0;
         for (struct member *m = P.ms; m; m = m->next)
-            if (m->d == d && !m->handed) {
+            if (m->d == d && !m->handed && !m->retired) {
                 have++;
                 warming += !m->held;
             }
@@ -363,9 +443,29 @@ static bool poolable(const json_t *rq)
     return bytes < POOL_MSG_MAX / 2; /* JSON escapes can double a string */
 }
 
+/* Members started from an older version of their policy give up (closing their socket); their
+ * pidfd still reaps them. */
+static void retire_stale(struct domain *d, uint64_t sig)
+{
+    for (struct member *m = P.ms; m; m = m->next)
+        if (m->d == d && !m->handed && !m->retired && (m->sig != sig || !sig)) {
+            m->retired = true;
+            m->held = false;
+            if (m->fd >= 0) {
+                epoll_ctl(P.ep, EPOLL_CTL_DEL, m->fd, NULL);
+                close(m->fd);
+                m->fd = -1;
+            }
+        }
+}
+
 pid_t pool_take(const char *policy, const json_t *request, const char *id, const char *report,
                 const char *state)
 {
+    struct domain *d = domain_of(policy);
+    if (!d)
+        return 0;
+    retire_stale(d, policy_sig(policy));
     struct member *m = NULL;
     for (struct member *c = P.ms; c; c = c->next)
         if (c->held && !c->handed && c->fd >= 0 && strcmp(c->d->policy, policy) == 0 && (!m || c->created_at < m->created_at))
@@ -455,7 +555,7 @@ void pool_stop(void)
     int64_t deadline = now_ms_mono() + 30000;
     while (P.ms) {
         struct member *m = P.ms;
-        if (!m->handed && m->pidfd >= 0) {
+        if (!m->handed && m->pidfd >= 0 && m->pid > 0) {
             struct pollfd pf = {.fd = m->pidfd, .events = POLLIN};
             int64_t left = deadline - now_ms_mono();
             if (poll(&pf, 1, left > 0 ? (int)left : 0) <= 0) {
@@ -485,6 +585,7 @@ void pool_stop(void)
     }
     for (struct domain *d = P.doms, *nx; d; d = nx) {
         nx = d->next;
+        policy_free(d->cached);
         free(d->policy);
         free(d->name);
         free(d);

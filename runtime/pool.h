@@ -5,11 +5,19 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include "../sandbox/sbx.h"
 
 /* `gbox daemon --pool POLICY=N`: keep N warm sandboxes of POLICY (a name of the policy
  * directory, loaded and checked now). 0 on success, else GBOX_EXIT_USAGE with msg filled. */
 int pool_config(const char *arg, char *msg, size_t len);
+
+/* policy_load for the daemon's spawns: a pooled policy is loaded once and copied while its files
+ * (the policy and its "extends" chain: device, inode, size, mtime) stay the same; others are
+ * loaded as always. */
+struct gbox_policy;
+int pool_policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err);
 
 /* Start the pool: its directory <state>/pool (leftovers of an earlier daemon are removed), the
  * first members. ep: the daemon's epoll (a member's tags are its own addresses); exe: gbox.
@@ -40,7 +48,6 @@ void pool_ps(json_t *arr);
 void pool_stop(void);
 
 /* The shim side (pool_shim.c), for `gbox run --hold-fd FD`. */
-struct gbox_policy;
 struct sbx_spec;
 struct pool_shim {
     int fd;

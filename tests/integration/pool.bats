@@ -207,3 +207,27 @@ state_of() {
     assert_failure 2
     assert_output --partial "--hold-fd: the program"
 }
+
+@test "an edited policy: its warm members are not used, the pool refills from the new version" {
+    local pol
+    pol=$(policy_file edited '"hostname": "before"')
+    start_daemon --pool "$pol=1"
+    wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "warm: $(warm_count); $(cat "$BATS_TEST_TMPDIR/daemon.log")"
+    local old
+    old=$(warm_pids)
+    "$GBOX" spawn --name first --policy "$pol" --in-image sh -c 'hostname'
+    wait_for 300 '[ "$(state_of first)" = exited ]' || fail "first: $(state_of first)"
+    [ "$(shim_of first)" = "$old" ] || fail "first did not run in the warm member"
+    wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "no refill"
+    old=$(warm_pids)
+    sleep 0.01
+    policy_file edited '"hostname": "after"' >/dev/null
+    "$GBOX" spawn --name second --policy "$pol" --in-image sh -c 'hostname'
+    wait_for 300 '[ "$(state_of second)" = exited ]' || fail "second: $(state_of second)"
+    [ "$(shim_of second)" != "$old" ] || fail "second ran in a member built from the old policy"
+    run "$GBOX" logs second
+    assert_output after
+    wait_for 300 '! kill -0 '"$old"' 2>/dev/null' || fail "the stale member did not give up"
+    wait_for 300 '[ "$(warm_count)" = 1 ] && [ "$(warm_pids)" != "'"$old"'" ]' || fail "no fresh member"
+    assert_no_cgroups "$old"
+}
