@@ -238,7 +238,8 @@ int cmd_run(int argc, char **argv)
         spec.on_release = pool_shim_release;
         spec.hold_arg = &held;
     }
-    trim_memory(p);
+    if (state_file || rq.held) /* a daemon's shim: one of many, living as long as its sandbox */
+        trim_memory(p);
     struct sbx_result res;
     struct net_lease lease = {""};
     int code;
