@@ -154,7 +154,9 @@ fi
 
 bench_log "timing $n runs of each tool, interleaved, after $warmup warm-up rounds"
 results=$work/results.json
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_interleave "$spec" "$n" "$warmup" "$results"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio=$(bench_ratio "$results" gbox bwrap)
 if [ -z "$ratio" ]; then
@@ -172,7 +174,8 @@ report=$work/report.md
     echo
     echo "Wall-clock time of one run of \`/bin/true\`, from spawn to reap (CLOCK_MONOTONIC), $n runs"
     echo "per tool interleaved round-robin after $warmup untimed warm-up rounds."
-    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores)."
+    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores); load average"
+    echo "$load_before before, $load_after after."
     echo
     if [ -n "$baseline" ]; then bench_table "$results" bwrap crun "gbox baseline"; else bench_table "$results" bwrap crun; fi
     echo
