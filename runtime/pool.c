@@ -486,9 +486,9 @@ pid_t pool_take(const char *policy, const json_t *request, const char *id, const
         if (lstat(to, &st) == 0)
             return 0;
     }
-    json_t *msg = json_pack("{s:O,s:O,s:s,s:s,s:s}", "argv", json_object_get(request, "argv"), "env",
-                            json_object_get(request, "env") ? json_object_get(request, "env") : json_array(),
-                            "report", report, "state", state, "id", id);
+    json_t *env = json_object_get(request, "env");
+    json_t *msg = json_pack("{s:O,s:o,s:s,s:s,s:s}", "argv", json_object_get(request, "argv"), "env",
+                            env ? json_incref(env) : json_array(), "report", report, "state", state, "id", id);
     char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
     json_decref(msg);
     if (!text || strlen(text) >= POOL_MSG_MAX) {
