@@ -27,7 +27,11 @@ static const char run_usage[] =
     "      --image NAME[@RANGE]|DIR  the root image instead of the policy's interpreter.image\n"
     "  -n, --name NAME         a named sandbox: its upper layer (what the program writes to the\n"
     "                          root) persists across runs in STORE/state/NAME; one run at a time\n"
-    "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n";
+    "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n"
+    "      --state-dir DIR     the upper layer in DIR/upper (+ DIR/work), as gbox daemon runs a\n"
+    "                          sandbox with generations (docs/reload.md)\n"
+    "      --state-layer DIR   a sealed state layer, read-only, above the \"/\" modules (repeatable,\n"
+    "                          top first)\n";
 
 
 /* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
@@ -92,6 +96,7 @@ int cmd_run(int argc, char **argv)
         {"module", required_argument, NULL, 'm'}, {"image", required_argument, NULL, 'I'},
         {"name", required_argument, NULL, 'n'},   {"store", required_argument, NULL, 'S'},
         {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
+        {"state-dir", required_argument, NULL, 'D'}, {"state-layer", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
@@ -100,7 +105,9 @@ int cmd_run(int argc, char **argv)
     struct run_request rq = {.hold = &hold};
     const char **modules = calloc((size_t)argc + 1, sizeof(char *));
     const char **envs = calloc((size_t)argc + 1, sizeof(char *));
-    if (!modules || !envs)
+    const char **layers = calloc((size_t)argc + 1, sizeof(char *));
+    rq.state_layers = layers;
+    if (!modules || !envs || !layers)
         abort();
     int c;
     optind = 1;
@@ -115,26 +122,28 @@ int cmd_run(int argc, char **argv)
         case 'n': rq.name = optarg; break;
         case 'S': rq.store_dir = optarg; break;
         case 'F': state_file = optarg; break;
+        case 'D': rq.state_dir = optarg; break;
+        case 'L': layers[rq.n_state_layers++] = optarg; break;
         case 'e': {
             const char *eq = strchr(optarg, '=');
             size_t kl = eq ? (size_t)(eq - optarg) : 0;
             if (!eq || kl == 0 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != kl ||
                 (optarg[0] >= '0' && optarg[0] <= '9')) {
                 fprintf(stderr, "gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got \"%s\"\n", optarg);
-                free(modules);
+                free(modules); free(layers);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
             envs[rq.n_env++] = optarg;
             break;
         }
-        case 'h': fputs(run_usage, stdout); free(modules); free(envs); return 0;
-        default: fputs(run_usage, stderr); free(modules); free(envs); return GBOX_EXIT_USAGE;
+        case 'h': fputs(run_usage, stdout); free(modules); free(layers); free(envs); return 0;
+        default: fputs(run_usage, stderr); free(modules); free(layers); free(envs); return GBOX_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
-        free(modules);
+        free(modules); free(layers);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
@@ -143,7 +152,7 @@ int cmd_run(int argc, char **argv)
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
     if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
-        free(modules);
+        free(modules); free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -155,7 +164,7 @@ int cmd_run(int argc, char **argv)
     if (plan_build(p, &rq, &spec, &err) < 0) {
         run_hold_release(&hold);
         policy_free(p);
-        free(modules);
+        free(modules); free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -191,7 +200,7 @@ int cmd_run(int argc, char **argv)
     run_hold_release(&hold);
     sbx_spec_free(&spec);
     policy_free(p);
-    free(modules);
+    free(modules); free(layers);
     free(envs);
     return code;
 }

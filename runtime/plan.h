@@ -19,6 +19,9 @@ struct run_request {
     struct run_hold *hold; /* filled when the run uses store images; release after the run */
     const char *const *env; /* --env NAME=VALUE: set or override in the policy's environment */
     size_t n_env;
+    const char *state_dir; /* --state-dir: the upper layer lives in DIR/upper (gbox daemon's generations) */
+    const char *const *state_layers; /* --state-layer: sealed upper layers above the "/" modules, top first */
+    size_t n_state_layers;
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
