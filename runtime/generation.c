@@ -122,7 +122,7 @@ int gen_append(json_t *g, json_t *modules, json_t *images, json_t *layers, const
         (int)json_integer_value(json_object_get(e, "gen"));
     int n = last + 1;
     json_array_append_new(arr, json_pack("{s:i,s:O,s:O,s:o,s:s,s:I,s:s,s:s}", "gen", n, "modules", modules, "images",
-                                         images ? images : json_null(), layers, "policy_digest",
+                                         images ? images : json_null(), "layers", layers, "policy_digest",
                                          policy_digest ? policy_digest : "", "time", (json_int_t)wall_now_ms(),
                                          "reason", reason, "status", status));
     json_object_set_new(g, "current", json_integer(n));

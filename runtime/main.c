@@ -27,6 +27,7 @@ static void usage(FILE *f)
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
           "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow] | stats [ID]\n"
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
+          "  reload ID --module NAME@VERSION | rollback ID [--to GEN] | generations ID\n"
           "        talk to gbox daemon (docs/api.md)\n"
           "\n"
           "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_image(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
+    if (strcmp(verb, "reload") == 0 || strcmp(verb, "rollback") == 0 || strcmp(verb, "generations") == 0)
+        return cmd_reload(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",
                                                "events", "stats", "emergency-stop", "metrics"};
     for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)
