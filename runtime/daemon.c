@@ -26,6 +26,7 @@
 #include "policy.h"
 #include "reload.h"
 #include "restart.h"
+#include "stack.h"
 #include "units.h"
 #include "../sandbox/util.h"
 
@@ -380,6 +381,7 @@ static void refresh_running(struct sb *s)
 
 /* reload hooks (the "reload" section below) */
 static json_t *rl_shim_args(struct sb *s);
+static json_t *rl_modules(struct sb *s);
 static bool rl_on_end(struct sb *s);
 static bool rl_health(struct sb *s, bool ok, bool counts);
 static void rl_tick(struct sb *s, int64_t now);
@@ -556,7 +558,14 @@ static void hc_start(struct sb *s)
     char **argv = xcalloc(n + 1, sizeof(char *));
     for (size_t i = 0; i < n; i++)
         argv[i] = (char *)json_string_value(json_array_get(s->hc_cmd, i));
-    struct run_request rq = {.in_image = true, .argv = argv, .argc = (int)n};
+    /* the sandbox's module stack: the check's command may come from a module */
+    json_t *mods = rl_modules(s);
+    const char **mv = xcalloc(json_array_size(mods) + 1, sizeof(char *));
+    for (size_t i = 0; i < json_array_size(mods); i++)
+        mv[i] = json_string_value(json_array_get(mods, i));
+    struct run_hold hold = {.run.fd = -1};
+    struct run_request rq = {.in_image = true, .argv = argv, .argc = (int)n, .modules = mv,
+                             .n_modules = json_array_size(mods), .hold = &hold};
     sb_path(s, "health.log", log, sizeof(log));
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool planned = false;
@@ -575,6 +584,9 @@ static void hc_start(struct sb *s)
     sbx_err_free(&err);
     if (planned)
         sbx_spec_free(&spec);
+    run_hold_release(&hold);
+    free(mv);
+    json_decref(mods);
     if (p)
         policy_free(p);
     if (fd >= 0)
@@ -1015,6 +1027,17 @@ static json_t *rl_shim_args(struct sb *s)
     }
     json_decref(g);
     return a;
+}
+
+/* The --module refs the sandbox runs with: its current generation's, else its request's. */
+static json_t *rl_modules(struct sb *s)
+{
+    char dir[PATH_MAX];
+    rl_dir(s, dir, sizeof(dir));
+    json_t *g = gen_load(dir, NULL), *cur = g ? gen_current(g) : NULL;
+    json_t *m = json_incref(cur ? json_object_get(cur, "modules") : json_object_get(s->request, "modules"));
+    json_decref(g);
+    return m ? m : json_array();
 }
 
 /* A new sandbox with modules: generation 1, its stack resolved and pinned. */

@@ -39,6 +39,12 @@ static const json_t *image_named(const json_t *images, const char *name)
     return NULL;
 }
 
+static bool same_field(const json_t *a, const json_t *b, const char *key)
+{
+    const json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+    return (!x && !y) || (x && y && json_equal(x, y));
+}
+
 /* The manifest's "reload" of a stack entry: the store's canonical manifest.json, or the image
  * directory's module.json next to its rootfs. */
 static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
@@ -215,9 +221,8 @@ int reload_plan(const char *policy, const json_t *cur_modules, const json_t *cur
         }
         if (rc < 0)
             break;
-        bool same = before && json_equal(json_object_get(before, "digest"), json_object_get(now, "digest")) &&
-                    json_equal(json_object_get(before, "dir"), json_object_get(now, "dir")) &&
-                    json_equal(json_object_get(before, "version"), json_object_get(now, "version"));
+        bool same = before && same_field(before, now, "digest") && same_field(before, now, "dir") &&
+                    same_field(before, now, "version");
         if (!same) {
             any = true;
             size_t l = strlen(out->changed);
