@@ -222,6 +222,12 @@ int cmd_reload(int argc, char **argv)
         json_decref(r);
         return 0;
     }
+    if (json_object_get(r, "queued")) { /* the domain wants an operator's approval first */
+        printf("%s: reload (%s) %s\n", id, json_string_value(json_object_get(r, "changed")),
+               json_string_value(json_object_get(r, "message")));
+        json_decref(r);
+        return 0;
+    }
     json_int_t gen = is_reload ? json_integer_value(json_object_get(r, "gen")) : 0;
     if (is_reload)
         fprintf(stderr, "gbox: %s: reloading (%s) as generation %lld, %s mode\n", id,

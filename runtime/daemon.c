@@ -18,6 +18,7 @@
  * restart and stop deadlines, healthy-period ticks, log rotation, log followers) and one pidfd
  * per shim. No thread per sandbox. */
 #include "cli.h"
+#include "approval.h"
 #include "daemon.h"
 #include "generation.h"
 #include "names.h"
@@ -1418,28 +1419,54 @@ static json_t *rl_can(struct client *c, struct sb *s, const char *op, json_t **g
     return NULL;
 }
 
-static json_t *op_reload(struct client *c, struct sb *s, json_t *rq)
+/* Queue a reload for approval (domains with safety.require_explicit_approval). The config branch
+ * keeps one queue open for the whole daemon (D.aq, whose list approve reads): once merged, submit
+ * to that one instead of opening the directory here. */
+static int rl_submit(struct sb *s, json_t *payload, uid_t uid, char *id, size_t idlen, char *err, size_t errlen)
 {
-    json_t *g = NULL, *no = rl_can(c, s, "reload", &g);
-    if (no)
-        return no;
+    struct approval_queue *q = NULL;
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/approvals", D.state_dir);
+    if (approval_open(&q, path, err, errlen) < 0)
+        return -1;
+    int rc = approval_submit(q, "reload", s->domain, s->id, payload, uid, id, idlen, err, errlen);
+    approval_close(q);
+    return rc;
+}
+
+/* Checks, then queue (approval needed and not given yet) or start the reload. */
+static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool approved)
+{
     struct rl_pol rp;
     rl_policy(s, &rp);
     json_t *cur = gen_current(g);
     struct reload_plan pl;
     char why[1024];
-    if (reload_plan(s->policy, json_object_get(cur, "modules"), json_object_get(cur, "images"),
-                    json_object_get(rq, "modules"), json_array_size(json_object_get(cur, "layers")) + 1, &pl, why,
+    if (reload_plan(s->policy, json_object_get(cur, "modules"), json_object_get(cur, "images"), refs, json_array_size(json_object_get(cur, "layers")) + 1, &pl, why,
                     sizeof(why)) < 0) {
         json_decref(g);
         emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", why));
         return fail_msg("reload refused: %s", why);
     }
-    if (rp.approval) {
+    if (rp.approval && !approved) {
+        char id[64], err[512] = "";
+        json_t *pl_json = json_pack("{s:O,s:s}", "modules", refs, "changed", pl.changed);
+        int rc = rl_submit(s, pl_json, uid, id, sizeof(id), err, sizeof(err));
+        json_decref(pl_json);
         json_decref(g);
+        if (rc < 0) {
+            reload_plan_free(&pl);
+            return fail_msg("reload: domain %s requires explicit approval and the request cannot be queued: %s",
+                            s->domain, err);
+        }
+        emit(s, "reload", json_pack("{s:s,s:s,s:s,s:i}", "phase", "queued", "approval", id, "changed", pl.changed, "uid",
+                                    (int)uid));
+        json_t *r = json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "queued", id, "changed", pl.changed, "message", "");
+        char m[256];
+        snprintf(m, sizeof(m), "queued for approval as %s (domain %s requires explicit approval)", id, s->domain);
+        json_object_set_new(r, "message", json_string(m));
         reload_plan_free(&pl);
-        return fail_msg("reload refused: domain %s requires explicit approval (safety.require_explicit_approval) "
-                        "and the approval queue is not part of this build", s->domain);
+        return r;
     }
     int last = 0;
     size_t i;
@@ -1466,6 +1493,39 @@ static json_t *op_reload(struct client *c, struct sb *s, json_t *rq)
     json_decref(g);
     rl_stop(s, false);
     return r;
+}
+
+static json_t *op_reload(struct client *c, struct sb *s, json_t *rq)
+{
+    json_t *g = NULL, *no = rl_can(c, s, "reload", &g);
+    if (no)
+        return no;
+    return rl_reload(s, g, json_object_get(rq, "modules"), c->uid, false);
+}
+
+/* approve ID of kind "reload" (the config branch's approve_kinds table: {"reload", approve_reload}):
+ * the checks run again on what is there now, then the reload starts. */
+__attribute__((unused)) static json_t *approve_reload(struct client *c, json_t *entry)
+{
+    const char *id = json_string_value(json_object_get(entry, "id"));
+    struct sb *s = sb_find(json_string_value(json_object_get(entry, "target")));
+    json_t *g = NULL;
+    char dir[PATH_MAX];
+    if (!s)
+        return fail_msg("approve %s: sandbox %s is gone (the reload is dropped)", id,
+                        json_string_value(json_object_get(entry, "target")));
+    rl_dir(s, dir, sizeof(dir));
+    if (s->rl)
+        return fail_msg("approve %s: a %s of %s is in progress (the reload is dropped)", id,
+                        json_string_value(json_object_get(s->rl, "op")), s->id);
+    if (s->state != SB_RUNNING && s->state != SB_STARTING)
+        return fail_msg("approve %s: %s is %s, not running (the reload is dropped)", id, s->id, state_names[s->state]);
+    g = gen_load(dir, NULL);
+    if (!g)
+        return fail_msg("approve %s: %s has no generations (the reload is dropped)", id, s->id);
+    emit(s, "reload", json_pack("{s:s,s:s,s:i}", "phase", "approved", "approval", id, "uid", (int)c->uid));
+    return rl_reload(s, g, json_object_get(json_object_get(entry, "payload"), "modules"),
+                     (uid_t)json_integer_value(json_object_get(entry, "requester")), true);
 }
 
 static json_t *op_rollback(struct client *c, struct sb *s, json_t *rq)

@@ -286,3 +286,30 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     run "$GBOX" generations app
     assert_success
 }
+
+@test "a domain with safety.require_explicit_approval queues the reload instead of applying it" {
+    local apol id
+    apol=$(policy_file appr '"filesystem": {"readonly_root": false}, "safety": {"require_explicit_approval": true}')
+    spawn_app "$apol"
+    # the safety checks still come first
+    run "$GBOX" reload app --module app@9
+    assert_failure 1
+    assert_output --partial 'no version of app matches "9"'
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    assert_output --regexp '^app: reload \(app 1\.0\.0 -> 2\.0\.0\) queued for approval as ([a-z0-9-]+) \(domain appr requires explicit approval\)$'
+    id=$(echo "$output" | sed -E 's/.* as ([^ ]+) .*/\1/')
+    # pending in the queue, for the daemon's approve: kind reload, the sandbox, what to load
+    run jq -r '[.kind, .domain, .target, (.payload.modules | join(","))] | join(" ")' "$GBOX_STATE_DIR/approvals/$id.json"
+    assert_success
+    assert_output "reload appr $("$GBOX" ps --json | jq -r '.[0].id') app@2.0.0"
+    # nothing changed meanwhile
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq '.generations | length')" 1
+    assert_equal "$(echo "$output" | jq 'has("reload")')" false
+    run last_line
+    assert_output --regexp '^app 1 first-'
+    run "$GBOX" events --id app --type reload
+    assert_output --partial "{\"approval\":\"$id\",\"changed\":\"app 1.0.0 -> 2.0.0\""
+    assert_output --partial "\"phase\":\"queued\""
+}
