@@ -26,7 +26,7 @@ static const char reload_usage[] =
     "current), its stack and its state as at its checkpoint. Exit status: 0 done (reload: verified),\n"
     "1 refused, rolled back or the daemon unreachable, 2 usage, 3 still in progress at --timeout.\n";
 
-static json_t *ask(json_t *rq)
+json_t *daemon_ask(json_t *rq)
 {
     const char *path = daemon_socket_path();
     struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -91,7 +91,7 @@ static int wait_done(const char *id, json_int_t gen, double timeout_s)
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        json_t *r = ask(json_pack("{s:s,s:s}", "op", "generations", "id", id));
+        json_t *r = daemon_ask(json_pack("{s:s,s:s}", "op", "generations", "id", id));
         if (!r)
             return 1;
         if (!json_is_true(json_object_get(r, "ok")))
@@ -206,7 +206,7 @@ int cmd_reload(int argc, char **argv)
     if (to > 0)
         json_object_set_new(rq, "to", json_integer(to));
     json_decref(mods);
-    json_t *r = ask(rq);
+    json_t *r = daemon_ask(rq);
     if (!r)
         return 1;
     if (!json_is_true(json_object_get(r, "ok")))

@@ -980,14 +980,14 @@ static bool valid_name(const char *n)
 struct rl_pol {
     int64_t window;
     int passes, keep;
-    bool approval;
+    bool approval, autoreload;
 };
 
 static void rl_policy(const struct sb *s, struct rl_pol *rp)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    *rp = (struct rl_pol){10000, 1, 5, false};
+    *rp = (struct rl_pol){10000, 1, 5, false, false};
     if (policy_load(s->policy, &p, &err) < 0) {
         sbx_err_free(&err);
         return;
@@ -996,6 +996,7 @@ static void rl_policy(const struct sb *s, struct rl_pol *rp)
     rp->passes = (int)json_integer_value(pol_get(p, "modules.reload.verify_passes"));
     rp->keep = (int)json_integer_value(pol_get(p, "modules.reload.keep_generations"));
     rp->approval = json_is_true(pol_get(p, "safety.require_explicit_approval"));
+    rp->autoreload = json_is_true(pol_get(p, "modules.reload.auto"));
     policy_free(p);
 }
 
@@ -1500,6 +1501,13 @@ static json_t *op_reload(struct client *c, struct sb *s, json_t *rq)
     json_t *g = NULL, *no = rl_can(c, s, "reload", &g);
     if (no)
         return no;
+    struct rl_pol rp;
+    rl_policy(s, &rp);
+    if (json_is_true(json_object_get(rq, "auto")) && !rp.autoreload) { /* gbox image watch */
+        json_decref(g);
+        return fail_msg("reload refused: domain %s does not allow automatic reloads (modules.reload.auto is false)",
+                        s->domain);
+    }
     return rl_reload(s, g, json_object_get(rq, "modules"), c->uid, false);
 }
 

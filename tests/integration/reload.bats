@@ -313,3 +313,33 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     assert_output --partial "{\"approval\":\"$id\",\"changed\":\"app 1.0.0 -> 2.0.0\""
     assert_output --partial "\"phase\":\"queued\""
 }
+
+@test "gbox image watch rebuilds a changed module and reloads the sandboxes that run it where the policy allows" {
+    local auto src wpid other_id app_id
+    auto=$(policy_file auto '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "1500ms", "verify_passes": 0, "auto": true}}')
+    spawn_app "$auto"
+    "$GBOX" spawn --name other --policy "$POL" --module app@1 --in-image sh -c "$PROG" >/dev/null
+    app_id=$("$GBOX" ps --json | jq -r '.[] | select(.name == "app") | .id')
+    other_id=$("$GBOX" ps --json | jq -r '.[] | select(.name == "other") | .id')
+    src=$BATS_TEST_TMPDIR/src/app-1.0.0
+    "$GBOX" image watch --debounce 200 "$src" >"$BATS_TEST_TMPDIR/watch.log" 2>&1 &
+    wpid=$!
+    wait_for 100 'grep -q "^watching 1 directory" "$BATS_TEST_TMPDIR/watch.log"' || { kill "$wpid"; fail "watch did not start"; }
+    grep -q '^built app:1.0.0 sha256:[0-9a-f]*$' "$BATS_TEST_TMPDIR/watch.log" || { kill "$wpid"; fail "no first build"; }
+    printf '#!/bin/sh\necho app 1 patched\n' >"$src/rootfs/run"
+    wait_for 300 '"$GBOX" logs app | tail -1 | grep -q "^app 1 patched first-"' || { cat "$BATS_TEST_TMPDIR/watch.log" >&2; kill "$wpid"; fail "no reload"; }
+    wait_for 100 '[ "$("$GBOX" generations --json app | jq -r ".generations[-1].status")" = verified ]' || true
+    kill "$wpid"
+    wait "$wpid" 2>/dev/null || true
+    run cat "$BATS_TEST_TMPDIR/watch.log"
+    assert_equal "$(grep -cE '^built app:1\.0\.0 sha256:[0-9a-f]{64}$' "$BATS_TEST_TMPDIR/watch.log")" 2
+    assert_line "reload $app_id: started (gbox generations shows the outcome)"
+    assert_line "reload $other_id: reload refused: domain rl does not allow automatic reloads (modules.reload.auto is false)"
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[-1] | "\(.gen) \(.status) \(.reason)"')" "2 verified reload: app 1.0.0 -> 1.0.0"
+    # the other sandbox still runs the old build
+    run "$GBOX" generations --json other
+    assert_equal "$(echo "$output" | jq '.generations | length')" 1
+    "$GBOX" logs other | tail -1 | grep -q '^app 1 first-'
+}
