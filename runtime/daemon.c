@@ -977,6 +977,8 @@ static bool valid_name(const char *n)
  *   any failure during verifying -> rollback -> (shim ended) rollback_switching: drop the upper,
  *   record generation N+1 = previous stack + the checkpoint's layers -> journal removed, start. */
 
+#define RL_START_MS 60000 /* a new generation must be running this soon after its start */
+
 struct rl_pol {
     int64_t window;
     int passes, keep;
@@ -1213,9 +1215,8 @@ static void rl_switch_reload(struct sb *s)
         return;
     }
     rl_start(s);
-    struct rl_pol rp;
-    rl_policy(s, &rp);
-    s->rl_deadline = mono_ms() + rp.window;
+    /* the window counts from when the new program runs (rl_tick); until then it may take this long */
+    s->rl_deadline = mono_ms() + RL_START_MS;
     s->rl_passes = 0;
     s->rl_started = mono_ms();
     if (s->state == SB_STARTING)
@@ -1340,19 +1341,20 @@ static void rl_tick(struct sb *s, int64_t now)
 {
     if (!rl_verifying(s))
         return;
+    struct rl_pol rp;
     if (s->state == SB_RUNNING && !json_is_true(json_object_get(s->rl, "started"))) {
+        rl_policy(s, &rp);
         json_object_set_new(s->rl, "started", json_true());
         rl_journal(s, "verifying");
+        s->rl_deadline = now + rp.window;
     }
     if (s->rl_deadline < 0 || now < s->rl_deadline)
         return;
-    struct rl_pol rp;
     rl_policy(s, &rp);
     int need = json_array_size(s->hc_cmd) ? rp.passes : 0;
     char reason[256];
     if (s->state != SB_RUNNING) {
-        snprintf(reason, sizeof(reason), "not running at the end of the verification window (%lld ms)",
-                 (long long)rp.window);
+        snprintf(reason, sizeof(reason), "not running %d s after the reload", RL_START_MS / 1000);
         rl_begin_rollback(s, reason);
     } else if (s->rl_passes < need) {
         snprintf(reason, sizeof(reason), "health check passed %d of %d times within the verification window (%lld ms)",
@@ -1371,7 +1373,7 @@ static void rl_resume(struct sb *s)
     if (rl_verifying(s)) {
         struct rl_pol rp;
         rl_policy(s, &rp);
-        s->rl_deadline = mono_ms() + rp.window;
+        s->rl_deadline = mono_ms() + (json_is_true(json_object_get(s->rl, "started")) ? rp.window : RL_START_MS);
         s->rl_passes = 0;
         s->rl_started = mono_ms();
     } else if (strcmp(ph, "stopping") == 0) {
