@@ -177,7 +177,6 @@ for name, v in rows:
 print("| reload, swap mode | not built | | | |")
 PYTHON
 {
-    echo "<!-- reload.sh begin -->"
     echo "## Hot reload and rollback"
     echo
     echo "One sandbox under \`gbox daemon\` on module app (a shell loop at /opt/app), $n reloads alternating"
@@ -189,7 +188,6 @@ PYTHON
     cat "$report.body"
     echo
     echo "Command: \`tests/bench/reload.sh -n $n$([ "$write" -eq 1 ] && echo " --write")\`. Version: gbox $(git -C "$BENCH_ROOT" describe --always --dirty 2>/dev/null || echo '?')."
-    echo "<!-- reload.sh end -->"
 } >"$report"
 cat "$report"
 if [ "$write" -eq 1 ]; then
