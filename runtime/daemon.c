@@ -298,6 +298,10 @@ static int sb_save(struct sb *s)
                           "circuit", (int)s->rs.circuit, "opened_at", (json_int_t)to_wall(s->rs.opened_at),
                           "restart_mode", restart_mode_name(s->rp.mode));
     json_object_set_new(m, "consecutive", json_integer(s->rs.consecutive));
+    if (s->shim > 0) { /* a shim not yet in its state file (still starting) is found by these */
+        json_object_set_new(m, "shim_pid", json_integer(s->shim));
+        json_object_set_new(m, "shim_start", json_integer(s->shim_start));
+    }
     json_t *f = json_array();
     for (int i = 0; i < s->rs.n_failures; i++)
         json_array_append_new(f, json_integer(to_wall(s->rs.failures[i])));
@@ -2307,6 +2311,8 @@ static void adopt_all(void)
                 s->state = (enum sb_state)k;
         s->next_at = to_mono(json_integer_value(json_object_get(m, "next_at")));
         s->started_at = to_mono(json_integer_value(json_object_get(m, "started_at")));
+        pid_t meta_shim = (pid_t)json_integer_value(json_object_get(m, "shim_pid"));
+        long long meta_shim_start = json_integer_value(json_object_get(m, "shim_start"));
         json_decref(m);
         char rdir[PATH_MAX];
         sb_path(s, "", rdir, sizeof(rdir));
@@ -2323,13 +2329,17 @@ static void adopt_all(void)
         pid_t shim = st ? (pid_t)json_integer_value(json_object_get(st, "shim_pid")) : 0;
         json_decref(st);
         where_load(s, &shim_start);
+        if (shim <= 0 && meta_shim > 0) { /* started, its program not yet running: no state file yet */
+            shim = meta_shim;
+            shim_start = meta_shim_start;
+        }
         int pfd = shim > 0 ? (int)syscall(SYS_pidfd_open, shim, 0) : -1;
         if (pfd >= 0 && proc_start_time(shim) == shim_start && shim_start > 0) {
             s->shim = shim;
             s->shim_start = shim_start;
             s->pidfd = pfd;
             s->own_child = false;
-            s->state = SB_RUNNING;
+            s->state = s->where.init_pid > 0 ? SB_RUNNING : SB_STARTING; /* refresh_running sees it run */
             restart_started(&s->rs, s->started_at >= 0 ? s->started_at : mono_ms());
             add_pidfd(s);
             emit(s, "adopted", json_pack("{s:i,s:i}", "shim_pid", (int)shim, "init_pid", (int)s->where.init_pid));

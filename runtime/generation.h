@@ -29,11 +29,12 @@ int gen_save(const char *dir, const json_t *g, struct sbx_err **err);
 /* Write a JSON value to PATH atomically (temp file, fsync, rename, fsync of the directory). */
 int gen_write_json(const char *path, const json_t *v, struct sbx_err **err);
 
-/* A new record whose generation 1 runs `modules`. */
+/* A new record whose generation 1 runs `modules` (borrowed, as images). */
 json_t *gen_new(json_t *modules, json_t *images, const char *policy_digest);
 json_t *gen_find(const json_t *g, int gen);
 json_t *gen_current(const json_t *g);
-/* Append a generation and make it current; returns its number. */
+/* Append a generation and make it current; returns its number. modules and images are borrowed,
+ * layers is taken. */
 int gen_append(json_t *g, json_t *modules, json_t *images, json_t *layers, const char *policy_digest,
                const char *reason, const char *status);
 /* A fresh layer name (sK), counted in the record. */

@@ -52,9 +52,13 @@ static void put(const char *rel, const char *text)
 static void records_round_trip(void **s)
 {
     (void)s;
-    json_t *g = gen_new(json_pack("[s]", "app@=1.0.0"), json_array(), "sha256:x");
+    json_t *m1 = json_pack("[s]", "app@=1.0.0"), *m2 = json_pack("[s]", "app@=2.0.0"), *none = json_array();
+    json_t *g = gen_new(m1, none, "sha256:x"); /* modules and images are borrowed, layers taken */
     assert_int_equal(json_integer_value(json_object_get(g, "current")), 1);
-    int n = gen_append(g, json_pack("[s]", "app@=2.0.0"), NULL, json_pack("[s]", "s0"), "sha256:y", "reload", "verifying");
+    int n = gen_append(g, m2, NULL, json_pack("[s]", "s0"), "sha256:y", "reload", "verifying");
+    json_decref(m1);
+    json_decref(m2);
+    json_decref(none);
     assert_int_equal(n, 2);
     assert_int_equal(json_integer_value(json_object_get(gen_current(g), "gen")), 2);
     assert_non_null(gen_find(g, 1));
@@ -107,7 +111,8 @@ static void seal_is_one_rename_and_idempotent(void **s)
 static void trim_keeps_the_newest_and_their_layers(void **s)
 {
     (void)s;
-    json_t *g = gen_new(json_array(), json_array(), "");
+    json_t *none = json_array();
+    json_t *g = gen_new(none, none, "");
     char name[32];
     for (int i = 0; i < 4; i++) {
         gen_next_layer(g, name, sizeof(name));
@@ -116,7 +121,7 @@ static void trim_keeps_the_newest_and_their_layers(void **s)
         mkdir(p, 0700);
         snprintf(p, sizeof(p), "%s/layers/%s", dir, name);
         assert_int_equal(mkdir(p, 0755), 0);
-        gen_append(g, json_array(), NULL, json_pack("[s]", name), "", "r", "verified"); /* gens 2..5 use s0..s3 */
+        gen_append(g, none, NULL, json_pack("[s]", name), "", "r", "verified"); /* gens 2..5 use s0..s3 */
     }
     assert_int_equal(gen_trim(dir, g, 2), 3);
     assert_int_equal(json_array_size(json_object_get(g, "generations")), 2);
@@ -128,12 +133,13 @@ static void trim_keeps_the_newest_and_their_layers(void **s)
     assert_true(exists("layers/s3"));
     /* the current generation is never trimmed, even when it is the oldest */
     json_object_set_new(g, "current", json_integer(4));
-    gen_append(g, json_array(), NULL, json_array(), "", "r", "verified");
+    gen_append(g, none, NULL, json_array(), "", "r", "verified");
     json_object_set_new(g, "current", json_integer(4));
     assert_int_equal(gen_trim(dir, g, 2), 1);
     assert_non_null(gen_find(g, 4));
     assert_null(gen_find(g, 5));
     json_decref(g);
+    json_decref(none);
 }
 
 int main(void)
