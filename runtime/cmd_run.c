@@ -130,7 +130,8 @@ int cmd_run(int argc, char **argv)
             if (!eq || kl == 0 || strspn(optarg, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") != kl ||
                 (optarg[0] >= '0' && optarg[0] <= '9')) {
                 fprintf(stderr, "gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got \"%s\"\n", optarg);
-                free(modules); free(layers);
+                free(modules);
+                free(layers);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
@@ -143,7 +144,8 @@ int cmd_run(int argc, char **argv)
     }
     if (optind >= argc) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
-        free(modules); free(layers);
+        free(modules);
+        free(layers);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
@@ -152,7 +154,8 @@ int cmd_run(int argc, char **argv)
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
     if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
-        free(modules); free(layers);
+        free(modules);
+        free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -164,7 +167,8 @@ int cmd_run(int argc, char **argv)
     if (plan_build(p, &rq, &spec, &err) < 0) {
         run_hold_release(&hold);
         policy_free(p);
-        free(modules); free(layers);
+        free(modules);
+        free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -200,7 +204,8 @@ int cmd_run(int argc, char **argv)
     run_hold_release(&hold);
     sbx_spec_free(&spec);
     policy_free(p);
-    free(modules); free(layers);
+    free(modules);
+    free(layers);
     free(envs);
     return code;
 }
