@@ -4,9 +4,15 @@
 
 #include "../sandbox/sbx.h"
 
+#include <jansson.h>
+
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_reload(int argc, char **argv); /* reload, rollback, generations */
+int cmd_image_watch(int argc, char **argv); /* gbox image watch */
+/* One request to gbox daemon, its first reply (NULL, said on stderr: unreachable). Takes rq. */
+json_t *daemon_ask(json_t *rq);
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);

@@ -23,6 +23,8 @@ static const char image_usage[] =
     "       gbox image gc [--store DIR]                delete untagged unused images and leftovers\n"
     "       gbox image digest DIR                      the digest DIR would get, without storing\n"
     "       gbox image validate FILE|DIR...            check manifests (exit 2 on the first invalid)\n"
+    "       gbox image watch [--store DIR] [--debounce MS] DIR...  rebuild DIR when it changes and\n"
+    "                                                 reload the sandboxes that run it (docs/reload.md)\n"
     "\n"
     "REF: NAME:VERSION, NAME (its highest version), sha256:DIGEST or a unique digest prefix.\n"
     "The store is --store DIR, else $GBOX_STORE_DIR, else /var/lib/gbox.\n";
@@ -320,6 +322,8 @@ int cmd_image(int argc, char **argv)
         return argc < 2 ? GBOX_EXIT_USAGE : 0;
     }
     const char *verb = argv[1];
+    if (strcmp(verb, "watch") == 0) /* its own options (cmd_watch.c) */
+        return cmd_image_watch(argc - 1, argv + 1);
     struct opts o;
     int first = parse(argc - 1, argv + 1, &o);
     if (first < 0)

@@ -34,7 +34,11 @@ static const char run_usage[] =
     "                          root) persists across runs in STORE/state/NAME; one run at a time\n"
     "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n"
     "      --hold-fd FD        (gbox daemon's warm pool) set the sandbox up, then wait for the\n"
-    "                          program, report and state-file paths on the socket FD; no CMD\n";
+    "                          program, report and state-file paths on the socket FD; no CMD\n"
+    "      --state-dir DIR     the upper layer in DIR/upper (+ DIR/work), as gbox daemon runs a\n"
+    "                          sandbox with generations (docs/reload.md)\n"
+    "      --state-layer DIR   a sealed state layer, read-only, above the \"/\" modules (repeatable,\n"
+    "                          top first)\n";
 
 
 /* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
@@ -136,6 +140,7 @@ int cmd_run(int argc, char **argv)
         {"name", required_argument, NULL, 'n'},   {"store", required_argument, NULL, 'S'},
         {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
         {"hold-fd", required_argument, NULL, 'H'},
+        {"state-dir", required_argument, NULL, 'D'}, {"state-layer", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
@@ -145,7 +150,9 @@ int cmd_run(int argc, char **argv)
     struct run_request rq = {.hold = &hold};
     const char **modules = calloc((size_t)argc + 1, sizeof(char *));
     const char **envs = calloc((size_t)argc + 1, sizeof(char *));
-    if (!modules || !envs)
+    const char **layers = calloc((size_t)argc + 1, sizeof(char *));
+    rq.state_layers = layers;
+    if (!modules || !envs || !layers)
         abort();
     int c;
     optind = 1;
@@ -166,12 +173,15 @@ int cmd_run(int argc, char **argv)
             if (!*optarg || *end || fd < 3 || fd > 1023) {
                 fprintf(stderr, "gbox run: --hold-fd: expected a file descriptor number from 3 to 1023, got \"%s\"\n", optarg);
                 free(modules);
+                free(layers);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
             held.fd = (int)fd;
             break;
         }
+        case 'D': rq.state_dir = optarg; break;
+        case 'L': layers[rq.n_state_layers++] = optarg; break;
         case 'e': {
             const char *eq = strchr(optarg, '=');
             size_t kl = eq ? (size_t)(eq - optarg) : 0;
@@ -179,26 +189,30 @@ int cmd_run(int argc, char **argv)
                 (optarg[0] >= '0' && optarg[0] <= '9')) {
                 fprintf(stderr, "gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got \"%s\"\n", optarg);
                 free(modules);
+                free(layers);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
             envs[rq.n_env++] = optarg;
             break;
         }
-        case 'h': fputs(run_usage, stdout); free(modules); free(envs); return 0;
-        default: fputs(run_usage, stderr); free(modules); free(envs); return GBOX_EXIT_USAGE;
+        case 'h': fputs(run_usage, stdout); free(modules); free(layers); free(envs); return 0;
+        default: fputs(run_usage, stderr); free(modules); free(layers); free(envs); return GBOX_EXIT_USAGE;
         }
     }
-    if (held.fd >= 0 && (optind < argc || in_image || rq.n_modules || rq.name || rq.n_env || report_file || state_file)) {
-        fprintf(stderr, "gbox run: --hold-fd: the program, --in-image, --module, --name, --env, --report and "
-                        "--state-file come from the daemon, not the command line\n");
+    if (held.fd >= 0 && (optind < argc || in_image || rq.n_modules || rq.name || rq.n_env || report_file || state_file ||
+                         rq.state_dir || rq.n_state_layers)) {
+        fprintf(stderr, "gbox run: --hold-fd: the program, --in-image, --module, --name, --env, --report, "
+                        "--state-file, --state-dir and --state-layer are not for a warm sandbox\n");
         free(modules);
+        free(layers);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
     if (optind >= argc && held.fd < 0) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
         free(modules);
+        free(layers);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
@@ -208,6 +222,7 @@ int cmd_run(int argc, char **argv)
     struct gbox_policy *p = NULL;
     if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
         free(modules);
+        free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -223,6 +238,7 @@ int cmd_run(int argc, char **argv)
         run_hold_release(&hold);
         policy_free(p);
         free(modules);
+        free(layers);
         free(envs);
         return cli_fail(&err);
     }
@@ -277,6 +293,7 @@ int cmd_run(int argc, char **argv)
     sbx_spec_free(&spec);
     policy_free(p);
     free(modules);
+    free(layers);
     free(envs);
     return code;
 }

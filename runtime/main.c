@@ -29,6 +29,7 @@ static void usage(FILE *f)
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
           "  config get|set|revert|history|pending|approve|reject|reload   live domain configuration\n"
           "  audit verify [FILE]   check the daemon's hash-chained audit log\n"
+          "  reload ID --module NAME@VERSION | rollback ID [--to GEN] | generations ID\n"
           "        talk to gbox daemon (docs/api.md)\n"
           "\n"
           "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
@@ -56,6 +57,8 @@ int main(int argc, char **argv)
         return cmd_config(argc - 1, argv + 1);
     if (strcmp(verb, "audit") == 0)
         return cmd_audit(argc - 1, argv + 1);
+    if (strcmp(verb, "reload") == 0 || strcmp(verb, "rollback") == 0 || strcmp(verb, "generations") == 0)
+        return cmd_reload(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",
                                                "events", "stats", "emergency-stop", "metrics"};
     for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)

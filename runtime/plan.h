@@ -20,6 +20,9 @@ struct run_request {
     const char *const *env; /* --env NAME=VALUE: set or override in the policy's environment */
     size_t n_env;
     bool held;           /* a warm sandbox (the daemon's pool): no program yet, see plan_program */
+    const char *state_dir; /* --state-dir: the upper layer lives in DIR/upper (gbox daemon's generations) */
+    const char *const *state_layers; /* --state-layer: sealed upper layers above the "/" modules, top first */
+    size_t n_state_layers;
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */

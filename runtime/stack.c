@@ -12,6 +12,8 @@
  * shared, so `gbox image rm` cannot remove an image between being chosen and being registered. */
 #include "stack.h"
 
+#include "generation.h"
+
 #include "paths.h"
 #include "plan.h"
 #include "resolve.h"
@@ -404,6 +406,8 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
         return -1;
     }
     if (rq->name && state_dir(p, rq, s, err) < 0)
+        return -1;
+    if ((rq->state_dir || rq->n_state_layers) && gen_state_plan(p, rq, s, err) < 0)
         return -1;
     return 0;
 }

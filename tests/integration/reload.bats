@@ -1,0 +1,345 @@
+#!/usr/bin/env bats
+# reload.bats — hot reload of a supervised sandbox's modules (docs/reload.md): gbox reload,
+# rollback and generations through gbox daemon; the checkpoint (the sealed upper layer), the
+# verification window, automatic rollback of a version that crashes or fails its health check
+# with the state as at the checkpoint, manual rollback, every safety refusal, and kill -9 of the
+# daemon at 20 moments of a reload. One daemon, state directory, socket and image store per test
+# under $BATS_TEST_TMPDIR; every sandbox a test started is killed in teardown.
+
+load helpers
+
+setup() {
+    export GBOX_SOCKET=$BATS_TEST_TMPDIR/gbox.sock
+    export GBOX_STATE_DIR=$BATS_TEST_TMPDIR/state
+    export GBOX_STORE_DIR=$BATS_TEST_TMPDIR/store
+    getent group gbox >/dev/null || groupadd --system gbox
+    # app 1 and 2 work, 3 crashes (after writing to the state), 4 fails its health check
+    app_module 1.0.0 'echo app 1'
+    app_module 2.0.0 'echo app 2'
+    app_module 3.0.0 'echo bad >/var/tmp/written-by-3; exit 3'
+    app_module 4.0.0 'echo app 4' unhealthy
+    POL=$(policy_file rl '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "1500ms", "verify_passes": 0}}')
+    # the health check passes when /opt/app/healthy exits 0
+    HPOL=$(policy_file rlh '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "20s", "verify_passes": 1}},
+        "monitoring": {"health_check": {"command": ["/opt/app/healthy"], "interval": "1s", "retries": 1}}')
+    start_daemon
+}
+
+# app_module VERSION SHELL-LINE [unhealthy] — module "app" at /opt/app: /opt/app/run runs the
+# line, /opt/app/healthy exits 0 (1 with "unhealthy"); built into the test's store.
+app_module() {
+    local d=$BATS_TEST_TMPDIR/src/app-$1
+    mkdir -p "$d/rootfs"
+    printf '#!/bin/sh\n%s\n' "$2" >"$d/rootfs/run"
+    printf '#!/bin/sh\nexit %s\n' "$([ "${3:-}" = unhealthy ] && echo 1 || echo 0)" >"$d/rootfs/healthy"
+    chmod 0755 "$d/rootfs/run" "$d/rootfs/healthy"
+    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "restart"%s}\n' \
+        "$1" "${4:+, $4}" >"$d/module.json"
+    "$GBOX" image build "$d" >/dev/null
+}
+
+# other_module NAME VERSION MANIFEST-MEMBERS — a module with one file, built into the store.
+other_module() {
+    local d=$BATS_TEST_TMPDIR/src/$1-$2
+    mkdir -p "$d/rootfs/usr/share/$1"
+    echo "$1 $2" >"$d/rootfs/usr/share/$1/VERSION"
+    printf '{"name": "%s", "version": "%s"%s}\n' "$1" "$2" "${3:+, $3}" >"$d/module.json"
+    "$GBOX" image build "$d" >/dev/null
+}
+
+start_daemon() {
+    "$GBOX" daemon "$@" >>"$BATS_TEST_TMPDIR/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    local i
+    for i in $(seq 100); do
+        [ -S "$GBOX_SOCKET" ] && "$GBOX" ps >/dev/null 2>&1 && return 0
+        sleep 0.05
+    done
+    cat "$BATS_TEST_TMPDIR/daemon.log" >&2
+    fail "the daemon did not come up"
+}
+
+teardown() {
+    local id
+    if kill -0 "$DAEMON_PID" 2>/dev/null; then
+        for id in $("$GBOX" ps --json 2>/dev/null | jq -r '.[] | select(.state == "running" or .state == "starting") | .id'); do
+            "$GBOX" kill "$id" >/dev/null 2>&1 || true
+        done
+        wait_for 50 '[ -z "$("$GBOX" ps --json | jq -r ".[] | select(.state == \"running\" or .state == \"starting\") | .id")" ]' || true
+        kill -TERM "$DAEMON_PID" 2>/dev/null || true
+        wait "$DAEMON_PID" 2>/dev/null || true
+    fi
+}
+
+wait_for() {
+    local i
+    for i in $(seq "$1"); do
+        eval "$2" && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# The program: remembers when it first ran in its state (/var/tmp/first), then prints the app's
+# output and that line every 0.2 s; exits 7 when the app fails.
+PROG='[ -f /var/tmp/first ] || echo "first-$(cat /proc/sys/kernel/random/uuid)" >/var/tmp/first; while true; do out=$(/opt/app/run) || exit 7; echo "$out $(cat /var/tmp/first)"; sleep 0.2; done'
+
+spawn_app() { # spawn_app POLICY [RANGE]
+    "$GBOX" spawn --name app --policy "$1" --module "app@${2:-1}" --in-image sh -c "$PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app "' || { "$GBOX" logs --stderr app >&2; fail "app did not start"; }
+}
+
+# last_line — the newest line the program printed (after a fresh one appeared).
+last_line() {
+    local n
+    n=$("$GBOX" logs app | wc -l)
+    wait_for 50 '[ "$("$GBOX" logs app | wc -l)" -gt "$n" ]' || true
+    "$GBOX" logs app | tail -1
+}
+
+# count_shims DIR — processes running `gbox run --state-file DIR/state.json` whose parent is not
+# one (a shim's own children carry its command line until they exec).
+count_shims() {
+    local p pp n=0
+    for p in $(pgrep -f -- "--state-file $1/state.json"); do
+        pp=$(awk '{ print $4 }' "/proc/$p/stat" 2>/dev/null) || continue
+        grep -qsF -- "--state-file" "/proc/$pp/cmdline" || n=$((n + 1))
+    done
+    echo "$n"
+}
+
+current_gen() { "$GBOX" generations --json app | jq -r .current; }
+
+@test "reload changes a module's output and keeps the sandbox's state; generations lists both" {
+    spawn_app "$POL"
+    local before
+    before=$(last_line)
+    assert_equal "${before% *}" "app 1"
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    assert_output --partial "generation 2 verified (reload: app 1.0.0 -> 2.0.0)"
+    run last_line
+    assert_output "app 2 ${before#app 1 }"        # same state: first ran before the reload
+    run "$GBOX" generations app
+    assert_success
+    assert_line --regexp '^ 1 +verified +app@=1\.0\.0 +0 +spawn$'
+    assert_line --regexp '^\*2 +verified +app@=2\.0\.0 +1 +reload: app 1\.0\.0 -> 2\.0\.0$'
+    # the checkpoint is the sealed upper layer: gen 1's writes are in it, read-only from now on
+    local dir
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -f "$dir/layers/s0/var/tmp/first" ]
+    [ ! -e "$dir/reload.json" ]
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"verified"'
+}
+
+@test "a new version that crashes is rolled back automatically, with the state as at the checkpoint" {
+    spawn_app "$POL" 2
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@3.0.0
+    assert_failure 1
+    assert_output --partial "generation 2 was rolled back; now on generation 3 (rollback to generation 1: generation 2 ended during verification: exited with status 7)"
+    run last_line
+    assert_output "$before"                       # app 2, and the same first line
+    # what version 3 wrote before it crashed is gone
+    local dir
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -z "$(find "$dir/state" "$dir/layers" -name written-by-3)" ]
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[] | select(.gen == 2) | .status')" failed
+    assert_equal "$(echo "$output" | jq -r '.generations[] | select(.gen == 3) | .modules[0]')" "app@=2.0.0"
+    run "$GBOX" events --id app --type rollback
+    assert_output --partial '"reason":"generation 2 ended during verification: exited with status 7"'
+}
+
+@test "a new version that fails its health check is rolled back; a healthy one is verified by its checks" {
+    spawn_app "$HPOL"
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    assert_output --partial "generation 2 verified"
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"passes":1'
+    run "$GBOX" reload app --module app@4.0.0
+    assert_failure 1
+    assert_output --partial "rollback to generation 2: health check failed 1 times in a row during verification"
+    run last_line
+    assert_output --regexp '^app 2 first-'
+}
+
+@test "manual rollback to an older generation: its stack and its state as at its checkpoint" {
+    spawn_app "$POL"
+    local f1 line
+    f1=$(last_line)
+    f1=${f1#app 1 }
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    run last_line
+    assert_output "app 2 $f1"
+    # generation 1's checkpoint is the state at spawn: empty, so the program starts afresh
+    run "$GBOX" rollback app --to 1
+    assert_success
+    assert_output --partial "generation 3 verified (rollback to generation 1: asked by uid 0)"
+    line=$(last_line)
+    [[ $line == "app 1 first-"* ]] || fail "unexpected line: $line"
+    [ "${line#app 1 }" != "$f1" ] || fail "the state of generation 2 survived a rollback to 1"
+    # and generation 2's checkpoint still holds the first state
+    run "$GBOX" rollback app --to 2
+    assert_success
+    run last_line
+    assert_output "app 2 $f1"
+    # without --to: the generation before the current one
+    run "$GBOX" rollback app
+    assert_success
+    assert_output --partial "generation 5 verified (rollback to generation 3"
+    run "$GBOX" rollback app --to 99
+    assert_failure 1
+    assert_output "gbox: rollback: $("$GBOX" ps --json | jq -r '.[0].id') has no generation 99 (gbox generations $("$GBOX" ps --json | jq -r '.[0].id'))"
+}
+
+@test "reloads refused by each safety check, with a clear reason and nothing changed" {
+    other_module frozen 1.0.0 '"reload": "never", "mount_point": "/opt/frozen"'
+    other_module frozen 2.0.0 '"reload": "never", "mount_point": "/opt/frozen"'
+    other_module plugin 1.0.0 '"depends": [{"name": "app", "version": "^1"}], "mount_point": "/opt/plugin"'
+    other_module elsewhere 1.0.0 '"domains": ["space_probe"], "mount_point": "/opt/elsewhere"'
+    other_module fancy 1.0.0 '"set": "full", "mount_point": "/opt/fancy"'
+    local std
+    std=$(policy_file std '"filesystem": {"readonly_root": false}, "modules": {"set": "standard"}')
+    "$GBOX" spawn --name app --policy "$std" --module app@1 --module plugin --module frozen@1 --in-image sh -c "$PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app "' || fail "app did not start"
+    # the manifest's reload mode
+    run "$GBOX" reload app --module frozen@2.0.0
+    assert_failure 1
+    assert_output 'gbox: reload refused: frozen@2.0.0 says "reload": "never" in its manifest: stop the sandbox and spawn it again with the new version'
+    # every other module's version range still satisfied
+    run "$GBOX" reload app --module app@2.0.0
+    assert_failure 1
+    assert_output --partial 'gbox: reload refused: the new module stack does not resolve in domain std: '
+    assert_output --partial 'plugin@1.0.0'
+    assert_output --partial '"^1"'
+    # domain compatibility
+    run "$GBOX" reload app --module elsewhere@1.0.0
+    assert_failure 1
+    assert_output --partial 'elsewhere@1.0.0 (wanted by --module elsewhere@1.0.0) does not run in domain std (its domains: space_probe)'
+    # what the policy allows
+    run "$GBOX" reload app --module fancy
+    assert_failure 1
+    assert_output --partial 'fancy@1.0.0 (wanted by --module fancy) is not allowed by policy std'
+    # a version that does not exist; nothing to change; a bad reference
+    run "$GBOX" reload app --module app@9
+    assert_failure 1
+    assert_output --partial 'no version of app matches "9"'
+    run "$GBOX" reload app --module app@1.0.0
+    assert_failure 1
+    assert_output 'gbox: reload refused: nothing to reload: app@1.0.0 already runs the stack asked for'
+    run "$GBOX" reload app --module 'App!'
+    assert_failure 1
+    assert_output --partial 'expected NAME@VERSION or NAME@RANGE, got App!'
+    run "$GBOX" reload app
+    assert_failure 2
+    # nothing changed: one generation, the same program
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq '.generations | length')" 1
+    assert_equal "$(echo "$output" | jq -r '.generations[0].modules | join(",")')" "app@=1.0.0,plugin@=1.0.0,frozen@=1.0.0"
+    assert_equal "$("$GBOX" ps --json | jq -r '.[0].runs')" 1
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"refused"'
+    # a sandbox without modules has no generations
+    "$GBOX" spawn --name plain --policy "$std" --in-image sleep 30 >/dev/null
+    run "$GBOX" reload plain --module app@2
+    assert_failure 1
+    assert_output --partial "has no generations (spawn it with --module to reload it)"
+}
+
+@test "kill -9 of the daemon at 20 moments of a reload: after restart the sandbox runs exactly one consistent generation" {
+    spawn_app "$POL"
+    local f1 i want line cur mods id dir shims
+    f1=$(last_line)
+    f1=${f1#app 1 }
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    for i in $(seq 20); do
+        # alternate between versions; every fourth time a version that crashes (rolled back)
+        case $((i % 4)) in 1) want=2.0.0 ;; 2) want=1.0.0 ;; 3) want=3.0.0 ;; 0) want=2.0.0 ;; esac
+        "$GBOX" reload --no-wait app --module "app@$want" >/dev/null 2>&1 || true
+        sleep "$(awk -v i="$i" 'BEGIN { printf "%.3f", (i * 97 % 1600) / 1000 }')"
+        kill -9 "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+        # gone, or a zombie (its files closed) when bats started it from another shell
+        wait_for 100 '[ ! -e /proc/$DAEMON_PID ] || [ "$(awk "{ print \$3 }" /proc/$DAEMON_PID/stat)" = Z ]' ||
+            fail "round $i: the daemon did not die"
+        start_daemon
+        # settle: no reload in progress and the sandbox running
+        wait_for 300 '[ ! -e "$dir/reload.json" ] && [ "$("$GBOX" ps --json | jq -r ".[0].state")" = running ]' ||
+            { cat "$dir/reload.json" >&2; "$GBOX" ps >&2; fail "round $i: did not settle"; }
+        cur=$("$GBOX" generations --json app)
+        mods=$(echo "$cur" | jq -r '.current as $c | .generations[] | select(.gen == $c) | .modules[0]')
+        # the program runs what the current generation says, on the state it had
+        line=$(last_line)
+        assert_equal "$line" "app $(echo "${mods#app@=}" | cut -d. -f1) $f1"
+        # exactly one shim for the sandbox
+        shims=$(count_shims "$dir")
+        [ "$shims" = 1 ] || { ps -eo pid,ppid,stat,args | grep -F -- "$dir" >&2; fail "round $i: $shims shims"; }
+    done
+    run "$GBOX" generations app
+    assert_success
+}
+
+@test "a domain with safety.require_explicit_approval queues the reload instead of applying it" {
+    local apol id
+    apol=$(policy_file appr '"filesystem": {"readonly_root": false}, "safety": {"require_explicit_approval": true}')
+    spawn_app "$apol"
+    # the safety checks still come first
+    run "$GBOX" reload app --module app@9
+    assert_failure 1
+    assert_output --partial 'no version of app matches "9"'
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    assert_output --regexp '^app: reload \(app 1\.0\.0 -> 2\.0\.0\) queued for approval as ([a-z0-9-]+) \(domain appr requires explicit approval\)$'
+    id=$(echo "$output" | sed -E 's/.* as ([^ ]+) .*/\1/')
+    # pending in the queue, for the daemon's approve: kind reload, the sandbox, what to load
+    run jq -r '[.kind, .domain, .target, (.payload.modules | join(","))] | join(" ")' "$GBOX_STATE_DIR/approvals/$id.json"
+    assert_success
+    assert_output "reload appr $("$GBOX" ps --json | jq -r '.[0].id') app@2.0.0"
+    # nothing changed meanwhile
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq '.generations | length')" 1
+    assert_equal "$(echo "$output" | jq 'has("reload")')" false
+    run last_line
+    assert_output --regexp '^app 1 first-'
+    run "$GBOX" events --id app --type reload
+    assert_output --partial "{\"approval\":\"$id\",\"changed\":\"app 1.0.0 -> 2.0.0\""
+    assert_output --partial "\"phase\":\"queued\""
+}
+
+@test "gbox image watch rebuilds a changed module and reloads the sandboxes that run it where the policy allows" {
+    local auto src wpid other_id app_id
+    auto=$(policy_file auto '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "1500ms", "verify_passes": 0, "auto": true}}')
+    spawn_app "$auto"
+    "$GBOX" spawn --name other --policy "$POL" --module app@1 --in-image sh -c "$PROG" >/dev/null
+    app_id=$("$GBOX" ps --json | jq -r '.[] | select(.name == "app") | .id')
+    other_id=$("$GBOX" ps --json | jq -r '.[] | select(.name == "other") | .id')
+    src=$BATS_TEST_TMPDIR/src/app-1.0.0
+    "$GBOX" image watch --debounce 200 "$src" >"$BATS_TEST_TMPDIR/watch.log" 2>&1 &
+    wpid=$!
+    wait_for 100 'grep -q "^watching 1 directory" "$BATS_TEST_TMPDIR/watch.log"' || { kill "$wpid"; fail "watch did not start"; }
+    grep -q '^built app:1.0.0 sha256:[0-9a-f]*$' "$BATS_TEST_TMPDIR/watch.log" || { kill "$wpid"; fail "no first build"; }
+    printf '#!/bin/sh\necho app 1 patched\n' >"$src/rootfs/run"
+    wait_for 300 '"$GBOX" logs app | tail -1 | grep -q "^app 1 patched first-"' || { cat "$BATS_TEST_TMPDIR/watch.log" >&2; kill "$wpid"; fail "no reload"; }
+    wait_for 100 '[ "$("$GBOX" generations --json app | jq -r ".generations[-1].status")" = verified ]' || true
+    kill "$wpid"
+    wait "$wpid" 2>/dev/null || true
+    run cat "$BATS_TEST_TMPDIR/watch.log"
+    assert_equal "$(grep -cE '^built app:1\.0\.0 sha256:[0-9a-f]{64}$' "$BATS_TEST_TMPDIR/watch.log")" 2
+    assert_line "reload $app_id: started (gbox generations shows the outcome)"
+    assert_line "reload $other_id: reload refused: domain rl does not allow automatic reloads (modules.reload.auto is false)"
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[-1] | "\(.gen) \(.status) \(.reason)"')" "2 verified reload: app 1.0.0 -> 1.0.0"
+    # the other sandbox still runs the old build
+    run "$GBOX" generations --json other
+    assert_equal "$(echo "$output" | jq '.generations | length')" 1
+    "$GBOX" logs other | tail -1 | grep -q '^app 1 first-'
+}
