@@ -287,7 +287,7 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     assert_success
 }
 
-@test "a domain with safety.require_explicit_approval queues the reload instead of applying it" {
+@test "a domain with safety.require_explicit_approval queues the reload; gbox config approve applies it" {
     local apol id
     apol=$(policy_file appr '"filesystem": {"readonly_root": false}, "safety": {"require_explicit_approval": true}')
     spawn_app "$apol"
@@ -312,6 +312,13 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     run "$GBOX" events --id app --type reload
     assert_output --partial "{\"approval\":\"$id\",\"changed\":\"app 1.0.0 -> 2.0.0\""
     assert_output --partial "\"phase\":\"queued\""
+    # approved: the checks run again and the reload happens
+    run "$GBOX" config approve "$id"
+    assert_success
+    [ ! -e "$GBOX_STATE_DIR/approvals/$id.json" ] || fail "the entry is still pending"
+    wait_for 300 '"$GBOX" logs app | tail -1 | grep -q "^app 2 "' || fail "not reloaded: $("$GBOX" events --id app --type reload)"
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq '.generations | length')" 2
 }
 
 @test "gbox image watch rebuilds a changed module and reloads the sandboxes that run it where the policy allows" {
