@@ -1684,7 +1684,7 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
 static void sb_stop(struct sb *s, int64_t grace_ms)
 {
     s->stop_requested = true;
-    if (s->state == SB_RUNNING || s->state == SB_STARTING) {
+    if ((s->state == SB_RUNNING || s->state == SB_STARTING) && s->shim > 0) {
         kill(s->shim, SIGTERM); /* the shim forwards it and kills after the policy's grace */
         /* the shim kills at the policy's grace; a shorter asked grace is the daemon's to enforce */
         s->stop_deadline = mono_ms() + (grace_ms >= 0 ? grace_ms : s->grace_ms + 2000);
@@ -1706,7 +1706,7 @@ static void sb_kill_now(struct sb *s)
         where_load(s, &st);
     if (s->where.cgroup_v2 || s->where.n_cgroup_v1)
         sbx_cgroup_kill_at(&s->where);
-    else
+    else if (s->shim > 0) /* never kill(0, …): that is the daemon's own process group */
         kill(s->shim, SIGKILL);
 }
 
@@ -2514,7 +2514,8 @@ static void on_tick(void)
                 s->stop_escalated = true;
                 s->stop_deadline = now + 2000;
             } else {
-                kill(s->shim, SIGKILL);
+                if (s->shim > 0)
+                    kill(s->shim, SIGKILL);
                 s->stop_deadline = -1;
             }
         }
