@@ -24,6 +24,9 @@ struct run_request {
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
+/* The interpreter.handlers entry whose extensions include the program's (by its file name), or
+ * NULL; *index (when not NULL) gets its position. */
+const json_t *plan_handler(const struct gbox_policy *p, const char *program, size_t *index);
 /* Append a mount to the spec's list (stack.c adds the module mounts first). */
 struct sbx_mount *plan_add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target);
 

@@ -206,12 +206,16 @@ static int add_request(struct requests *r, const char *ref, const char *origin, 
     return 0;
 }
 
-/* Requests in the order the stack is built from the bottom: root image, modules.load, --module. */
+/* Requests in the order the stack is built from the bottom: root image, modules.load, the
+ * program's handler's modules (the interpreter of its extension), --module. */
 static int build_requests(const struct gbox_policy *p, const struct run_request *rq, const char *img,
                           struct requests *r, struct sbx_err **err)
 {
     const json_t *load = pol_get(p, "modules.load"), *e;
-    size_t cap = 1 + json_array_size(load) + rq->n_modules, i;
+    size_t hi = 0;
+    const json_t *handler = rq->in_image ? NULL : plan_handler(p, rq->program, &hi);
+    const json_t *hmods = json_object_get(handler, "modules");
+    size_t cap = 1 + json_array_size(load) + json_array_size(hmods) + rq->n_modules, i;
     r->v = xcalloc(cap, sizeof(*r->v));
     r->origin = xcalloc(cap, sizeof(*r->origin));
     char origin[160];
@@ -223,6 +227,12 @@ static int build_requests(const struct gbox_policy *p, const struct run_request 
     json_array_foreach(load, i, e)
     {
         snprintf(origin, sizeof(origin), "modules.load[%zu] of policy %s", i, p->name);
+        if (add_request(r, json_string_value(e), origin, true, err) < 0)
+            return -1;
+    }
+    json_array_foreach(hmods, i, e)
+    {
+        snprintf(origin, sizeof(origin), "interpreter.handlers[%zu].modules[%zu] of policy %s", hi, i, p->name);
         if (add_request(r, json_string_value(e), origin, true, err) < 0)
             return -1;
     }
@@ -382,7 +392,9 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
 {
     const char *img = rq->image ? rq->image : pol_str(p, "interpreter.image");
     const char *where = rq->image ? "--image" : "interpreter.image";
-    bool modules = rq->n_modules || json_array_size(pol_get(p, "modules.load"));
+    const json_t *handler = rq->in_image ? NULL : plan_handler(p, rq->program, NULL);
+    bool modules = rq->n_modules || json_array_size(pol_get(p, "modules.load")) ||
+                   json_array_size(json_object_get(handler, "modules"));
     char path[PATH_MAX], real[PATH_MAX];
     const char *bottom = NULL;
     if (rq->name && (rq->name[0] == '\0' || !sandbox_name_valid(rq->name)))

@@ -102,6 +102,9 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "userns", errno, "become root of the user namespace");
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
+    /* a pseudo-terminal of gbox's own (run -t), never the host's: TIOCSCTTY only then */
+    if (s->controlling_tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+        return child_fail(ce, "session", errno, "make the pseudo-terminal the controlling terminal");
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
     if (sbx_net_in_child(s, ce) < 0)

@@ -260,6 +260,8 @@ struct sbx_spec {
     bool forward_signals;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT to gbox go to the program; after a
                                 forwarded SIGTERM or SIGINT the sandbox is killed once
                                 kill_grace_ms has passed */
+    bool controlling_tty;    /* stdin is a terminal gbox allocated (run -t): make it the
+                                session's controlling terminal, so ^C and ^Z reach the program */
     /* Called once in the parent when the program has started (NULL: not called). */
     void (*on_start)(void *arg, const struct sbx_started *info);
     void *on_start_arg;
