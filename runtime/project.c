@@ -17,7 +17,8 @@ int project_config_load(const char *program, struct project_config *pc, struct s
 {
     memset(pc, 0, sizeof(*pc));
     char dir[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%s", program);
+    if (!realpath(program, dir)) /* plan_build reports a missing program */
+        return 0;
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
@@ -25,6 +26,8 @@ int project_config_load(const char *program, struct project_config *pc, struct s
         snprintf(dir, sizeof(dir), ".");
     if (dir[0] == '\0')
         snprintf(dir, sizeof(dir), "/");
+    if (strcmp(dir, "/") == 0) /* "//gbox.json" otherwise */
+        dir[0] = '\0';
     snprintf(pc->file, sizeof(pc->file), "%s/gbox.json", dir);
     if (access(pc->file, F_OK) < 0) {
         pc->file[0] = '\0';

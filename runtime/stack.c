@@ -413,6 +413,15 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
     if (bottom && !modules) {
         s->rootfs = xstrdup(bottom);
     } else if (resolve_root(p, rq, img, img[0] == '/' ? bottom : NULL, s, hold, err) < 0) {
+        /* the interpreter of the program's extension is missing: "not found" (127), with the way
+         * to get it */
+        if (handler && *err && strstr((*err)->msg, "interpreter.handlers[") && strstr((*err)->msg, "not found")) {
+            (*err)->code = GBOX_EXIT_NOT_FOUND;
+            sbx_err_wrap(err, "no interpreter image for %s", rq->program);
+            size_t l = strlen((*err)->msg);
+            snprintf((*err)->msg + l, sizeof((*err)->msg) - l,
+                     " (build one, e.g. GR=/path/to/gr make image-graphoid for .gr)");
+        }
         return -1;
     }
     if (rq->name && state_dir(p, rq, s, err) < 0)
