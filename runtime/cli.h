@@ -7,6 +7,11 @@
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
+
+/* The daemon's `inspect` of one sandbox (with its last_report), or NULL after printing why not. */
+#include <jansson.h>
+json_t *client_inspect(const char *id);
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);

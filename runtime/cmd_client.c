@@ -379,3 +379,15 @@ usage:
     fputs(client_usage, stderr);
     return GBOX_EXIT_USAGE;
 }
+
+json_t *client_inspect(const char *id)
+{
+    struct reader r;
+    json_t *resp = request(json_pack("{s:s,s:s}", "op", "inspect", "id", id), &r);
+    json_t *sb = NULL;
+    if (check(resp) == 0)
+        sb = json_incref(json_object_get(resp, "sandbox"));
+    json_decref(resp);
+    reader_close(&r);
+    return sb;
+}

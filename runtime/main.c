@@ -22,6 +22,8 @@ static void usage(FILE *f)
           "  policy diff A B                show the fields that differ after resolution\n"
           "  policy groups                  list the syscall groups\n"
           "  image build|import|ls|inspect|rm|gc|digest|validate   the module image store\n"
+          "  explain REPORT|ID              why a sandbox ended: the syscall, rule and policy field,\n"
+          "                                 or the limit hit with its numbers\n"
           "\n"
           "  daemon [--socket PATH] [--state-dir DIR] ...   supervise sandboxes (foreground)\n"
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
@@ -48,6 +50,8 @@ int main(int argc, char **argv)
         return cmd_policy(argc - 1, argv + 1);
     if (strcmp(verb, "image") == 0)
         return cmd_image(argc - 1, argv + 1);
+    if (strcmp(verb, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# tools.bats — the operator's tools: gbox explain (why a sandbox ended: the syscall, rule and
+# field; the limit with its numbers), gbox policy learn, man pages, bash completion, --json on
+# listings, gbox stats.
+
+load helpers
+
+setup() {
+    export GBOX_STORE_DIR=$BATS_TEST_TMPDIR/store
+    small=$(policy_file small '"name": "small", "resources": {"memory": {"max": "32M"}, "pids": {"max": 8}, "timeout": "3s"}')
+}
+
+gr_prog() { # gr_prog NAME 'LINES' — a .gr program for the grstub test double
+    printf '%b' "$2" >"$BATS_TEST_TMPDIR/$1.gr"
+    chmod a+r "$BATS_TEST_TMPDIR/$1.gr"
+    echo "$BATS_TEST_TMPDIR/$1.gr"
+}
+
+# ---- explain ------------------------------------------------------------------------------
+
+@test "explain: a killed syscall: the call with its arguments, the rule, the field to change" {
+    run -159 "$GBOX" run -q --report "$BATS_TEST_TMPDIR/r.json" --in-image probe syscall ptrace 16 1234
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/r.json"
+    assert_success
+    assert_line "end      seccomp"
+    assert_line "cause    ptrace(0x10, 0x4d2, 0x0, 0x0, 0x0, 0x0) — syscall 101, x86_64"
+    assert_line "rule     seccomp.kill (@debug) of policy base"
+    assert_line "field    seccomp.kill"
+    assert_line --partial "change   seccomp.kill names ptrace through the group @debug"
+    run "$GBOX" explain --json "$BATS_TEST_TMPDIR/r.json"
+    assert_success
+    assert_equal "$(jq -r .field <<<"$output")" seccomp.kill
+    assert_equal "$(jq -r .end <<<"$output")" seccomp
+}
+
+@test "explain: out of memory, with the limit and the peak in numbers" {
+    local prog
+    prog=$(gr_prog oom 'alloc 200\n')
+    run -137 "$GBOX" run -q --policy "$small" --report "$BATS_TEST_TMPDIR/r.json" "$prog"
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/r.json"
+    assert_success
+    assert_line "end      oom"
+    assert_line --regexp '^cause    out of memory: the kernel.s OOM killer ended it at the memory limit 32.0 MiB \(33554432 bytes\); peak use .*[0-9]+ OOM kill'
+    assert_line "field    resources.memory.max"
+}
+
+@test "explain: the process limit, the wall-clock timeout and the CPU time limit" {
+    local prog
+    prog=$(gr_prog pids 'threads 20\n')
+    run -1 "$GBOX" run -q --policy "$small" --report "$BATS_TEST_TMPDIR/p.json" "$prog"
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/p.json"
+    assert_line "field    resources.pids.max"
+    assert_line "change   raise resources.pids.max (now 8) if the program needs more processes or threads"
+    prog=$(gr_prog slow 'sleep 60000\n')
+    run -124 "$GBOX" run -q --policy "$small" --report "$BATS_TEST_TMPDIR/t.json" "$prog"
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/t.json"
+    assert_line "end      timeout"
+    assert_line --regexp '^cause    wall-clock timeout: it ran [0-9]+ ms, resources.timeout is 3000 ms'
+    assert_line "field    resources.timeout"
+    local cpu
+    cpu=$(policy_file cpu '"resources": {"timeout": "120s", "cpu_time": "1s"}')
+    run -152 "$GBOX" run -q --policy "$cpu" --report "$BATS_TEST_TMPDIR/c.json" --in-image sh -c 'while :; do :; done'
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/c.json"
+    assert_line --regexp '^cause    CPU time limit: it used [0-9]+ ms of CPU \(user \+ system\), resources.cpu_time is 1000 ms'
+    assert_line "field    resources.cpu_time"
+}
+
+@test "explain: a normal exit says no limit ended it; bad input exits 2 naming the file" {
+    run "$GBOX" run -q --report "$BATS_TEST_TMPDIR/ok.json" --in-image true
+    run "$GBOX" explain "$BATS_TEST_TMPDIR/ok.json"
+    assert_success
+    assert_line "cause    the program exited by itself with status 0; no limit ended it"
+    echo '{"end": "bogus"}' >"$BATS_TEST_TMPDIR/bad.json"
+    run -2 --separate-stderr "$GBOX" explain "$BATS_TEST_TMPDIR/bad.json"
+    assert_equal "$stderr" "gbox: $BATS_TEST_TMPDIR/bad.json: json.end: expected one of exited, signaled, timeout, seccomp, oom, setup (a report of gbox run --report)"
+    echo '{"end": ' >"$BATS_TEST_TMPDIR/bad.json"
+    run -2 --separate-stderr "$GBOX" explain "$BATS_TEST_TMPDIR/bad.json"
+    [[ $stderr == "gbox: $BATS_TEST_TMPDIR/bad.json:"* ]] || fail "$stderr"
+    run -2 "$GBOX" explain
+    run -2 "$GBOX" explain a b
+}
+
+@test "explain ID: the last report gbox daemon kept for a sandbox" {
+    export GBOX_SOCKET=$BATS_TEST_TMPDIR/gbox.sock GBOX_STATE_DIR=$BATS_TEST_TMPDIR/state
+    getent group gbox >/dev/null || groupadd --system gbox
+    "$GBOX" daemon >"$BATS_TEST_TMPDIR/daemon.log" 2>&1 &
+    local dpid=$! i
+    for i in $(seq 100); do [ -S "$GBOX_SOCKET" ] && "$GBOX" ps >/dev/null 2>&1 && break; sleep 0.05; done
+    "$GBOX" spawn --name killed --in-image probe syscall ptrace >/dev/null
+    for i in $(seq 300); do
+        [ "$("$GBOX" ps --json | jq -r '.[] | select(.name == "killed") | .state')" = failed ] && break
+        sleep 0.1
+    done
+    run "$GBOX" explain killed
+    kill -TERM "$dpid"
+    wait "$dpid" || true
+    assert_success
+    assert_line "end      seccomp"
+    assert_line "field    seccomp.kill"
+}
+
+@test "explain ID: no daemon, or no such sandbox: exit 1 with the reason" {
+    export GBOX_SOCKET=$BATS_TEST_TMPDIR/none.sock
+    run -1 --separate-stderr "$GBOX" explain nosuchbox
+    [[ $stderr == "gbox: cannot reach the daemon at $GBOX_SOCKET"* ]] || fail "$stderr"
+}
