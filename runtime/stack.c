@@ -387,6 +387,22 @@ static int state_dir(const struct gbox_policy *p, const struct run_request *rq, 
     return rc;
 }
 
+/* The fast path may take an image of the image directory alone only when resolution would give
+ * the same: it depends on nothing (a module with dependencies, like graphoid on graphoid-stdlib,
+ * needs the resolver) and the store has no version of that name (the store wins). */
+static bool fast_path_ok(const struct run_request *rq, const char *img)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/tags/%s", rq->store_dir ? rq->store_dir : store_default_dir(), img);
+    if (access(p, F_OK) == 0)
+        return false;
+    snprintf(p, sizeof(p), "%s/%s/module.json", gbox_image_dir(), img);
+    json_t *m = json_load_file(p, 0, NULL);
+    bool ok = !m || json_array_size(json_object_get(m, "depends")) == 0;
+    json_decref(m);
+    return ok;
+}
+
 int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                struct run_hold *hold, struct sbx_err **err)
 {
@@ -405,7 +421,7 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
             return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s: image \"%s\" is not a directory",
                                rq->image ? "gbox run" : p->file, where, img);
         bottom = real;
-    } else if (!modules && !strchr(img, '@')) {
+    } else if (!modules && !strchr(img, '@') && fast_path_ok(rq, img)) {
         snprintf(path, sizeof(path), "%s/%s/rootfs", gbox_image_dir(), img);
         if (realpath(path, real) && is_dir(real))
             bottom = real;
