@@ -8,6 +8,7 @@ int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_image(int argc, char **argv);
 int cmd_explain(int argc, char **argv);
+int cmd_policy_learn(int argc, char **argv); /* gbox policy learn (learn.c) */
 
 /* The daemon's `inspect` of one sandbox (with its last_report), or NULL after printing why not. */
 #include <jansson.h>

@@ -302,6 +302,14 @@ static void on_notification(struct launch *l, struct watch *w, struct sbx_result
         }
         return;
     }
+    if (l->spec->on_syscall) {
+        /* learning: record, then let the call run (the filter allows nothing by itself) */
+        l->spec->on_syscall(l->spec->on_syscall_arg, &n);
+        struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+        if (ioctl(w->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 && errno != ENOENT)
+            kill_sandbox(l, w);
+        return;
+    }
     /* A "kill" rule matched: the call never runs. Kill the whole sandbox and remember it. */
     kill_sandbox(l, w);
     if (!w->killed_seccomp) {

@@ -104,3 +104,58 @@ gr_prog() { # gr_prog NAME 'LINES' — a .gr program for the grstub test double
     run -1 --separate-stderr "$GBOX" explain nosuchbox
     [[ $stderr == "gbox: cannot reach the daemon at $GBOX_SOCKET"* ]] || fail "$stderr"
 }
+
+# ---- policy learn ---------------------------------------------------------------------------
+
+@test "policy learn: a network program under base: the policy adds its calls and loopback; it validates and then runs" {
+    local prog out=$BATS_TEST_TMPDIR/learned.json
+    prog=$(gr_prog net 'print hi\nlisten 7000\nconnect 127.0.0.1 7000\nopen /etc/passwd\nwrite /tmp/out.txt x\n')
+    # under base itself it fails: no socket calls, no network
+    run -1 "$GBOX" run "$prog"
+    assert_line "listen: Function not implemented"
+    run --separate-stderr "$GBOX" policy learn --report "$BATS_TEST_TMPDIR/learn.json" -- "$prog"
+    assert_success
+    echo "$output" >"$out"
+    # stdout is the policy alone; the program's output and the summary are on stderr
+    assert_equal "$(jq -r .extends "$out")" "$POLICY_DIR/base.json"
+    assert_equal "$(jq -r .name "$out")" learned
+    assert_equal "$(jq -c '.seccomp.allow - (input | .seccomp.allow)' "$out" <("$GBOX" policy show base))" '["socket","connect","bind","listen"]'
+    assert_equal "$(jq -r .network.mode "$out")" loopback
+    [[ $stderr == *"hi"*"listening 7000"* ]] || fail "the program's output is not on stderr: $stderr"
+    [[ $stderr == *"learn: syscalls base does not allow: socket connect bind listen"* ]] || fail "$stderr"
+    [[ $stderr == *"learn: paths written: /tmp/out.txt"* ]] || fail "$stderr"
+    [[ $stderr == *"learn: connected to: 127.0.0.1:7000"* ]] || fail "$stderr"
+    run jq -c '[(.paths.read | index("/etc/passwd") != null), .network.bind]' "$BATS_TEST_TMPDIR/learn.json"
+    assert_output '[true,["127.0.0.1:7000"]]'
+    run "$GBOX" policy validate "$out"
+    assert_success
+    run "$GBOX" run --policy "$out" "$prog"
+    assert_success
+    assert_output "hi
+listening 7000
+connected
+opened /etc/passwd
+wrote /tmp/out.txt"
+}
+
+@test "policy learn: a syscall BASE kills through a group: the group is split, the call allowed, the rest still killed" {
+    local out=$BATS_TEST_TMPDIR/l.json
+    run -159 "$GBOX" run -q --in-image probe syscall ptrace 16 1
+    "$GBOX" policy learn --name tracer --in-image probe syscall ptrace 16 1 >"$out" 2>/dev/null
+    assert_equal "$(jq -c .seccomp.kill "$out")" '["process_vm_readv","process_vm_writev","perf_event_open","kcmp","pidfd_getfd"]'
+    assert_equal "$(jq -c '.seccomp.allow[-1], .name' "$out")" '"ptrace"
+"tracer"'
+    run "$GBOX" policy validate "$out"
+    assert_success
+    # the call now runs (and fails for want of a capability) instead of killing the sandbox
+    run -1 "$GBOX" run --policy "$out" --in-image probe syscall ptrace 16 1
+    assert_output "errno EPERM 1"
+    run -159 "$GBOX" run -q --policy "$out" --in-image probe syscall process_vm_readv
+}
+
+@test "policy learn: usage errors and a bad BASE exit 2" {
+    run -2 "$GBOX" policy learn
+    run -2 "$GBOX" policy learn --name 'Bad Name' --in-image true
+    run -2 --separate-stderr "$GBOX" policy learn --policy no_such_policy --in-image true
+    [[ $stderr == *'policy "no_such_policy" not found'* ]] || fail "$stderr"
+}
