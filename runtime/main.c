@@ -27,7 +27,8 @@ static void usage(FILE *f)
           "\n"
           "  daemon [--socket PATH] [--state-dir DIR] ...   supervise sandboxes (foreground)\n"
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
-          "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow] | stats [ID]\n"
+          "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow]\n"
+          "  stats [--no-stream] [--json] [ID]   live usage table (refreshes on a terminal)\n"
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
           "        talk to gbox daemon (docs/api.md)\n"
           "\n"
@@ -50,6 +51,8 @@ int main(int argc, char **argv)
         return cmd_policy(argc - 1, argv + 1);
     if (strcmp(verb, "image") == 0)
         return cmd_image(argc - 1, argv + 1);
+    if (strcmp(verb, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
     if (strcmp(verb, "explain") == 0)
         return cmd_explain(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)

@@ -4,7 +4,7 @@
   ptydrive.py ROWS COLS STEPS_JSON -- CMD...
 
 STEPS_JSON is a list of steps: {"expect": TEXT} waits (at most 60 s) until TEXT has appeared in
-the output, {"send": TEXT} types TEXT, {"resize": [ROWS, COLS]} resizes the terminal (SIGWINCH).
+the output, {"send": TEXT} types TEXT, {"resize": [ROWS, COLS]} resizes the terminal (SIGWINCH), {"sleep": S} reads on for S seconds.
 Prints everything the command wrote, then "EXIT N" (its exit code), and the terminal's
 attributes check: "TERMIOS RESTORED" when the terminal's mode after the command equals the one
 before. Exit 3 when an expected text never came."""
@@ -41,6 +41,10 @@ def main():
                     sys.exit(3)
         elif "send" in st:
             os.write(fd, st["send"].encode())
+        elif "sleep" in st:  # keep reading for that long
+            until = time.time() + st["sleep"]
+            while time.time() < until and pump(0.1):
+                pass
         elif "resize" in st:
             fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", st["resize"][0], st["resize"][1], 0, 0))
             os.kill(pid, 28)  # SIGWINCH, as the terminal emulator sends it to the foreground

@@ -159,3 +159,58 @@ wrote /tmp/out.txt"
     run -2 --separate-stderr "$GBOX" policy learn --policy no_such_policy --in-image true
     [[ $stderr == *'policy "no_such_policy" not found'* ]] || fail "$stderr"
 }
+
+# ---- stats ----------------------------------------------------------------------------------
+
+start_daemon() {
+    export GBOX_SOCKET=$BATS_TEST_TMPDIR/gbox.sock GBOX_STATE_DIR=$BATS_TEST_TMPDIR/state
+    getent group gbox >/dev/null || groupadd --system gbox
+    "$GBOX" daemon >"$BATS_TEST_TMPDIR/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    local i
+    for i in $(seq 100); do [ -S "$GBOX_SOCKET" ] && "$GBOX" ps >/dev/null 2>&1 && return 0; sleep 0.05; done
+    fail "the daemon did not come up: $(cat "$BATS_TEST_TMPDIR/daemon.log")"
+}
+
+stop_daemon() {
+    local id
+    for id in $("$GBOX" ps --json | jq -r '.[] | select(.state == "running") | .id'); do "$GBOX" kill "$id" >/dev/null || true; done
+    for id in $(seq 50); do
+        [ -z "$("$GBOX" ps --json | jq -r '.[] | select(.state == "running") | .id')" ] && break
+        sleep 0.1
+    done
+    kill -TERM "$DAEMON_PID"
+    wait "$DAEMON_PID" || true
+}
+
+@test "stats: a table once with --no-stream (and off a terminal), --json the counters, live on a terminal" {
+    start_daemon
+    "$GBOX" spawn --name spin --in-image sh -c 'while :; do :; done' >/dev/null
+    "$GBOX" spawn --name idle --in-image probe sleep 100 >/dev/null
+    local i
+    for i in $(seq 100); do
+        [ "$("$GBOX" ps --json | jq '[.[] | select(.state == "running")] | length')" = 2 ] && break
+        sleep 0.1
+    done
+    run "$GBOX" stats --no-stream
+    local no_stream=$output
+    run "$GBOX" stats --json idle
+    local as_json=$output
+    run "$GBOX" stats spin
+    local one=$output
+    run python3 "$BATS_TEST_DIRNAME/ptydrive.py" 24 120 '[{"expect":"spin"},{"sleep":3},{"send":"\u0003"}]' -- "$GBOX" stats
+    local live=$output live_rc=$status
+    run -1 --separate-stderr "$GBOX" stats nosuch
+    local missing=$stderr
+    stop_daemon
+    [[ $(head -n 1 <<<"$no_stream") =~ ^ID\ +NAME\ +DOMAIN\ +CPU%\ +MEM\ +MEM-PEAK\ +PIDS\ +IO-READ\ +IO-WRITE$ ]] || fail "$no_stream"
+    grep -Eq '^[0-9a-f]{12} spin +base +[0-9.]+ +[0-9.]+[KMG]?i?B ' <<<"$no_stream" || fail "$no_stream"
+    grep -Eq '^[0-9a-f]{12} idle ' <<<"$no_stream" || fail "$no_stream"
+    assert_equal "$(wc -l <<<"$one")" 2
+    [ "$(jq .pids <<<"$as_json")" -ge 1 ] || fail "$as_json"
+    # on a terminal: redrawn in place (home + clear) more than once, ^C ends it with 0
+    assert_equal "$live_rc" 0
+    [ "$(grep -o $'\033\[H\033\[2J' <<<"$live" | wc -l)" -ge 2 ] || fail "$live"
+    [[ $live == *"EXIT 0"* ]] || fail "$live"
+    assert_equal "$missing" "gbox: no sandbox nosuch"
+}
