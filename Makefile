@@ -38,9 +38,16 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid man check check-unit check-integration check-adversarial check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
-all: deps $(GBOX) images
+all: deps $(GBOX) images man
+
+# Man pages: docs/*.md converted to roff with go-md2man (scripts/install-deps.sh installs it).
+MANPAGES := $(BUILD)/man/gbox.1 $(BUILD)/man/gbox-policy.5 $(BUILD)/man/gbox-image.5
+man: $(MANPAGES)
+$(BUILD)/man/%: docs/%.md | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	go-md2man -in $< -out $@.tmp && mv $@.tmp $@
 
 help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
@@ -201,8 +208,10 @@ install: all
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs
 	install -m 0644 $(BUILD)/images/base/module.json $(DESTDIR)$(DATADIR)/images/base/module.json
 	cp -a $(BUILD)/images/probe $(DESTDIR)$(DATADIR)/images/probe
-	install -m 0644 docs/gbox.1.md $(DESTDIR)$(MANDIR)/man1/gbox.1.md
-	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
+	install -m 0644 $(BUILD)/man/gbox.1 $(DESTDIR)$(MANDIR)/man1/gbox.1
+	install -m 0644 $(BUILD)/man/gbox-policy.5 $(BUILD)/man/gbox-image.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 completions/gbox $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gbox
 
 clean:
 	rm -rf build build-asan build-fuzz

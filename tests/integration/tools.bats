@@ -214,3 +214,79 @@ stop_daemon() {
     [[ $live == *"EXIT 0"* ]] || fail "$live"
     assert_equal "$missing" "gbox: no sandbox nosuch"
 }
+
+# ---- man pages, completion, --json ----------------------------------------------------------
+
+@test "make install puts roff man pages (from docs/*.md) and the bash completion in place; man -l reads them" {
+    local dest=$BATS_TEST_TMPDIR/dest
+    run make -s -C "$SRC_DIR" install DESTDIR="$dest" PREFIX=/usr
+    assert_success
+    local page
+    for page in man1/gbox.1 man5/gbox-policy.5 man5/gbox-image.5; do
+        [ -f "$dest/usr/share/man/$page" ] || fail "$page not installed"
+        head -c 300 "$dest/usr/share/man/$page" | grep -q '^\.TH ' || fail "$page is not roff"
+    done
+    run env MANWIDTH=100 man -l "$dest/usr/share/man/man1/gbox.1"
+    assert_success
+    assert_line --regexp '^GBOX\(1\) +User Commands +GBOX\(1\)$'
+    assert_line --regexp '^RUNNING GRAPHOID PROGRAMS$'
+    assert_output --partial "gbox policy learn"
+    run env MANWIDTH=100 man -l "$dest/usr/share/man/man5/gbox-image.5"
+    assert_line --regexp '^GBOX-IMAGE\(5\) +File Formats +GBOX-IMAGE\(5\)$'
+    assert_output --partial "mount_point"
+    run env MANWIDTH=100 man -l "$dest/usr/share/man/man5/gbox-policy.5"
+    assert_line --regexp '^GBOX-POLICY\(5\) +File Formats +GBOX-POLICY\(5\)$'
+    cmp "$dest/usr/share/bash-completion/completions/gbox" "$SRC_DIR/completions/gbox"
+}
+
+# complete WORD... — what the completion offers for the last word, sorted, one line
+complete_words() {
+    bash -c 'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMPREPLY=(); _gbox
+             printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' _ "$SRC_DIR/completions/gbox" "$@"
+}
+
+@test "bash completion: verbs, subcommands, options, policy names from the policy directory" {
+    run complete_words "$GBOX" ""
+    assert_output --partial "explain "
+    assert_output --partial "run "
+    assert_output --partial "stats "
+    run complete_words "$GBOX" po
+    assert_output "policy "
+    run complete_words "$GBOX" policy ""
+    assert_output "--help diff groups learn list show validate "
+    run complete_words "$GBOX" run --policy p
+    assert_output "playground "
+    run complete_words "$GBOX" policy show s
+    assert_output "scientific_compute server_application space_probe "
+    run complete_words "$GBOX" run --t
+    assert_output "--tty "
+    run complete_words "$GBOX" stats --n
+    assert_output "--no-stream "
+    run complete_words "$GBOX" image ""
+    assert_output "--help build digest gc import inspect ls rm validate "
+    # every shipped policy is offered
+    local names
+    names=$(complete_words "$GBOX" run --policy "")
+    assert_equal "$names" "$(cd "$POLICY_DIR" && ls *.json | grep -v '^schema.json$' | sed 's/\.json$//' | sort | tr '\n' ' ')"
+}
+
+@test "--json on every listing: policy list, policy groups, image ls, ps, stats" {
+    run "$GBOX" policy list --json
+    assert_success
+    jq -e 'length > 10' <<<"$output" >/dev/null || fail "$output"
+    run "$GBOX" policy groups --json
+    assert_success
+    assert_equal "$(jq -r '.[] | select(.name == "@debug") | .syscalls | index("ptrace") != null' <<<"$output")" true
+    run -2 "$GBOX" policy groups --yaml
+    run "$GBOX" image ls --json
+    assert_success
+    jq -e 'type == "array"' <<<"$output" >/dev/null
+    start_daemon
+    run "$GBOX" ps --json
+    local ps_out=$output
+    run "$GBOX" stats --json
+    local st=$output
+    stop_daemon
+    jq -e 'type == "array"' <<<"$ps_out" >/dev/null || fail "$ps_out"
+    jq -e 'type == "object"' <<<"$st" >/dev/null || fail "$st"
+}
