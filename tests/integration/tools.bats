@@ -290,3 +290,21 @@ complete_words() {
     jq -e 'type == "array"' <<<"$ps_out" >/dev/null || fail "$ps_out"
     jq -e 'type == "object"' <<<"$st" >/dev/null || fail "$st"
 }
+
+@test "image build: progress on a terminal (stderr, rewritten in place, cleared), nothing when not a terminal" {
+    run python3 "$BATS_TEST_DIRNAME/ptydrive.py" 24 100 '[]' -- "$GBOX" image build "$(dirname "$GBOX")/images/base"
+    assert_success
+    assert_output --partial $'\r\033[Kcopy: 1 files'
+    assert_output --partial $'\r\033[Kdigest: '
+    assert_line --regexp $'\r\033\\[Kbase:1\\.0\\.0 sha256:[0-9a-f]{64}$'
+    # piped: only the result line
+    rm -rf "$GBOX_STORE_DIR"
+    run --separate-stderr "$GBOX" image build "$(dirname "$GBOX")/images/base"
+    assert_success
+    assert_output --regexp '^base:1\.0\.0 sha256:[0-9a-f]{64}$'
+    assert_equal "$stderr" ""
+    # GBOX_PROGRESS=never silences it on a terminal too
+    rm -rf "$GBOX_STORE_DIR"
+    run env GBOX_PROGRESS=never python3 "$BATS_TEST_DIRNAME/ptydrive.py" 24 100 '[]' -- "$GBOX" image build "$(dirname "$GBOX")/images/base"
+    refute_output --partial "copy: "
+}
