@@ -28,7 +28,7 @@ static const char client_usage[] =
     "       gbox rm ID|NAME\n"
     "       gbox logs ID|NAME [--stderr] [--tail N] [--follow]\n"
     "       gbox events [--follow] [--id ID|NAME] [--type TYPE]\n"
-    "       gbox stats [ID|NAME] [--json]\n"
+    "       gbox stats [--no-stream] [--json] [ID|NAME]   (a live table on a terminal)\n"
     "       gbox emergency-stop DOMAIN\n"
     "       gbox metrics\n"
     "\n"
