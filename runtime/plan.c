@@ -118,8 +118,8 @@ const json_t *plan_handler(const struct gbox_policy *p, const char *program, siz
 
 /* A handler with "project": the program's directory read-only at program_dir instead of the file
  * alone, and the working directory as gr's import search path needs it: program_dir when gbox
- * runs from the program's directory, else /work with the current directory's src/ and lib/
- * read-only beneath it (docs/gbox.1.md "Running Graphoid programs"). */
+ * runs from the program's directory (or from "/"), else /work with the current directory's src/
+ * and lib/ read-only beneath it (docs/gbox.1.md "Running Graphoid programs"). */
 static int plan_project(const struct gbox_policy *p, const char *real, struct sbx_spec *s, struct sbx_err **err)
 {
     char dir[PATH_MAX], cwd[PATH_MAX], sub[PATH_MAX + 8];
@@ -132,7 +132,8 @@ static int plan_project(const struct gbox_policy *p, const char *real, struct sb
     struct sbx_mount *m = add_mount(s, SBX_MOUNT_BIND, pdir);
     m->source = xstrdup(dir);
     struct stat st;
-    if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, dir) == 0) {
+    /* run from "/" (gbox daemon's shims are), nothing of the host's root is a project's */
+    if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, dir) == 0 || strcmp(cwd, "/") == 0) {
         s->cwd = xstrdup(pdir);
         return 0;
     }

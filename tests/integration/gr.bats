@@ -92,6 +92,18 @@ write /work/lib/new.gr: Read-only file system
 spawned /bin/pwd: exit 0"
 }
 
+@test "run from / (as gbox daemon's shims are), nothing of the host's root is mounted: the working directory is /app" {
+    printf 'spawn /bin/pwd\nopen /work/lib\nimport sib\n' >"$proj/app/where.gr"
+    chmod a+r "$proj/app/where.gr"
+    cd /
+    run "$GBOX" run "$proj/app/where.gr"
+    assert_success
+    assert_output "/app
+spawned /bin/pwd: exit 0
+open /work/lib: No such file or directory
+sibling"
+}
+
 @test "gbox.json beside the program names the domain; --policy wins; a bad one is refused with file and field" {
     cd "$proj"
     echo '{"policy": "playground"}' >"$proj/app/gbox.json"
