@@ -13,11 +13,21 @@ import fcntl, json, os, pty, select, struct, sys, termios, time
 def main():
     rows, cols, steps = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
     cmd = sys.argv[sys.argv.index("--") + 1:]
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.execvp(cmd[0], cmd)
+    # the terminal's mode is read before the command exists, so it cannot have changed it yet
+    fd, slave = pty.openpty()
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
     before = termios.tcgetattr(fd)
+    pid = os.fork()
+    if pid == 0:
+        os.close(fd)
+        os.setsid()
+        fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+        for i in range(3):
+            os.dup2(slave, i)
+        if slave > 2:
+            os.close(slave)
+        os.execvp(cmd[0], cmd)
+    os.close(slave)
     out = b""
     def pump(timeout):
         nonlocal out
