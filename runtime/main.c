@@ -30,6 +30,8 @@ static void usage(FILE *f)
           "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow]\n"
           "  stats [--no-stream] [--json] [ID]   live usage table (refreshes on a terminal)\n"
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
+          "  config get|set|revert|history|pending|approve|reject|reload   live domain configuration\n"
+          "  audit verify [FILE]   check the daemon's hash-chained audit log\n"
           "        talk to gbox daemon (docs/api.md)\n"
           "\n"
           "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
@@ -57,6 +59,10 @@ int main(int argc, char **argv)
         return cmd_explain(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
+    if (strcmp(verb, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
+    if (strcmp(verb, "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",
                                                "events", "stats", "emergency-stop", "metrics"};
     for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)

@@ -242,6 +242,21 @@ static void kill_sandbox(struct launch *l, struct watch *w)
     sbx_cgroup_kill(l->cg);
 }
 
+/* After the child is gone: its error message, if one is queued, replaces the parent's own. */
+static void take_child_error(struct launch *l, struct sbx_err **err)
+{
+    struct child_msg m;
+    while (TEMP_RETRY(recv(l->sock[0], &m, sizeof(m), MSG_DONTWAIT)) == (ssize_t)sizeof(m)) {
+        if (m.type == MSG_ERROR) {
+            m.err.stage[sizeof(m.err.stage) - 1] = '\0';
+            m.err.msg[sizeof(m.err.msg) - 1] = '\0';
+            sbx_err_set(err, m.err.exit_code ? m.err.exit_code : GBOX_EXIT_LAUNCH, 0,
+                        "sandbox setup failed at %s: %s", m.err.stage, m.err.msg);
+            return;
+        }
+    }
+}
+
 static void read_messages(struct launch *l, struct watch *w, struct sbx_result *res)
 {
     struct child_msg m;
@@ -485,6 +500,9 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
             sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
+        /* A child that failed on its own before "go" (a bad image, a layer that is a symlink…)
+         * made the sync fail with EPIPE: its own message, if it sent one, says why. */
+        take_child_error(&l, err);
         goto out_mask;
     }
     if (l.net)

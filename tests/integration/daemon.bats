@@ -109,9 +109,13 @@ events_of() {
 @test "restart on-failure: backoff restarts, then the circuit opens (quarantined), half-opens after the cooldown" {
     "$GBOX" spawn --name flaky --policy "$FAST" --restart on-failure --in-image sh -c 'exit 3' >/dev/null
     wait_for 50 '[ "$(state_of flaky)" = quarantined ]' || fail "state $(state_of flaky)"
-    assert_equal "$(field_of flaky .circuit)" open
+    # (the 1 s cooldown may already have passed on a loaded machine: open or half-open by now)
+    assert_regex "$(field_of flaky .circuit)" '^(open|half-open)$'
     # 3 failures in the window: two backoff restarts, then the circuit opens
-    assert_equal "$(events_of flaky)" "spawned started running exited restart_scheduled restart started running exited restart_scheduled restart started running exited circuit quarantined "
+    local ev
+    ev=$(events_of flaky)
+    [[ $ev == "spawned started running exited restart_scheduled restart started running exited restart_scheduled restart started running exited circuit quarantined "* ]] ||
+        fail "events: $ev"
     # after the 1 s cooldown: one half-open trial, which fails: open again
     wait_for 40 '[ "$("$GBOX" events --id flaky --type circuit | wc -l)" -ge 3 ]' || fail "no half-open trial"
     run "$GBOX" events --id flaky --type circuit
@@ -194,7 +198,8 @@ events_of() {
 }
 
 @test "kill -9 of the daemon: a running sandbox survives and is adopted; one that ended meanwhile is recorded" {
-    "$GBOX" spawn --name survivor --in-image sh -c 'echo up; probe sleep 5; exit 5' >/dev/null
+    # the survivor runs until told (no race with a loaded machine); short ends on its own
+    "$GBOX" spawn --name survivor --in-image sh -c 'trap "exit 5" USR1; echo up; while :; do probe sleep 0.1 >/dev/null; done' >/dev/null
     "$GBOX" spawn --name short --in-image sh -c 'probe sleep 1.5; exit 4' >/dev/null
     wait_for 30 '[ "$(state_of survivor)" = running ] && [ "$(state_of short)" = running ]'
     local init
@@ -215,6 +220,7 @@ events_of() {
     assert_output --regexp '"type":"(ended_while_down|adopted)"'
     assert_output --regexp '"exit_code":4,.*"type":"exited"'
     # the adopted sandbox's end is still seen, with its exit code from the shim's report
+    "$GBOX" kill --signal USR1 survivor
     wait_for 60 '[ "$(state_of survivor)" = failed ]' || fail "state $(state_of survivor)"
     assert_equal "$(field_of survivor .last_exit_code)" 5
 }
@@ -305,13 +311,19 @@ events_of() {
 
 @test "bad requests get a clear error and change nothing; the daemon keeps serving" {
     run python3 - "$GBOX_SOCKET" <<'EOF'
-import socket, sys
+import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
 for line in ['not json', '[1,2]', '{"op": "explode"}', '{"op": "spawn"}', '{"op": "spawn", "argv": ["relative"]}',
              '{"op": "stop", "id": "nope"}', '{"op": "spawn", "argv": ["true"], "in_image": true, "restart": "sometimes"}']:
     f.write(line + '\n'); f.flush(); print(f.readline().strip())
+# regression: an error quoting a long non-ASCII value, cut inside a character, made no reply at all
+for pre in ('', 'x'):
+    for field in ('name', 'policy'):
+        f.write('{"op": "spawn", "argv": ["true"], "in_image": true, "%s": "%s"}\n' % (field, pre + '\u00e9' * 600))
+        s.settimeout(30); f.flush(); print('reply ok=%s' % json.loads(f.readline())['ok'])
 EOF
     assert_success
+    for i in 7 8 9 10; do assert_line --index $i 'reply ok=False'; done
     assert_line --index 0 --partial '"ok":false'
     assert_line --index 1 '{"ok":false,"error":"request: expected a JSON object"}'
     assert_line --index 2 '{"ok":false,"error":"request: \"op\": unknown operation \"explode\""}'
@@ -402,7 +414,7 @@ EOF2
     assert_output "$(printf 'hello\n2.0.0')"
     run --separate-stderr "$GBOX" spawn --env NOEQUALS --in-image true
     assert_failure 1
-    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
+    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE, got "NOEQUALS"'
 }
 
 @test "health check: the policy's Landlock rules bind the check as they bind the program" {
@@ -415,6 +427,9 @@ EOF2
     "$GBOX" spawn --name hll --policy "$pol" --in-image probe sleep 60 >/dev/null
     wait_for 80 '[ "$(field_of hll .health)" = healthy ]' || fail "health $(field_of hll .health): $("$GBOX" events --id hll)"
     # without Landlock renaming oneself needs no privilege ("ok 5"); playground's rules refuse it
-    run cat "$GBOX_STATE_DIR/sandboxes/$(field_of hll .id)/health.log"
-    assert_output "errno EACCES 13"
+    # each check rewrites health.log: take a complete one
+    local log out=
+    log=$GBOX_STATE_DIR/sandboxes/$(field_of hll .id)/health.log
+    wait_for 50 'out=$(cat "$log"); [ -n "$out" ]' || fail "no health.log output"
+    assert_equal "$out" "errno EACCES 13"
 }
