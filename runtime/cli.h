@@ -13,8 +13,6 @@ int cmd_policy_learn(int argc, char **argv); /* gbox policy learn (learn.c) */
 /* The daemon's `inspect` of one sandbox (with its last_report), or NULL after printing why not. */
 #include <jansson.h>
 json_t *client_inspect(const char *id);
-/* One request to the daemon; its reply when "ok", else NULL after printing the error. */
-json_t *client_call(json_t *rq);
 int cmd_stats(int argc, char **argv); /* gbox stats (cmd_stats.c) */
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */

@@ -399,15 +399,3 @@ json_t *client_inspect(const char *id)
     reader_close(&r);
     return sb;
 }
-
-json_t *client_call(json_t *rq)
-{
-    struct reader r;
-    json_t *resp = request(rq, &r);
-    reader_close(&r);
-    if (check(resp) != 0) {
-        json_decref(resp);
-        return NULL;
-    }
-    return resp;
-}

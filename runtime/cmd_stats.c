@@ -4,6 +4,7 @@
  * CPU% is measured over an interval (0.5 s for one table). --json prints the daemon's counters
  * once, as before: {ID: stats} for all, the stats object for one. */
 #include "cli.h"
+#include "daemon.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -18,6 +19,19 @@ static const char stats_usage[] =
     "  the usage of the running sandboxes (or one): a table that refreshes every second on a\n"
     "  terminal (^C ends it); --no-stream prints it once; --json prints the raw counters once.\n";
 
+/* One request; the reply when "ok", else NULL after printing the daemon's error. */
+static json_t *call_ok(json_t *rq)
+{
+    json_t *resp = client_call(rq);
+    if (resp && json_is_true(json_object_get(resp, "ok")))
+        return resp;
+    if (resp)
+        fprintf(stderr, "gbox: %s\n", json_string_value(json_object_get(resp, "error")) ?
+                json_string_value(json_object_get(resp, "error")) : "request refused");
+    json_decref(resp);
+    return NULL;
+}
+
 static volatile sig_atomic_t stop;
 static void on_int(int sig) { (void)sig; stop = 1; }
 
@@ -31,7 +45,7 @@ static double now_s(void)
 /* {id: {name, domain, stats}} of the running sandboxes (or the one asked for); NULL on error */
 static json_t *sample(const char *only)
 {
-    json_t *ps = client_call(json_pack("{s:s}", "op", "ps"));
+    json_t *ps = call_ok(json_pack("{s:s}", "op", "ps"));
     if (!ps)
         return NULL;
     json_t *all = json_object();
@@ -45,7 +59,7 @@ static json_t *sample(const char *only)
             continue;
         if (!only && strcmp(json_string_value(json_object_get(s, "state")), "running") != 0)
             continue;
-        json_t *one = client_call(json_pack("{s:s,s:s}", "op", "stats", "id", id));
+        json_t *one = call_ok(json_pack("{s:s,s:s}", "op", "stats", "id", id));
         if (!one)
             continue;
         json_object_set_new(all, id, json_pack("{s:O,s:O,s:O}", "name", json_object_get(s, "name"),
