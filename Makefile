@@ -33,13 +33,21 @@ LIB_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(SANDBOX_SRC) $(RUNTIME_SRC)) $(BUILD)/r
 GBOX    := $(BUILD)/gbox
 PROBE   := $(BUILD)/probe
 ATTACK  := $(BUILD)/attack
+GRSTUB  := $(BUILD)/grstub
 IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid man check check-unit check-integration check-adversarial check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
-all: deps $(GBOX) images
+all: deps $(GBOX) images man
+
+# Man pages: docs/*.md converted to roff with go-md2man (scripts/install-deps.sh installs it).
+MANPAGES := $(BUILD)/man/gbox.1 $(BUILD)/man/gbox-policy.5 $(BUILD)/man/gbox-image.5
+man: $(MANPAGES)
+$(BUILD)/man/%: docs/%.md | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	go-md2man -in $< -out $@.tmp && mv $@.tmp $@
 
 help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
@@ -98,8 +106,14 @@ $(ATTACK): tests/adversarial/attack.c | $(BUILD)/.deps
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -O2 -static $(WARN) -D_GNU_SOURCE -o $@ $<
 
+# grstub: the TEST DOUBLE for the Graphoid interpreter (tests/fixtures/README.md), static.
+$(GRSTUB): tests/fixtures/grstub.c | $(BUILD)/.deps
+	@mkdir -p $(dir $@)
+	$(CC) -std=c17 -O2 -static -pthread $(WARN) -D_GNU_SOURCE -o $@ $<
+
 # The image directory: each image is NAME/rootfs + NAME/module.json (images/lib.sh).
-IMAGES := $(IMAGE) $(BUILD)/images/probe/rootfs $(BUILD)/images/sample-1.0.0/rootfs $(BUILD)/images/sample-2.0.0/rootfs
+IMAGES := $(IMAGE) $(BUILD)/images/probe/rootfs $(BUILD)/images/sample-1.0.0/rootfs $(BUILD)/images/sample-2.0.0/rootfs \
+	$(BUILD)/images/graphoid/rootfs
 images: $(IMAGES)
 $(IMAGE): images/base/build.sh images/base/module.json $(PROBE) $(ATTACK)
 	images/base/build.sh $(BUILD)/images/base $(PROBE) $(ATTACK)
@@ -111,10 +125,20 @@ $(BUILD)/images/sample-%/rootfs: images/sample/build.sh images/lib.sh
 	images/sample/build.sh $(BUILD)/images/sample-$* $*
 	@touch $@
 
+# The stand-in graphoid + graphoid-stdlib images: grstub as /usr/bin/gr (a test double, not gr).
+# A real interpreter replaces them: GR=/path/to/gr make image-graphoid.
+$(BUILD)/images/graphoid/rootfs: images/graphoid/build.sh images/lib.sh $(GRSTUB) $(wildcard tests/fixtures/graphoid-stdlib/*)
+	@if [ -f $(BUILD)/images/graphoid/.real ]; then echo "build/images/graphoid: a real gr (make image-graphoid), kept"; else \
+	  GR=$(GRSTUB) GR_STDLIB=tests/fixtures/graphoid-stdlib GR_VERSION=0.0.1 \
+	  GR_DESCRIPTION="TEST DOUBLE: grstub (tests/fixtures/grstub.c) standing in for the Graphoid interpreter" \
+	  images/graphoid/build.sh $(BUILD)/images; fi
+	@touch $@
+
 # GR=/path/to/gr make image-graphoid: the interpreter (and its shared libraries) and its stdlib.
 image-graphoid:
 	@test -n "$(GR)" || { echo "usage: GR=/path/to/gr make image-graphoid" >&2; exit 2; }
 	images/graphoid/build.sh $(BUILD)/images
+	@touch $(BUILD)/images/graphoid/.real
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libgbox.a
 	@mkdir -p $(dir $@)
@@ -201,8 +225,10 @@ install: all
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs
 	install -m 0644 $(BUILD)/images/base/module.json $(DESTDIR)$(DATADIR)/images/base/module.json
 	cp -a $(BUILD)/images/probe $(DESTDIR)$(DATADIR)/images/probe
-	install -m 0644 docs/gbox.1.md $(DESTDIR)$(MANDIR)/man1/gbox.1.md
-	install -m 0644 docs/gbox-policy.5.md $(DESTDIR)$(MANDIR)/man5/gbox-policy.5.md
+	install -m 0644 $(BUILD)/man/gbox.1 $(DESTDIR)$(MANDIR)/man1/gbox.1
+	install -m 0644 $(BUILD)/man/gbox-policy.5 $(BUILD)/man/gbox-image.5 $(DESTDIR)$(MANDIR)/man5/
+	install -d $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0644 completions/gbox $(DESTDIR)$(PREFIX)/share/bash-completion/completions/gbox
 
 clean:
 	rm -rf build build-asan build-fuzz

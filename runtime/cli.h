@@ -13,6 +13,13 @@ int cmd_reload(int argc, char **argv); /* reload, rollback, generations */
 int cmd_image_watch(int argc, char **argv); /* gbox image watch */
 /* One request to gbox daemon, its first reply (NULL, said on stderr: unreachable). Takes rq. */
 json_t *daemon_ask(json_t *rq);
+int cmd_explain(int argc, char **argv);
+int cmd_policy_learn(int argc, char **argv); /* gbox policy learn (learn.c) */
+
+/* The daemon's `inspect` of one sandbox (with its last_report), or NULL after printing why not. */
+#include <jansson.h>
+json_t *client_inspect(const char *id);
+int cmd_stats(int argc, char **argv); /* gbox stats (cmd_stats.c) */
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);

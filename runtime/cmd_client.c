@@ -28,7 +28,7 @@ static const char client_usage[] =
     "       gbox rm ID|NAME\n"
     "       gbox logs ID|NAME [--stderr] [--tail N] [--follow]\n"
     "       gbox events [--follow] [--id ID|NAME] [--type TYPE]\n"
-    "       gbox stats [ID|NAME] [--json]\n"
+    "       gbox stats [--no-stream] [--json] [ID|NAME]   (a live table on a terminal)\n"
     "       gbox emergency-stop DOMAIN\n"
     "       gbox metrics\n"
     "\n"
@@ -386,4 +386,16 @@ out:
 usage:
     fputs(client_usage, stderr);
     return GBOX_EXIT_USAGE;
+}
+
+json_t *client_inspect(const char *id)
+{
+    struct reader r;
+    json_t *resp = request(json_pack("{s:s,s:s}", "op", "inspect", "id", id), &r);
+    json_t *sb = NULL;
+    if (check(resp) == 0)
+        sb = json_incref(json_object_get(resp, "sandbox"));
+    json_decref(resp);
+    reader_close(&r);
+    return sb;
 }

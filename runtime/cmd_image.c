@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char image_usage[] =
@@ -29,7 +30,17 @@ static const char image_usage[] =
     "REF: NAME:VERSION, NAME (its highest version), sha256:DIGEST or a unique digest prefix.\n"
     "The store is --store DIR, else $GBOX_STORE_DIR, else /var/lib/gbox.\n";
 
-static void say(const char *line) { puts(line); }
+static bool progress_shown;
+
+static void say(const char *line)
+{
+    if (progress_shown) { /* the progress line goes; the next file brings it back */
+        fputs("\r\033[K", stderr);
+        progress_shown = false;
+    }
+    puts(line);
+    fflush(stdout);
+}
 
 /* Common options: --store DIR, --json and the import flags; the rest are operands. */
 struct opts {
@@ -63,6 +74,39 @@ static int parse(int argc, char **argv, struct opts *o)
     return optind;
 }
 
+/* Progress of long builds and imports: on a terminal only, to stderr, one line rewritten in
+ * place at most every 100 ms (and for the first file), cleared when done. */
+static double progress_last;
+
+static void show_progress(const char *phase, uint64_t files, uint64_t bytes)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    if (files > 1 && now - progress_last < 0.1)
+        return;
+    progress_last = now;
+    progress_shown = true;
+    fprintf(stderr, "\r\033[K%s: %llu files, %.1f MiB", phase, (unsigned long long)files,
+            (double)bytes / (double)(1 << 20));
+    fflush(stderr);
+}
+
+static void progress_begin(void)
+{
+    const char *e = getenv("GBOX_PROGRESS"); /* "never" turns it off on a terminal too */
+    if (isatty(STDERR_FILENO) && !(e && strcmp(e, "never") == 0))
+        tree_progress = show_progress;
+}
+
+static void progress_end(void)
+{
+    if (progress_shown)
+        fputs("\r\033[K", stderr);
+    progress_shown = false;
+    tree_progress = NULL;
+}
+
 static int open_store(const struct opts *o, bool create, struct store **s)
 {
     struct sbx_err *err = NULL;
@@ -83,7 +127,10 @@ static int build(int argc, char **argv, const struct opts *o)
         struct sbx_err *err = NULL;
         struct gbox_manifest *m = NULL;
         char digest[65];
-        if (store_build(s, argv[i], digest, &m, &err) < 0) {
+        progress_begin();
+        int built = store_build(s, argv[i], digest, &m, &err);
+        progress_end();
+        if (built < 0) {
             rc = cli_fail(&err);
             break;
         }
@@ -117,7 +164,10 @@ static int import(int argc, char **argv, const struct opts *o)
     if (open_store(o, true, &s))
         return 1;
     struct sbx_err *err = NULL;
-    int rc = oci_import(s, argv[0], &io, say, &err) < 0 ? cli_fail(&err) : 0;
+    progress_begin();
+    int imported = oci_import(s, argv[0], &io, say, &err);
+    progress_end();
+    int rc = imported < 0 ? cli_fail(&err) : 0;
     store_close(s);
     return rc;
 }

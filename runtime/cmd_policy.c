@@ -16,7 +16,8 @@ static const char policy_usage[] =
     "       gbox policy show NAME|FILE\n"
     "       gbox policy list [--json]\n"
     "       gbox policy diff A B\n"
-    "       gbox policy groups\n";
+    "       gbox policy groups [--json]\n"
+    "       gbox policy learn [--policy BASE] [--name NAME] [--report FILE] [--in-image] [--] PROGRAM [ARGS...]\n";
 
 static int validate(int argc, char **argv)
 {
@@ -170,14 +171,33 @@ static int diff(int argc, char **argv)
     return differ;
 }
 
-static int groups(void)
+static int groups(int argc, char **argv)
 {
+    bool as_json = argc == 1 && strcmp(argv[0], "--json") == 0;
+    if (argc > 0 && !as_json) {
+        fputs(policy_usage, stderr);
+        return GBOX_EXIT_USAGE;
+    }
+    json_t *all = json_array();
     for (const struct syscall_group *const *g = syscall_groups(); *g; g++) {
+        json_t *members = json_array();
+        for (const char *const *s = (*g)->syscalls; *s; s++)
+            json_array_append_new(members, json_string(*s));
+        json_array_append_new(all, json_pack("{s:s,s:s,s:o}", "name", (*g)->name, "doc", (*g)->doc, "syscalls", members));
+        if (as_json)
+            continue;
         printf("%-16s %s\n  ", (*g)->name, (*g)->doc);
         for (const char *const *s = (*g)->syscalls; *s; s++)
             printf(" %s", *s);
         putchar('\n');
     }
+    if (as_json) {
+        char *out = json_dumps(all, JSON_INDENT(2));
+        if (out)
+            puts(out);
+        free(out);
+    }
+    json_decref(all);
     return 0;
 }
 
@@ -197,7 +217,9 @@ int cmd_policy(int argc, char **argv)
     if (strcmp(sub, "diff") == 0)
         return diff(argc - 2, argv + 2);
     if (strcmp(sub, "groups") == 0)
-        return groups();
+        return groups(argc - 2, argv + 2);
+    if (strcmp(sub, "learn") == 0)
+        return cmd_policy_learn(argc - 1, argv + 1);
     if (strcmp(sub, "--help") == 0 || strcmp(sub, "-h") == 0) {
         fputs(policy_usage, stdout);
         return 0;

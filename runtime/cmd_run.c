@@ -3,6 +3,8 @@
 #include "paths.h"
 #include "plan.h"
 #include "pool.h"
+#include "project.h"
+#include "pty.h"
 #include "report.h"
 #include "schema.h"
 
@@ -24,6 +26,9 @@ static const char run_usage[] =
     "  -r, --report FILE       write a JSON report of the run (end, reason, times, usage)\n"
     "  -i, --in-image          run CMD from inside the image instead of a host file\n"
     "  -q, --quiet             no summary line on stderr when the program does not exit normally\n"
+    "  -t, --tty               give the program a pseudo-terminal of its own (an interactive REPL:\n"
+    "                          raw mode, window size, ^C to the program); the host terminal is\n"
+    "                          restored when it ends\n"
     "  -e, --env NAME=VALUE    set (or override) a variable of the policy's interpreter.env\n"
     "      --state-file FILE   once the program runs, write where it is (pids, start time,\n"
     "                          cgroups) to FILE as JSON: how gbox daemon finds a sandbox again\n"
@@ -38,7 +43,11 @@ static const char run_usage[] =
     "      --state-dir DIR     the upper layer in DIR/upper (+ DIR/work), as gbox daemon runs a\n"
     "                          sandbox with generations (docs/reload.md)\n"
     "      --state-layer DIR   a sealed state layer, read-only, above the \"/\" modules (repeatable,\n"
-    "                          top first)\n";
+    "                          top first)\n"
+    "\n"
+    "Without --policy, a gbox.json beside PROGRAM ({\"policy\": NAME|FILE, \"modules\": [...]})\n"
+    "chooses the domain, else the \"default\" policy. A .gr program runs with /usr/bin/gr from\n"
+    "the graphoid module image, its directory mounted at /app (see gbox(1)).\n";
 
 
 /* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
@@ -141,10 +150,11 @@ int cmd_run(int argc, char **argv)
         {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
         {"hold-fd", required_argument, NULL, 'H'},
         {"state-dir", required_argument, NULL, 'D'}, {"state-layer", required_argument, NULL, 'L'},
+        {"tty", no_argument, NULL, 't'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
-    bool in_image = false, quiet = false;
+    bool in_image = false, quiet = false, tty = false;
     struct pool_shim held = {.fd = -1};
     struct run_hold hold = {.run.fd = -1};
     struct run_request rq = {.hold = &hold};
@@ -156,12 +166,13 @@ int cmd_run(int argc, char **argv)
         abort();
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+p:r:iqm:n:e:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+p:r:iqtm:n:e:h", opts, NULL)) != -1) {
         switch (c) {
         case 'p': policy = optarg; break;
         case 'r': report_file = optarg; break;
         case 'i': in_image = true; break;
         case 'q': quiet = true; break;
+        case 't': tty = true; break;
         case 'm': modules[rq.n_modules++] = optarg; break;
         case 'I': rq.image = optarg; break;
         case 'n': rq.name = optarg; break;
@@ -201,9 +212,9 @@ int cmd_run(int argc, char **argv)
         }
     }
     if (held.fd >= 0 && (optind < argc || in_image || rq.n_modules || rq.name || rq.n_env || report_file || state_file ||
-                         rq.state_dir || rq.n_state_layers)) {
+                         rq.state_dir || rq.n_state_layers || tty)) {
         fprintf(stderr, "gbox run: --hold-fd: the program, --in-image, --module, --name, --env, --report, "
-                        "--state-file, --state-dir and --state-layer are not for a warm sandbox\n");
+                        "--state-file, --state-dir, --state-layer and --tty are not for a warm sandbox\n");
         free(modules);
         free(layers);
         free(envs);
@@ -220,7 +231,28 @@ int cmd_run(int argc, char **argv)
     rq.env = envs;
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
-    if (policy_load(policy ? policy : default_policy(), &p, &err) < 0) {
+    struct project_config pc = {0};
+    if (!in_image && project_config_load(argv[optind], &pc, &err) < 0) {
+        free(modules);
+        free(envs);
+        return cli_fail(&err);
+    }
+    if (pc.modules) { /* gbox.json's modules go below --module's */
+        size_t nm = json_array_size(pc.modules), i;
+        const char **grown = realloc(modules, ((size_t)argc + nm + 1) * sizeof(char *));
+        if (!grown)
+            abort();
+        rq.modules = modules = grown;
+        memmove(modules + nm, modules, rq.n_modules * sizeof(char *));
+        for (i = 0; i < nm; i++)
+            modules[i] = json_string_value(json_array_get(pc.modules, i));
+        rq.n_modules += nm;
+    }
+    const char *chosen = policy ? policy : pc.policy[0] ? pc.policy : default_policy();
+    if (policy_load(chosen, &p, &err) < 0) {
+        if (!policy && pc.policy[0])
+            sbx_err_wrap(&err, "%s: json.policy", pc.file);
+        project_config_free(&pc);
         free(modules);
         free(layers);
         free(envs);
@@ -236,6 +268,7 @@ int cmd_run(int argc, char **argv)
     struct sbx_spec spec;
     if (plan_build(p, &rq, &spec, &err) < 0) {
         run_hold_release(&hold);
+        project_config_free(&pc);
         policy_free(p);
         free(modules);
         free(layers);
@@ -256,11 +289,17 @@ int cmd_run(int argc, char **argv)
     }
     if (state_file || rq.held) /* a daemon's shim: one of many, living as long as its sandbox */
         trim_memory(p);
+    spec.controlling_tty = tty;
     struct sbx_result res;
     struct net_lease lease = {""};
-    int code;
-    if (ensure_run_dir(&err) < 0 || plan_net_lease(p, &spec, &lease, &err) < 0 ||
-        sbx_run(&spec, &res, &err) < 0) {
+    struct pty_relay pty = {.master = -1, .slave = -1, .saved = {-1, -1, -1}, .stop = {-1, -1}};
+    int code, run_rc = -1;
+    if (ensure_run_dir(&err) == 0 && plan_net_lease(p, &spec, &lease, &err) == 0 &&
+        (!tty || pty_start(&pty, &err) == 0))
+        run_rc = sbx_run(&spec, &res, &err);
+    if (tty)
+        pty_finish(&pty); /* before any message: the host terminal is back as it was */
+    if (run_rc < 0) {
         if (held.err) { /* the release failed: say why, not "released without a program" */
             sbx_err_free(&err);
             err = held.err;
@@ -290,6 +329,7 @@ int cmd_run(int argc, char **argv)
     netpool_release(&lease); /* sbx_run has removed the host end */
     pool_shim_free(&held);
     run_hold_release(&hold);
+    project_config_free(&pc);
     sbx_spec_free(&spec);
     policy_free(p);
     free(modules);

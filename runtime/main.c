@@ -22,10 +22,13 @@ static void usage(FILE *f)
           "  policy diff A B                show the fields that differ after resolution\n"
           "  policy groups                  list the syscall groups\n"
           "  image build|import|ls|inspect|rm|gc|digest|validate   the module image store\n"
+          "  explain REPORT|ID              why a sandbox ended: the syscall, rule and policy field,\n"
+          "                                 or the limit hit with its numbers\n"
           "\n"
           "  daemon [--socket PATH] [--state-dir DIR] ...   supervise sandboxes (foreground)\n"
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
-          "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow] | stats [ID]\n"
+          "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow]\n"
+          "  stats [--no-stream] [--json] [ID]   live usage table (refreshes on a terminal)\n"
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
           "  config get|set|revert|history|pending|approve|reject|reload   live domain configuration\n"
           "  audit verify [FILE]   check the daemon's hash-chained audit log\n"
@@ -51,6 +54,10 @@ int main(int argc, char **argv)
         return cmd_policy(argc - 1, argv + 1);
     if (strcmp(verb, "image") == 0)
         return cmd_image(argc - 1, argv + 1);
+    if (strcmp(verb, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(verb, "explain") == 0)
+        return cmd_explain(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
     if (strcmp(verb, "config") == 0)

@@ -94,6 +94,63 @@ static bool in_image_exists(const struct sbx_spec *s, const char *path_env, cons
     return false;
 }
 
+const json_t *plan_handler(const struct gbox_policy *p, const char *program, size_t *index)
+{
+    if (!program)
+        return NULL;
+    const char *base = strrchr(program, '/');
+    const char *ext = strrchr(base ? base + 1 : program, '.');
+    const json_t *h, *e;
+    size_t i, j;
+    json_array_foreach(pol_get(p, "interpreter.handlers"), i, h)
+    {
+        json_array_foreach(json_object_get(h, "extensions"), j, e)
+        {
+            if (ext && strcmp(json_string_value(e), ext) == 0) {
+                if (index)
+                    *index = i;
+                return h;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A handler with "project": the program's directory read-only at program_dir instead of the file
+ * alone, and the working directory as gr's import search path needs it: program_dir when gbox
+ * runs from the program's directory (or from "/"), else /work with the current directory's src/
+ * and lib/ read-only beneath it (docs/gbox.1.md "Running Graphoid programs"). */
+static int plan_project(const struct gbox_policy *p, const char *real, struct sbx_spec *s, struct sbx_err **err)
+{
+    char dir[PATH_MAX], cwd[PATH_MAX], sub[PATH_MAX + 8];
+    snprintf(dir, sizeof(dir), "%s", real);
+    *strrchr(dir, '/') = '\0';
+    if (dir[0] == '\0')
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "program %s: refusing to mount \"/\" as a project "
+                           "directory (interpreter.handlers[].project): move the program into a directory", real);
+    const char *pdir = pol_str(p, "interpreter.program_dir");
+    struct sbx_mount *m = add_mount(s, SBX_MOUNT_BIND, pdir);
+    m->source = xstrdup(dir);
+    struct stat st;
+    /* run from "/" (gbox daemon's shims are), nothing of the host's root is a project's */
+    if (!getcwd(cwd, sizeof(cwd)) || strcmp(cwd, dir) == 0 || strcmp(cwd, "/") == 0) {
+        s->cwd = xstrdup(pdir);
+        return 0;
+    }
+    s->cwd = xstrdup("/work");
+    static const char *const subs[] = {"src", "lib"};
+    for (size_t i = 0; i < ARRAY_LEN(subs); i++) {
+        snprintf(sub, sizeof(sub), "%s/%s", cwd, subs[i]);
+        if (stat(sub, &st) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        char target[32];
+        snprintf(target, sizeof(target), "/work/%s", subs[i]);
+        m = add_mount(s, SBX_MOUNT_BIND, target);
+        m->source = xstrdup(sub);
+    }
+    return 0;
+}
+
 static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                      struct strv *argv, struct sbx_err **err)
 {
@@ -126,37 +183,34 @@ static int plan_argv(const struct gbox_policy *p, const struct run_request *rq, 
     char inside[PATH_MAX];
     const char *pdir = pol_str(p, "interpreter.program_dir");
     snprintf(inside, sizeof(inside), "%s/%s", pdir, base);
-    /* The program directory is a small tmpfs of the sandbox's own (the image's directories belong
-     * to the host's root, so the sandbox could not create a mount point in them), holding only
-     * the program, read-only. */
-    struct sbx_mount *m = add_mount(s, SBX_MOUNT_TMPFS, pdir);
-    m->size = 64 * 1024;
-    m->mode = 0755;
-    m = add_mount(s, SBX_MOUNT_BIND, inside);
-    m->source = xstrdup(real);
-    m->file = true;
-    add_mount(s, SBX_MOUNT_READONLY, pdir);
-
     const char *ext = strrchr(base, '.');
-    const json_t *hs = pol_get(p, "interpreter.handlers"), *h, *e;
-    size_t i, j;
-    json_array_foreach(hs, i, h)
-    {
-        json_array_foreach(json_object_get(h, "extensions"), j, e)
+    const json_t *h = plan_handler(p, real, NULL);
+    if (json_is_true(json_object_get(h, "project"))) {
+        if (plan_project(p, real, s, err) < 0)
+            return -1;
+    } else {
+        /* The program directory is a small tmpfs of the sandbox's own (the image's directories
+         * belong to the host's root, so the sandbox could not create a mount point in them),
+         * holding only the program, read-only. */
+        struct sbx_mount *m = add_mount(s, SBX_MOUNT_TMPFS, pdir);
+        m->size = 64 * 1024;
+        m->mode = 0755;
+        m = add_mount(s, SBX_MOUNT_BIND, inside);
+        m->source = xstrdup(real);
+        m->file = true;
+        add_mount(s, SBX_MOUNT_READONLY, pdir);
+    }
+    if (h) {
+        const json_t *c;
+        size_t k;
+        json_array_foreach(json_object_get(h, "command"), k, c)
         {
-            if (!ext || strcmp(json_string_value(e), ext) != 0)
-                continue;
-            const json_t *cmd = json_object_get(h, "command"), *c;
-            size_t k;
-            json_array_foreach(cmd, k, c)
-            {
-                const char *arg = json_string_value(c);
-                strv_push(argv, strcmp(arg, "{program}") == 0 ? inside : arg);
-            }
-            for (int a = 0; a < rq->argc; a++)
-                strv_push(argv, rq->argv[a]);
-            return 0;
+            const char *arg = json_string_value(c);
+            strv_push(argv, strcmp(arg, "{program}") == 0 ? inside : arg);
         }
+        for (int a = 0; a < rq->argc; a++)
+            strv_push(argv, rq->argv[a]);
+        return 0;
     }
     if (!(st.st_mode & S_IXOTH))
         return sbx_err_set(err, GBOX_EXIT_CANNOT_EXEC, 0,
@@ -577,7 +631,8 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     plan_mounts_after_program(p, s);
     plan_landlock(p, s);
     plan_env(p, rq, s);
-    s->cwd = xstrdup(pol_str(p, "interpreter.workdir"));
+    if (!s->cwd) /* a project handler chose it */
+        s->cwd = xstrdup(pol_str(p, "interpreter.workdir"));
     s->uid = (uid_t)json_integer_value(pol_get(p, "user.uid"));
     s->gid = (gid_t)json_integer_value(pol_get(p, "user.gid"));
     const json_t *c;

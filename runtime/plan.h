@@ -28,6 +28,9 @@ struct run_request {
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
+/* The interpreter.handlers entry whose extensions include the program's (by its file name), or
+ * NULL; *index (when not NULL) gets its position. */
+const json_t *plan_handler(const struct gbox_policy *p, const char *program, size_t *index);
 /* The cgroup limits alone (gbox daemon changes them in running sandboxes: config.c). */
 int plan_cgroup_limits(const struct gbox_policy *p, struct sbx_cgroup_limits *out, struct sbx_err **err);
 void plan_cgroup_limits_free(struct sbx_cgroup_limits *l);

@@ -80,6 +80,19 @@ static json_t *resources(const struct sbx_cgroup_stats *c)
     return o;
 }
 
+static json_t *or_null(int64_t v) { return v >= 0 ? json_integer(v) : json_null(); }
+
+/* The limits the run had, with their numbers (null: none): what `gbox explain` compares the
+ * usage with. */
+static json_t *limits_json(const struct gbox_policy *p, const struct sbx_spec *s)
+{
+    return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "memory_max_bytes", or_null(s->limits.memory_max),
+                     "pids_max", or_null(s->limits.pids_max), "timeout_ms", or_null(s->timeout_ms > 0 ? s->timeout_ms : -1),
+                     "cpu_time_ms", or_null(pol_duration(p, "resources.cpu_time")),
+                     "open_files", or_null(json_integer_value(pol_get(p, "resources.open_files"))),
+                     "file_size_bytes", or_null(pol_size(p, "resources.file_size")));
+}
+
 static const char *const net_modes[] = {"none", "loopback", "veth", "host"};
 
 /* network: the mode, and for veth the two ends' names and addresses and the egress rule count. */
@@ -139,6 +152,7 @@ json_t *report_build(const struct gbox_policy *p, const struct sbx_spec *s,
         break;
     }
     json_object_set_new(rep, "reason", json_string(reason));
+    json_object_set_new(rep, "limits", limits_json(p, s));
     json_object_set_new(rep, "network", network_json(s));
     json_object_set_new(rep, "wall_ms", json_real(r->wall_ms));
     json_object_set_new(rep, "cpu", json_pack("{s:f,s:f}", "user_ms", r->user_cpu_ms, "sys_ms", r->sys_cpu_ms));

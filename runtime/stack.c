@@ -208,12 +208,16 @@ static int add_request(struct requests *r, const char *ref, const char *origin, 
     return 0;
 }
 
-/* Requests in the order the stack is built from the bottom: root image, modules.load, --module. */
+/* Requests in the order the stack is built from the bottom: root image, modules.load, the
+ * program's handler's modules (the interpreter of its extension), --module. */
 static int build_requests(const struct gbox_policy *p, const struct run_request *rq, const char *img,
                           struct requests *r, struct sbx_err **err)
 {
     const json_t *load = pol_get(p, "modules.load"), *e;
-    size_t cap = 1 + json_array_size(load) + rq->n_modules, i;
+    size_t hi = 0;
+    const json_t *handler = rq->in_image ? NULL : plan_handler(p, rq->program, &hi);
+    const json_t *hmods = json_object_get(handler, "modules");
+    size_t cap = 1 + json_array_size(load) + json_array_size(hmods) + rq->n_modules, i;
     r->v = xcalloc(cap, sizeof(*r->v));
     r->origin = xcalloc(cap, sizeof(*r->origin));
     char origin[160];
@@ -225,6 +229,12 @@ static int build_requests(const struct gbox_policy *p, const struct run_request 
     json_array_foreach(load, i, e)
     {
         snprintf(origin, sizeof(origin), "modules.load[%zu] of policy %s", i, p->name);
+        if (add_request(r, json_string_value(e), origin, true, err) < 0)
+            return -1;
+    }
+    json_array_foreach(hmods, i, e)
+    {
+        snprintf(origin, sizeof(origin), "interpreter.handlers[%zu].modules[%zu] of policy %s", hi, i, p->name);
         if (add_request(r, json_string_value(e), origin, true, err) < 0)
             return -1;
     }
@@ -379,12 +389,30 @@ static int state_dir(const struct gbox_policy *p, const struct run_request *rq, 
     return rc;
 }
 
+/* The fast path may take an image of the image directory alone only when resolution would give
+ * the same: it depends on nothing (a module with dependencies, like graphoid on graphoid-stdlib,
+ * needs the resolver) and the store has no version of that name (the store wins). */
+static bool fast_path_ok(const struct run_request *rq, const char *img)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/tags/%s", rq->store_dir ? rq->store_dir : store_default_dir(), img);
+    if (access(p, F_OK) == 0)
+        return false;
+    snprintf(p, sizeof(p), "%s/%s/module.json", gbox_image_dir(), img);
+    json_t *m = json_load_file(p, 0, NULL);
+    bool ok = !m || json_array_size(json_object_get(m, "depends")) == 0;
+    json_decref(m);
+    return ok;
+}
+
 int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                struct run_hold *hold, struct sbx_err **err)
 {
     const char *img = rq->image ? rq->image : pol_str(p, "interpreter.image");
     const char *where = rq->image ? "--image" : "interpreter.image";
-    bool modules = rq->n_modules || json_array_size(pol_get(p, "modules.load"));
+    const json_t *handler = rq->in_image ? NULL : plan_handler(p, rq->program, NULL);
+    bool modules = rq->n_modules || json_array_size(pol_get(p, "modules.load")) ||
+                   json_array_size(json_object_get(handler, "modules"));
     char path[PATH_MAX], real[PATH_MAX];
     const char *bottom = NULL;
     if (rq->name && (rq->name[0] == '\0' || !sandbox_name_valid(rq->name)))
@@ -395,7 +423,7 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
             return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s: image \"%s\" is not a directory",
                                rq->image ? "gbox run" : p->file, where, img);
         bottom = real;
-    } else if (!modules && !strchr(img, '@')) {
+    } else if (!modules && !strchr(img, '@') && fast_path_ok(rq, img)) {
         snprintf(path, sizeof(path), "%s/%s/rootfs", gbox_image_dir(), img);
         if (realpath(path, real) && is_dir(real))
             bottom = real;
@@ -403,6 +431,15 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
     if (bottom && !modules) {
         s->rootfs = xstrdup(bottom);
     } else if (resolve_root(p, rq, img, img[0] == '/' ? bottom : NULL, s, hold, err) < 0) {
+        /* the interpreter of the program's extension is missing: "not found" (127), with the way
+         * to get it */
+        if (handler && *err && strstr((*err)->msg, "interpreter.handlers[") && strstr((*err)->msg, "not found")) {
+            (*err)->code = GBOX_EXIT_NOT_FOUND;
+            sbx_err_wrap(err, "no interpreter image for %s", rq->program);
+            size_t l = strlen((*err)->msg);
+            snprintf((*err)->msg + l, sizeof((*err)->msg) - l,
+                     " (build one, e.g. GR=/path/to/gr make image-graphoid for .gr)");
+        }
         return -1;
     }
     if (rq->name && state_dir(p, rq, s, err) < 0)

@@ -20,6 +20,17 @@
 
 /* ---- listing -------------------------------------------------------------------------------- */
 
+void (*tree_progress)(const char *phase, uint64_t files, uint64_t bytes);
+static uint64_t progress_files, progress_bytes;
+
+static void progress(const char *phase, uint64_t bytes)
+{
+    progress_files++;
+    progress_bytes += bytes;
+    if (tree_progress)
+        tree_progress(phase, progress_files, progress_bytes);
+}
+
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -149,6 +160,7 @@ static int hash_file(struct walk *w, int dirfd, const char *name, const struct s
     put_u64(&w->ctx, total);
     SHA256_Update(&w->ctx, md, sizeof(md));
     w->st->bytes += total;
+    progress("digest", total);
     return 0;
 }
 
@@ -246,6 +258,7 @@ int tree_digest(int dirfd, const char *manifest, char hex[65], struct tree_stats
     struct tree_stats local;
     memset(&local, 0, sizeof(local));
     struct walk w = {.st = st ? st : &local, .err = err};
+    progress_files = progress_bytes = 0;
     memset(w.st, 0, sizeof(*w.st));
     w.buf = malloc(IO_CHUNK);
     if (!w.buf)
@@ -384,6 +397,7 @@ static int copy_entry(struct copy *c, int sdir, int ddir, const char *name)
             return sbx_err_set(c->err, 1, errno, "create %s", c->path);
         if (copy_data(c, s, d) < 0)
             return -1;
+        progress("copy", (uint64_t)st.st_size);
         return copy_meta(c, ddir, name, d, &st);
     }
     case S_IFLNK: {
@@ -442,6 +456,7 @@ int tree_copy(const char *src, const char *dst, struct sbx_err **err)
     if (d < 0)
         return sbx_err_set(err, 1, errno, "open %s", dst);
     struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK)};
+    progress_files = progress_bytes = 0;
     if (!c.buf)
         abort();
     int rc = 0;

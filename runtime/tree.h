@@ -36,6 +36,10 @@ int tree_digest(int dirfd, const char *manifest, char hex[65], struct tree_stats
  * are refused. */
 int tree_copy(const char *src, const char *dst, struct sbx_err **err);
 
+/* Progress of long copies and digests (gbox image build and import show it on a terminal):
+ * called after each regular file with the totals of the current copy or digest; NULL: none. */
+extern void (*tree_progress)(const char *phase, uint64_t files, uint64_t bytes);
+
 /* The sandbox's view of a tree's owner id (see above); false when it has none. */
 bool tree_id(unsigned id, unsigned *out);
 

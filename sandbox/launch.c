@@ -102,6 +102,9 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "userns", errno, "become root of the user namespace");
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
+    /* a pseudo-terminal of gbox's own (run -t), never the host's: TIOCSCTTY only then */
+    if (s->controlling_tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+        return child_fail(ce, "session", errno, "make the pseudo-terminal the controlling terminal");
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
     if (sbx_net_in_child(s, ce) < 0)
@@ -328,6 +331,14 @@ static void on_notification(struct launch *l, struct watch *w, struct sbx_result
             close(w->listener);
             w->listener = -1;
         }
+        return;
+    }
+    if (l->spec->on_syscall) {
+        /* learning: record, then let the call run (the filter allows nothing by itself) */
+        l->spec->on_syscall(l->spec->on_syscall_arg, &n);
+        struct seccomp_notif_resp r = {.id = n.id, .flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE};
+        if (ioctl(w->listener, SECCOMP_IOCTL_NOTIF_SEND, &r) < 0 && errno != ENOENT)
+            kill_sandbox(l, w);
         return;
     }
     /* A "kill" rule matched: the call never runs. Kill the whole sandbox and remember it. */

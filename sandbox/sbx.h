@@ -212,6 +212,7 @@ struct sbx_started {
     const char *cgroup_v1[8];       /* its directories in v1 hierarchies */
     size_t n_cgroup_v1;
 };
+struct seccomp_notif; /* <linux/seccomp.h> */
 struct sbx_spec {
     /* process */
     char **argv;             /* argv[0] is the absolute path inside the sandbox */
@@ -260,6 +261,13 @@ struct sbx_spec {
     bool forward_signals;    /* SIGINT/SIGTERM/SIGHUP/SIGQUIT to gbox go to the program; after a
                                 forwarded SIGTERM or SIGINT the sandbox is killed once
                                 kill_grace_ms has passed */
+    bool controlling_tty;    /* stdin is a terminal gbox allocated (run -t): make it the
+                                session's controlling terminal, so ^C and ^Z reach the program */
+    /* Learning (gbox policy learn): every seccomp notification (the filter's "kill" actions) is
+     * handed to on_syscall in the parent and the call then CONTINUES instead of killing the
+     * sandbox. NULL: kill, as always. */
+    void (*on_syscall)(void *arg, const struct seccomp_notif *n);
+    void *on_syscall_arg;
     /* Called once in the parent when the program has started (NULL: not called). */
     void (*on_start)(void *arg, const struct sbx_started *info);
     void *on_start_arg;

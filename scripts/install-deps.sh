@@ -7,9 +7,10 @@
 # (flags combine)
 set -eu
 
+# go-md2man: the man pages (docs/*.md -> roff) at build time.
 # libarchive's static link needs the .a of its compressors: libacl1-dev, libzstd-dev, liblz4-dev.
 BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
-    libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev"
+    libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev go-md2man"
 # podman: the OCI import test makes its layout with `podman save` (as root, no systemd needed);
 # valgrind: tests/valgrind runs the daemon under memcheck
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat

@@ -9,7 +9,9 @@
 #
 # Usage: GR=/path/to/gr images/graphoid/build.sh OUTDIR
 # Environment: GR (required), GR_VERSION (default 0.1.0), GR_STDLIB (a directory; default
-# $(dirname GR)/../share/graphoid/stdlib, else $(dirname GR)/stdlib, else an empty stdlib).
+# $(dirname GR)/../share/graphoid/stdlib, else $(dirname GR)/stdlib, else an empty stdlib),
+# GR_DESCRIPTION (the interpreter image's description; the Makefile's stand-in built from
+# tests/fixtures/grstub says it is a test double).
 set -eu
 [ "$#" -eq 1 ] || { echo "usage: GR=/path/to/gr $0 OUTDIR" >&2; exit 2; }
 outdir=$1
@@ -20,6 +22,7 @@ gr=${GR:-}
 [ -n "$gr" ] || image_die "GR is not set: GR=/path/to/gr make image-graphoid"
 [ -f "$gr" ] && [ -x "$gr" ] || image_die "GR=$gr is not an executable file"
 version=${GR_VERSION:-0.1.0}
+description=${GR_DESCRIPTION:-the Graphoid interpreter /usr/bin/gr with its shared libraries}
 stdlib=${GR_STDLIB:-}
 if [ -z "$stdlib" ]; then
     for candidate in "$(dirname "$gr")/../share/graphoid/stdlib" "$(dirname "$gr")/stdlib"; do
@@ -61,7 +64,7 @@ cat >"$manifest" <<JSON
 {
   "name": "graphoid",
   "version": "$version",
-  "description": "the Graphoid interpreter /usr/bin/gr with its shared libraries",
+  "description": "$description",
   "depends": [{"name": "graphoid-stdlib", "version": "^$version"}],
   "provides": ["graphoid-interpreter"],
   "domains": ["*"],

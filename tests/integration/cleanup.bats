@@ -86,13 +86,14 @@ teardown() {
 }
 
 @test "no cgroup is left when exec fails (127) or the program cannot be read (126)" {
-    local prog=$BATS_TEST_TMPDIR/p.gr
+    local prog=$BATS_TEST_TMPDIR/p.gr pol
     echo x >"$prog"
-    run_bg "$prog"
+    pol=$(policy_file nogr '"interpreter": {"handlers": [{"extensions": [".gr"], "command": ["/usr/bin/no-such-gr", "{program}"]}]}')
+    run_bg --policy "$pol" "$prog"
     assert_equal "$gbox_rc" 127
     assert_no_cgroups "$gbox_pid"
     chmod 600 "$prog"
-    run_bg "$prog"
+    run_bg --policy "$pol" "$prog"
     assert_equal "$gbox_rc" 126
     assert_no_cgroups "$gbox_pid"
 }

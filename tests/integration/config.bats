@@ -130,7 +130,7 @@ mem_limit() {
     assert_equal "$("$GBOX" config get web resources.pids.max)" 64
     # memory: 24 MiB written to its /tmp (tmpfs, charged to its cgroup), then a 8M limit asked for
     spawn_running fat sh -c 'dd if=/dev/zero of=/tmp/fill bs=1M count=24 2>/dev/null; exec probe sleep 300'
-    wait_for 100 '[ "$("$GBOX" stats fat | jq -r .memory_bytes)" -gt $((20 << 20)) ]' || fail "usage $("$GBOX" stats fat)"
+    wait_for 100 '[ "$("$GBOX" stats --json fat | jq -r .memory_bytes)" -gt $((20 << 20)) ]' || fail "usage $("$GBOX" stats --json fat)"
     run --separate-stderr "$GBOX" config set web resources.memory.max=8M
     assert_failure 1
     [[ "$stderr" =~ ^"gbox: config web: resources.memory.max 8388608 bytes is below the "([0-9]+)" bytes sandbox "[0-9a-f]{16}" (fat) uses now" ]] || fail "$stderr"

@@ -247,7 +247,7 @@ events_of() {
     "$GBOX" spawn --name busy --in-image probe memhog 8M >/dev/null
     "$GBOX" spawn --name idle --in-image sh -c 'probe memhog 8M; probe sleep 30' >/dev/null
     wait_for 50 '[ "$("$GBOX" logs idle | tail -n 1)" = "ok 8" ]' || fail "$("$GBOX" logs idle)"
-    run "$GBOX" stats idle
+    run "$GBOX" stats --json idle
     assert_success
     [ "$(jq .pids <<<"$output")" -ge 1 ]
     [ "$(jq .memory_peak_bytes <<<"$output")" -ge $((8 * 1024 * 1024)) ] || fail "$output"

@@ -622,13 +622,15 @@ listen_and_connect() {
     assert_output "/app/args.sh|2|one|two words"
 }
 
-@test "a .gr program fails with 127: /usr/bin/gr is not in the base image" {
-    local prog=$BATS_TEST_TMPDIR/p.gr
-    echo 'print("hi")' >"$prog"
-    run -127 --separate-stderr "$GBOX" run "$prog"
+@test "a .gr program fails with 127 when no graphoid interpreter image exists" {
+    local prog=$BATS_TEST_TMPDIR/p.gr imgs=$BATS_TEST_TMPDIR/imgs
+    echo 'print hi' >"$prog"
+    mkdir "$imgs"
+    ln -s "$(dirname "$GBOX")/images/base" "$imgs/base"
+    GBOX_IMAGE_DIR=$imgs GBOX_STORE_DIR=$BATS_TEST_TMPDIR/store run -127 --separate-stderr "$GBOX" run "$prog"
     assert_failure 127
     assert_output ""
-    assert_equal "$stderr" "gbox: sandbox setup failed at exec: exec /usr/bin/gr: No such file or directory"
+    assert_equal "$stderr" "gbox: no interpreter image for $prog: module graphoid not found (wanted by interpreter.handlers[0].modules[0] of policy base): no image of that name in the store or the image directory (build one, e.g. GR=/path/to/gr make image-graphoid for .gr)"
 }
 
 @test "a program the sandbox cannot read (mode 0600) is refused with 126 and a message" {

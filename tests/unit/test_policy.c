@@ -150,7 +150,8 @@ static void test_defaults_filled_from_schema(void **state)
     field_is(p, "hostname", "\"gbox\"");
     field_is(p, "interpreter.image", "\"base\"");
     field_is(p, "interpreter.handlers",
-             "[{\"extensions\":[\".gr\"],\"command\":[\"/usr/bin/gr\",\"{program}\"]},"
+             "[{\"extensions\":[\".gr\"],\"command\":[\"/usr/bin/gr\",\"{program}\"],"
+             "\"modules\":[\"graphoid\"],\"project\":true},"
              "{\"extensions\":[\".sh\"],\"command\":[\"/bin/sh\",\"{program}\"]}]");
     field_is(p, "interpreter.program_dir", "\"/app\"");
     field_is(p, "interpreter.workdir", "\"/app\"");
@@ -341,7 +342,8 @@ static void test_child_replaces_arrays(void **state)
     (void)state;
     struct gbox_policy *p = load_ok(FIX "inherit/child.json");
     field_is(p, "interpreter.handlers",
-             "[{\"extensions\":[\".lua\"],\"command\":[\"/usr/bin/lua\",\"{program}\"]}]");
+             "[{\"extensions\":[\".lua\"],\"command\":[\"/usr/bin/lua\",\"{program}\"],"
+             "\"modules\":[],\"project\":false}]");
     field_is(p, "filesystem.masked_paths", "[\"/proc/kmsg\"]");
     policy_free(p);
 }

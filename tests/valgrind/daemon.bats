@@ -109,9 +109,9 @@ EOF
     run "$GBOX" inspect long
     assert_success
     [ "$(echo "$output" | jq -r .state)" = running ]
-    run "$GBOX" stats long
+    run "$GBOX" stats --json long
     assert_success
-    run "$GBOX" stats
+    run "$GBOX" stats --no-stream
     assert_success
     run "$GBOX" metrics
     assert_success
