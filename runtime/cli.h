@@ -7,6 +7,8 @@
 int cmd_run(int argc, char **argv);
 int cmd_policy(int argc, char **argv);
 int cmd_image(int argc, char **argv);
+/* gbox as an OCI runtime (runc command line); argv[0] is ignored. */
+int cmd_oci(int argc, char **argv);
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);

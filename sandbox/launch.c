@@ -53,7 +53,7 @@
 
 struct launch {
     const struct sbx_spec *spec;
-    struct sbx_bpf bpf[2];
+    struct sbx_bpf bpf[SBX_MAX_FILTERS];
     struct sbx_cgroup *cg;
     struct sbx_net *net; /* veth: the host end and its netlink socket */
     int sock[2];
@@ -85,6 +85,21 @@ static void child_stage(struct child_msg *ready, const char *name, double *t)
     *t = n;
 }
 
+/* After pivot_root: the sandbox's own /proc/sys (only namespaced keys reach runtime/'s plan). */
+static int sysctl_in_child(const struct sbx_spec *s, struct child_err *ce)
+{
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        char path[512];
+        int n = snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
+        for (char *c = path + 10; n > 0 && *c; c++)
+            if (*c == '.')
+                *c = '/';
+        if (write_file(path, s->sysctl[i].value) < 0)
+            return child_fail(ce, "sysctl", errno, "set sysctl %s to %s", s->sysctl[i].key, s->sysctl[i].value);
+    }
+    return 0;
+}
+
 static int child_setup(struct launch *l, struct child_msg *ready, struct child_err *ce)
 {
     const struct sbx_spec *s = l->spec;
@@ -102,6 +117,8 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "userns", errno, "become root of the user namespace");
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
+    if (s->console && ioctl(0, TIOCSCTTY, 0) < 0)
+        return child_fail(ce, "console", errno, "make the terminal on fd 0 the controlling terminal");
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
     if (sbx_net_in_child(s, ce) < 0)
@@ -112,6 +129,8 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     sbx_mount_close_sources(s, &src);
     if (chdir(s->cwd) < 0)
         return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
+    if (sysctl_in_child(s, ce) < 0)
+        return -1;
     child_stage(ready, "mounts", &t);
     /* after joining the cgroups, so the namespace is rooted at the sandbox's own cgroup */
     if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
@@ -227,6 +246,7 @@ struct watch {
     int pidfd, sigfd, listener;
     pid_t pid;
     bool have_status, have_err, killed_seccomp, timed_out, exited;
+    bool created, started; /* spec->wait_start: the child waits; start_fd released it */
     double t_ready, t_exit; /* when the program started and ended, for the stage timings */
     int status, init_status;
     struct child_err err;
@@ -279,6 +299,14 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
                 stage(res, names[i], m.stages[i].ms);
             }
             break;
+        case MSG_CREATED:
+            w->created = true;
+            if (l->spec->on_created) {
+                struct sbx_started info = {.init_pid = w->pid};
+                sbx_cgroup_paths(l->cg, &info);
+                l->spec->on_created(l->spec->on_start_arg, &info);
+            }
+            break;
         case MSG_EXIT:
             w->t_exit = now_ms();
             w->status = m.value;
@@ -317,11 +345,13 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
     bool term_sent = false;
     double stop_deadline = -1; /* a forwarded SIGTERM/SIGINT: kill when the grace is over */
     while (!w->exited) {
-        struct pollfd p[4] = {
+        bool wait_start = w->created && !w->started && s->start_fd >= 0;
+        struct pollfd p[5] = {
             {.fd = w->pidfd, .events = POLLIN},
             {.fd = l->sock[0], .events = POLLIN},
             {.fd = w->sigfd, .events = POLLIN},
             {.fd = w->listener, .events = POLLIN},
+            {.fd = wait_start ? s->start_fd : -1, .events = POLLIN},
         };
         int timeout = -1;
         double next = deadline > 0 && (stop_deadline < 0 || deadline < stop_deadline) ? deadline : stop_deadline;
@@ -329,7 +359,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
             double left = next - now_ms();
             timeout = left <= 0 ? 0 : (int)left + 1;
         }
-        int n = poll(p, w->listener >= 0 ? 4 : 3, timeout);
+        int n = poll(p, 5, timeout);
         if (n < 0 && errno != EINTR)
             return -1;
         if (deadline > 0 && now_ms() >= deadline) {
@@ -357,6 +387,16 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         }
         if (p[1].revents & POLLIN)
             read_messages(l, w, res);
+        if (p[4].revents & (POLLIN | POLLHUP)) {
+            /* OCI start: release the waiting child (the deadline counts from here) */
+            char b[64], go = 1;
+            if (read(s->start_fd, b, sizeof(b)) > 0) {
+                w->started = true;
+                write_all(l->sock[0], &go, 1);
+                if (s->timeout_ms > 0)
+                    deadline = now_ms() + (double)s->timeout_ms;
+            }
+        }
         if (p[2].revents & POLLIN) {
             struct signalfd_siginfo si;
             if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
@@ -541,7 +581,7 @@ void sbx_spec_free(struct sbx_spec *s)
         free(s->mounts[i].layers);
     }
     free(s->mounts);
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < SBX_MAX_FILTERS; i++)
         free(s->seccomp.filters[i].rules);
     free(s->cgroup_name);
     free(s->limits.cpuset_cpus);
@@ -549,6 +589,11 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->limits.io);
     free(s->seccomp_cache_dir);
     free(s->veth.egress);
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        free(s->sysctl[i].key);
+        free(s->sysctl[i].value);
+    }
+    free(s->sysctl);
     for (size_t i = 0; i < s->landlock.n_paths; i++)
         free(s->landlock.paths[i].path);
     free(s->landlock.paths);

@@ -260,6 +260,9 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
         return mount_at(root, m->target, false, "gbox-empty", "tmpfs",
                         MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555", ce,
                         "empty directory");
+    case SBX_MOUNT_MQUEUE:
+        return mount_at(root, m->target, false, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        NULL, ce, "mqueue");
     case SBX_MOUNT_MASK:
         return mask_path(root, m->target, m->optional, ce);
     case SBX_MOUNT_READONLY:
@@ -374,8 +377,15 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
         snprintf(what + strlen(what), sizeof(what) - strlen(what), " and %zu more layers", spec->n_layers - 1);
     struct sbx_overlay o = {src->root, src->n_root, spec->state_dir ? src->upper : up,
                             spec->state_dir ? src->work : wk, nr, spec->overlay_api, what};
-    if (sbx_overlay_mount(&o, ce) < 0)
+    if (spec->rootfs_bind) {
+        /* an OCI bundle's root: the directory itself, so what the program writes stays there */
+        char sp[64];
+        fd_path(src->root[0], sp, sizeof(sp));
+        if (mount(sp, newroot, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return child_fail(ce, "mount", errno, "bind root %s", spec->rootfs);
+    } else if (sbx_overlay_mount(&o, ce) < 0) {
         return -1;
+    }
 
     _cleanup_close_ int root = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
