@@ -364,6 +364,7 @@ static pid_t do_create(const char *id, const char *bundle_arg, const char *conso
         snprintf(name, sizeof(name), "gbox-oci-%s", id);
         c.spec.cgroup_name = xstrdup(name);
     }
+    oci_config_cgroup_mounts(&c);
     char created[64];
     st->doc = json_pack("{s:s,s:s,s:s,s:O,s:b,s:b,s:i,s:I}", "id", id, "bundle", bundle, "created",
                         now_rfc3339(created, sizeof(created)), "annotations", c.annotations, "started", 0,

@@ -577,8 +577,9 @@ static int parse_mount(const struct ctx *x, const json_t *m, size_t i, struct sb
         if (strcmp(dst, "/dev/pts") != 0 || !has_dev(s))
             return refuse(x, p, "devpts is only supported at /dev/pts after a tmpfs at /dev (gbox mounts it there)");
     } else if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) {
-        /* not mounted: /sys/fs/cgroup stays the empty read-only directory of the sysfs mount
-         * (docs/oci.md: a hybrid host's v1 hierarchies cannot be shown safely inside) */
+        /* the container's own cgroups, read-only (oci_config_cgroup_mounts, once they are named) */
+        free(x->c->cgroup_mount);
+        x->c->cgroup_mount = xstrdup(dst);
     } else {
         return bad(x, q, "bind, proc, sysfs, tmpfs, devpts, mqueue or cgroup", json_object_get(m, "type"));
     }
@@ -1318,8 +1319,28 @@ int oci_config_load(const char *bundle, const char *stage_dir, struct oci_config
     return rc;
 }
 
+void oci_config_cgroup_mounts(struct oci_config *c)
+{
+    if (!c->cgroup_mount)
+        return;
+    struct sbx_cgroup_dir dirs[8];
+    size_t n = sbx_cgroup_plan_dirs(&c->spec, dirs, ARRAY_LEN(dirs));
+    struct sbx_mount *t = add_mount(&c->spec, SBX_MOUNT_TMPFS, c->cgroup_mount);
+    t->size = 64 * 1024;
+    t->mode = 0755;
+    for (size_t i = 0; i < n; i++) {
+        const char *base = strrchr(dirs[i].mount_point, '/');
+        char target[PATH_MAX];
+        snprintf(target, sizeof(target), "%s/%s", c->cgroup_mount, base ? base + 1 : "cgroup");
+        struct sbx_mount *b = add_mount(&c->spec, SBX_MOUNT_BIND, target);
+        b->source = xstrdup(dirs[i].host);
+    }
+    add_mount(&c->spec, SBX_MOUNT_READONLY, c->cgroup_mount);
+}
+
 void oci_config_free(struct oci_config *c)
 {
+    free(c->cgroup_mount);
     sbx_spec_free(&c->spec);
     free(c->policy);
     json_decref(c->annotations);

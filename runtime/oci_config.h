@@ -31,6 +31,7 @@ struct oci_config {
     int oom_score_adj;
     char *policy;           /* annotation org.graphoid.policy, NULL when absent */
     json_t *annotations;    /* the annotations object (owned), never NULL */
+    char *cgroup_mount;     /* destination of a "cgroup" mount (see oci_config_cgroup_mounts) */
     struct oci_hook *hooks[OCI_HOOK_N];
     size_t n_hooks[OCI_HOOK_N];
 };
@@ -52,6 +53,10 @@ int oci_config_load(const char *bundle, const char *stage_dir, struct oci_config
 int oci_process_apply(const json_t *proc, const char *file, struct sbx_spec *s, bool *terminal,
                       struct sbx_err **err);
 void oci_config_free(struct oci_config *c);
+/* Once the spec's cgroup name and limits are final: the "cgroup" mount becomes a read-only
+ * tmpfs holding read-only binds of the container's own cgroup directories (one per hierarchy
+ * it has: unified, memory, pids, ...), so a program sees its limits where it looks for them. */
+void oci_config_cgroup_mounts(struct oci_config *c);
 /* A linux.resources object (`update --resources FILE`) into limits (-1: unchanged). */
 int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_limits *l, struct sbx_err **err);
 

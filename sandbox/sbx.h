@@ -342,6 +342,15 @@ void sbx_cgroup_stats_at(const struct sbx_started *where, struct sbx_cgroup_stat
 void sbx_cgroup_kill_at(const struct sbx_started *where);
 int sbx_cgroup_remove_at(const struct sbx_started *where);
 
+/* The directories sbx_run will create for spec's cgroups (host path, and the mount point of
+ * its hierarchy: "/sys/fs/cgroup/memory"), before they exist: the OCI front end binds them
+ * read-only into the container's /sys/fs/cgroup. Returns how many (at most max). */
+struct sbx_cgroup_dir {
+    char host[4096];
+    char mount_point[4096];
+};
+size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *out, size_t max);
+
 /* Start argv inside a running sandbox found by `where`: its cgroups, its namespaces (entered
  * through a pidfd of its init), the spec's uid/gid without supplementary groups, capabilities,
  * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the

@@ -230,7 +230,7 @@ static int compile_filter(const struct sbx_filter *sc, struct sbx_bpf *out, stru
 int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[SBX_MAX_FILTERS],
                         struct sbx_err **err)
 {
-    memset(out, 0, 2 * sizeof(*out));
+    memset(out, 0, SBX_MAX_FILTERS * sizeof(*out));
     unsigned notify = 0;
     for (size_t i = 0; i < sc->n_filters && i < SBX_MAX_FILTERS; i++) {
         struct blob key = {0};
