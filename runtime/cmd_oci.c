@@ -360,8 +360,12 @@ static pid_t do_create(const char *id, const char *bundle_arg, const char *conso
         return -1;
     }
     if (!c.spec.cgroup_name) {
-        char name[160];
-        snprintf(name, sizeof(name), "gbox-oci-%s", id);
+        /* the id and which --root: two state roots may hold the same id */
+        uint32_t h = 2166136261u;
+        for (const char *r = G.root; *r; r++)
+            h = (h ^ (unsigned char)*r) * 16777619u;
+        char name[180];
+        snprintf(name, sizeof(name), "gbox-oci-%s-%08x", id, h);
         c.spec.cgroup_name = xstrdup(name);
     }
     oci_config_cgroup_mounts(&c);
@@ -715,8 +719,10 @@ static int cmd_delete(int argc, char **argv)
         if (where.cgroup_v2 || where.n_cgroup_v1)
             sbx_cgroup_kill_at(&where);
         signal_init(st.doc, SIGKILL);
+        /* the shim sees its sandbox end and removes the cgroups; kill it only if it hangs */
         pid_t shim = (pid_t)json_integer_value(json_object_get(st.doc, "shim_pid"));
         long long start = json_integer_value(json_object_get(st.doc, "shim_start"));
+        wait_gone(shim, start);
         if (oci_pid_alive(shim, start)) {
             int fd = (int)syscall(SYS_pidfd_open, shim, 0);
             if (fd >= 0) {

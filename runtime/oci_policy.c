@@ -162,37 +162,43 @@ static json_t *oci_rule(const struct sbx_syscall_rule *r)
     return o;
 }
 
-/* One OCI profile equal to the policy's filters. The second filter (conditions refining a rule
- * of the first, defaulting to allow) folds in when its syscalls take the first filter's default
- * there; otherwise no single profile says the same and spec refuses. */
-static int policy_profile(const struct gbox_policy *pol, const struct sbx_seccomp *sc, json_t **out,
-                          struct sbx_err **err)
+/* One OCI profile from the policy's filters. The second filter holds conditions that refine an
+ * unconditional rule of the first (gbox needs two filters for "if condition then A else B" on
+ * one syscall; so would any runtime using libseccomp): such refinements cannot be written into a
+ * single profile and are left out with a warning naming the syscalls. The config.json keeps the
+ * policy annotation, so gbox itself still enforces them exactly. */
+static json_t *policy_profile(const struct gbox_policy *pol, const struct sbx_seccomp *sc)
 {
     const struct sbx_filter *f = &sc->filters[0];
     json_t *calls = json_array();
     for (size_t i = 0; i < f->n_rules; i++)
         json_array_append_new(calls, oci_rule(&f->rules[i]));
+    char dropped[512] = "";
     for (size_t k = 1; k < sc->n_filters; k++) {
         for (size_t i = 0; i < sc->filters[k].n_rules; i++) {
             const struct sbx_syscall_rule *r = &sc->filters[k].rules[i];
-            for (size_t j = 0; j < f->n_rules; j++)
-                if (f->rules[j].nr == r->nr) {
-                    char name[64];
-                    sbx_syscall_name(r->nr, name, sizeof(name));
-                    json_decref(calls);
-                    return sbx_err_set(err, GBOX_EXIT_USAGE, 0,
-                                       "%s: seccomp: the conditions on %s refine another rule for it; one OCI "
-                                       "profile cannot say both (gbox uses two filters)", pol->file, name);
-                }
-            json_array_append_new(calls, oci_rule(r));
+            bool refines = false;
+            for (size_t j = 0; j < f->n_rules && !refines; j++)
+                refines = f->rules[j].nr == r->nr;
+            if (!refines) {
+                json_array_append_new(calls, oci_rule(r));
+                continue;
+            }
+            char name[64];
+            sbx_syscall_name(r->nr, name, sizeof(name));
+            if (!strstr(dropped, name) && strlen(dropped) + strlen(name) + 3 < sizeof(dropped))
+                snprintf(dropped + strlen(dropped), sizeof(dropped) - strlen(dropped), "%s%s", dropped[0] ? ", " : "", name);
         }
     }
+    if (dropped[0])
+        fprintf(stderr, "gbox: spec: warning: %s: the argument conditions on %s refine another rule and "
+                        "cannot be written into one OCI profile: seccomp.json leaves them out (gbox applies them "
+                        "through the org.graphoid.policy annotation)\n", pol->file, dropped);
     json_t *prof = json_pack("{s:s,s:[s],s:o}", "defaultAction", oci_action(f->default_action),
                              "architectures", "SCMP_ARCH_X86_64", "syscalls", calls);
     if (f->default_action.kind == SBX_ACT_ERRNO)
         json_object_set_new(prof, "defaultErrnoRet", json_integer(f->default_action.errnum));
-    *out = prof;
-    return 0;
+    return prof;
 }
 
 static json_t *default_mounts(void)
@@ -287,13 +293,12 @@ static int policy_config(const char *name, json_t *cfg, json_t **profile, struct
     json_object_set_new(cfg, "annotations", json_pack("{s:s}", OCI_POLICY_ANNOTATION, p->name));
     struct sbx_seccomp sc;
     policy_take_seccomp(p, &sc);
-    int rc = policy_profile(p, &sc, profile, err);
+    *profile = policy_profile(p, &sc);
     for (size_t f = 0; f < SBX_MAX_FILTERS; f++)
         free(sc.filters[f].rules);
-    if (rc == 0)
-        json_object_set(lx, "seccomp", *profile);
+    json_object_set(lx, "seccomp", *profile);
     policy_free(p);
-    return rc;
+    return 0;
 }
 
 int oci_cmd_spec(int argc, char **argv)

@@ -85,21 +85,6 @@ static void child_stage(struct child_msg *ready, const char *name, double *t)
     *t = n;
 }
 
-/* After pivot_root: the sandbox's own /proc/sys (only namespaced keys reach runtime/'s plan). */
-static int sysctl_in_child(const struct sbx_spec *s, struct child_err *ce)
-{
-    for (size_t i = 0; i < s->n_sysctl; i++) {
-        char path[512];
-        int n = snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
-        for (char *c = path + 10; n > 0 && *c; c++)
-            if (*c == '.')
-                *c = '/';
-        if (write_file(path, s->sysctl[i].value) < 0)
-            return child_fail(ce, "sysctl", errno, "set sysctl %s to %s", s->sysctl[i].key, s->sysctl[i].value);
-    }
-    return 0;
-}
-
 static int child_setup(struct launch *l, struct child_msg *ready, struct child_err *ce)
 {
     const struct sbx_spec *s = l->spec;
@@ -129,8 +114,6 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     sbx_mount_close_sources(s, &src);
     if (chdir(s->cwd) < 0)
         return child_fail(ce, "cwd", errno, "chdir %s", s->cwd);
-    if (sysctl_in_child(s, ce) < 0)
-        return -1;
     child_stage(ready, "mounts", &t);
     /* after joining the cgroups, so the namespace is rooted at the sandbox's own cgroup */
     if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
@@ -399,12 +382,16 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         }
         if (p[2].revents & POLLIN) {
             struct signalfd_siginfo si;
-            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
-                s->forward_signals) {
-                syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
-                if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && stop_deadline < 0 &&
-                    s->kill_grace_ms > 0)
-                    stop_deadline = now_ms() + (double)s->kill_grace_ms;
+            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD && s->forward_signals) {
+                if (w->created && !w->started) {
+                    /* created, not started: no program to hand the signal to; it ends the sandbox */
+                    kill_sandbox(l, w);
+                } else {
+                    syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
+                    if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && stop_deadline < 0 &&
+                        s->kill_grace_ms > 0)
+                        stop_deadline = now_ms() + (double)s->kill_grace_ms;
+                }
             }
         }
         if (p[0].revents & POLLIN) {

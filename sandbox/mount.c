@@ -271,6 +271,27 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
     return child_fail(ce, "mount", EINVAL, "unknown mount kind %d", (int)m->kind);
 }
 
+/* The spec's sysctls, through the new root's own /proc (its procfs is mounted by now): before
+ * the read-only and masked paths, which usually cover /proc/sys. */
+static int apply_sysctls(int root, const struct sbx_spec *s, struct child_err *ce)
+{
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
+        for (char *c = path + 10; *c; c++)
+            if (*c == '.')
+                *c = '/';
+        int fd = openat2_in_root(root, path, O_WRONLY);
+        int rc = fd < 0 ? -1 : write_all(fd, s->sysctl[i].value, strlen(s->sysctl[i].value));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (rc < 0)
+            return child_fail(ce, "sysctl", e, "set sysctl %s to %s", s->sysctl[i].key, s->sysctl[i].value);
+    }
+    return 0;
+}
+
 static int open_layers(char *const *paths, size_t n, int **out, struct child_err *ce)
 {
     *out = malloc((n ? n : 1) * sizeof(int));
@@ -390,9 +411,19 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
     _cleanup_close_ int root = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return child_fail(ce, "mount", errno, "open new root");
-    for (size_t i = 0; i < spec->n_mounts; i++)
+    bool sysctls_done = false;
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        enum sbx_mount_kind k = spec->mounts[i].kind;
+        if (!sysctls_done && (k == SBX_MOUNT_READONLY || k == SBX_MOUNT_MASK)) {
+            if (apply_sysctls(root, spec, ce) < 0)
+                return -1;
+            sysctls_done = true;
+        }
         if (apply_mount(root, spec, i, src, ce) < 0)
             return -1;
+    }
+    if (!sysctls_done && apply_sysctls(root, spec, ce) < 0)
+        return -1;
     /* The working directory exists, like a mount point: an image need not have it. */
     int cwd = spec->cwd ? resolve_target(root, spec->cwd, false, true) : -1;
     if (spec->cwd && cwd < 0)
