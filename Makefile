@@ -37,7 +37,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-oci check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images
 
@@ -45,6 +45,7 @@ help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
 	@echo "make check      unit tests (cmocka), integration and adversarial tests (bats); needs root"
 	@echo "make check-adversarial   only the escape attempts (tests/adversarial)"
+	@echo "make check-oci  only the OCI runtime suites (tests/oci: gbox-runc alone, podman, containerd)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
@@ -82,6 +83,7 @@ $(BUILD)/libgbox.a: $(LIB_OBJ)
 $(GBOX): $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) $(LDMODE) -o $@ $^ $(LIBS) 2>&1 | { grep -v "getproto\|libnl_3_la\|statically linked applications" || true; }
 	@test -x $@
+	@ln -sf gbox $(BUILD)/gbox-runc  # the OCI runtime name (docs/oci.md)
 
 # The probe and the attack helper run inside images that have no libc: static.
 $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
@@ -123,9 +125,13 @@ check-integration: all
 check-adversarial: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/adversarial
 
+# gbox as an OCI runtime: on its own, under podman, under containerd (tests/oci)
+check-oci: all
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/oci
+
 # One closing line over all suites: "N passed, M failed".
 check: lint all $(UNIT_BIN)
-	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial tests/oci
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
@@ -179,6 +185,7 @@ lint:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies $(DESTDIR)$(DATADIR)/images/base $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(GBOX) $(DESTDIR)$(BINDIR)/gbox
+	ln -sf gbox $(DESTDIR)$(BINDIR)/gbox-runc
 	install -m 0644 policies/*.json $(DESTDIR)$(DATADIR)/policies/
 	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs $(DESTDIR)$(DATADIR)/images/probe
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs
