@@ -327,6 +327,16 @@ static void __attribute__((noreturn)) shim_main(struct shim *sh, int console_sla
 
 static int create_state_dir(const char *id, char *dir, size_t len, struct sbx_err **err)
 {
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s", G.root);
+    for (char *p = path + 1; *p; p++) { /* mkdir -p: containerd's shim passes /run/containerd/runc/NS */
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(path, 0711) < 0 && errno != EEXIST)
+            return sbx_err_set(err, 1, errno, "create --root %s", path);
+        *p = '/';
+    }
     if (mkdir(G.root, 0711) < 0 && errno != EEXIST)
         return sbx_err_set(err, 1, errno, "create --root %s", G.root);
     snprintf(dir, len, "%s/%s", G.root, id);
