@@ -159,7 +159,7 @@ fuzz-build: $(BUILD)/.deps
 
 # plan_build only looks the image up: an empty tree with /bin/sh stands in for the base image.
 fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict
-	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
+	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin $(FUZZ_BUILD)/bundle/rootfs && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libgbox.a
 	clang $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libgbox.a $(LIBS)
