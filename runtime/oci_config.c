@@ -588,6 +588,14 @@ static int parse_mount(const struct ctx *x, const json_t *m, size_t i, struct sb
 
 /* ---- linux ---------------------------------------------------------------------------------- */
 
+static bool has_join(const struct sbx_spec *s, int type)
+{
+    for (size_t i = 0; i < s->n_ns_join; i++)
+        if (s->ns_join[i].type == type)
+            return true;
+    return false;
+}
+
 static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spec *s)
 {
     static const struct {
@@ -619,18 +627,28 @@ static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spe
             return bad(x, q, "pid, network, mount, ipc, uts, user or cgroup", json_object_get(e, "type"));
         if (f == CLONE_NEWTIME)
             return refuse(x, q, "time namespaces are not supported");
-        if (flags & f)
+        if (flags & f || has_join(s, f))
             return refuse(x, q, "namespace listed twice");
         if (path && path[0]) {
             sub(q, sizeof(q), p, "path");
-            return refuse(x, q, "joining an existing namespace is not supported yet (gbox creates every namespace it uses)");
+            if (f != CLONE_NEWNET && f != CLONE_NEWIPC && f != CLONE_NEWUTS)
+                return refuse(x, q, "joining an existing namespace is supported for network, ipc and uts only");
+            if (path[0] != '/')
+                return bad(x, q, "an absolute path", json_object_get(e, "path"));
+            s->ns_join = realloc(s->ns_join, (s->n_ns_join + 1) * sizeof(*s->ns_join));
+            if (!s->ns_join)
+                abort();
+            s->ns_join[s->n_ns_join++] = (struct sbx_ns_join){f, xstrdup(path)};
+            continue;
         }
         flags |= f;
     }
     if (!(flags & CLONE_NEWNS))
         return refuse(x, "linux.namespaces", "a mount namespace is required");
+    if ((flags & CLONE_NEWUSER) && s->n_ns_join)
+        return refuse(x, "linux.namespaces", "joining a namespace with a new user namespace (it would not own it)");
     s->ns_flags = flags;
-    /* network listed: a new, empty namespace with lo up; absent: the host's network */
+    /* network listed: a new, empty namespace with lo up; joined or absent: left as it is */
     s->net = (flags & CLONE_NEWNET) ? SBX_NET_LOOPBACK : SBX_NET_HOST;
     return 0;
 }
@@ -1059,7 +1077,10 @@ static int parse_sysctl(const struct ctx *x, const json_t *o, struct sbx_spec *s
         sub(p, sizeof(p), "linux.sysctl", k);
         if (!json_is_string(v))
             return bad(x, p, "a string value", v);
-        if (!sysctl_namespaced(k, s->ns_flags))
+        int own = s->ns_flags;
+        for (size_t j = 0; j < s->n_ns_join; j++)
+            own |= s->ns_join[j].type;
+        if (!sysctl_namespaced(k, own))
             return refuse(x, p, "not a sysctl of a namespace the container has of its own (net.* with a "
                                 "network namespace, kernel.shm*/msg*/sem and fs.mqueue.* with an ipc one)");
         s->sysctl[s->n_sysctl].key = xstrdup(k);
@@ -1262,7 +1283,7 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
     if (parse_root(x, json_object_get(doc, "root"), s) < 0 || parse_linux(x, lx, s) < 0)
         return -1;
     if (host && host[0]) {
-        if (!(s->ns_flags & CLONE_NEWUTS))
+        if (!(s->ns_flags & CLONE_NEWUTS) && !has_join(s, CLONE_NEWUTS))
             return refuse(x, "hostname", "setting it needs a uts namespace");
         s->hostname = xstrdup(host);
     }

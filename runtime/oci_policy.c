@@ -93,6 +93,13 @@ int oci_policy_apply(struct oci_config *c, struct sbx_err **err)
     if (json_is_true(pol_get(p, "filesystem.readonly_root")))
         s->readonly_root = true;
     const char *net = pol_str(p, "network.mode");
+    for (size_t k = 0; k < s->n_ns_join; k++)
+        if (s->ns_join[k].type == CLONE_NEWNET && strcmp(net, "host") != 0 && strcmp(net, "veth") != 0) {
+            sbx_err_set(err, GBOX_EXIT_USAGE, 0, "annotation " OCI_POLICY_ANNOTATION "=%s: network.mode %s forbids "
+                        "joining the network namespace %s", c->policy, net, s->ns_join[k].path);
+            policy_free(p);
+            return -1;
+        }
     if (strcmp(net, "host") != 0 && !(s->ns_flags & CLONE_NEWNET)) {
         s->ns_flags |= CLONE_NEWNET;
         s->net = strcmp(net, "none") == 0 ? SBX_NET_NONE : SBX_NET_LOOPBACK;

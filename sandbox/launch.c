@@ -100,6 +100,16 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "sync", errno, "wait for the parent");
     if ((s->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return child_fail(ce, "userns", errno, "become root of the user namespace");
+    for (size_t i = 0; i < s->n_ns_join; i++) {
+        int nfd = open(s->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+        if (nfd < 0 || setns(nfd, s->ns_join[i].type) < 0) {
+            int e = errno;
+            if (nfd >= 0)
+                close(nfd);
+            return child_fail(ce, "setns", e, "join namespace %s", s->ns_join[i].path);
+        }
+        close(nfd);
+    }
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
     if (s->console && ioctl(0, TIOCSCTTY, 0) < 0)
@@ -581,6 +591,9 @@ void sbx_spec_free(struct sbx_spec *s)
         free(s->sysctl[i].value);
     }
     free(s->sysctl);
+    for (size_t i = 0; i < s->n_ns_join; i++)
+        free(s->ns_join[i].path);
+    free(s->ns_join);
     for (size_t i = 0; i < s->landlock.n_paths; i++)
         free(s->landlock.paths[i].path);
     free(s->landlock.paths);

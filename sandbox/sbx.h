@@ -208,6 +208,13 @@ struct sbx_idmap {
     uint32_t inside, outside, count;
 };
 
+/* An existing namespace the sandbox joins instead of creating one (CLONE_NEWNET, CLONE_NEWIPC or
+ * CLONE_NEWUTS; not with CLONE_NEWUSER: the new user namespace would not own it). */
+struct sbx_ns_join {
+    int type;
+    char *path;    /* /proc/PID/ns/net, /run/netns/NAME, ... */
+};
+
 /* A namespaced sysctl written inside the sandbox (/proc/sys/KEY with '.' -> '/'), after the mounts. */
 struct sbx_sysctl {
     char *key, *value;
@@ -278,6 +285,8 @@ struct sbx_spec {
     bool console;            /* fd 0 is a terminal: make it the sandbox's controlling terminal */
     struct sbx_sysctl *sysctl;
     size_t n_sysctl;
+    struct sbx_ns_join *ns_join; /* joined in the child first thing after the parent's go */
+    size_t n_ns_join;
     /* wait_start: the child stops after every setup step, right before the program would be
      * forked (OCI "created"); on_created is called in the parent then (init_pid known, cgroups
      * made); the program starts once a byte can be read from start_fd. */

@@ -134,9 +134,9 @@ teardown() {
     edit_config '.process.capabilities.bounding -= ["CAP_NOPE"] | .linux.bogus=1'
     run -2 create --bundle "$b" c1
     assert_output --partial "linux.bogus: unknown or unsupported field"
-    edit_config 'del(.linux.bogus) | .linux.namespaces += [{"type":"ipc","path":"/proc/1/ns/ipc"}] | .linux.namespaces |= (map(select(.type != "ipc" or .path)))'
+    edit_config 'del(.linux.bogus) | .linux.namespaces |= (map(select(.type != "pid")) + [{"type":"pid","path":"/proc/1/ns/pid"}])'
     run -2 create --bundle "$b" c1
-    assert_output --partial "path: joining an existing namespace is not supported yet"
+    assert_output --partial "path: joining an existing namespace is supported for network, ipc and uts only"
     echo '{"ociVersion": "1.0.2",' >"$b/config.json"
     run -2 create --bundle "$b" c1
     assert_output --partial "config.json: line 2"
@@ -344,4 +344,27 @@ base"
     run -0 runc run --bundle "$d" c1
     assert_line --index 0 1000
     assert_line --index 1 --partial "denied"
+}
+
+@test "linux.namespaces paths: a second container joins the first one's network, ipc and uts" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    init=$(jq -r .init_pid "$BATS_TEST_TMPDIR/root/c1/state.json")
+    want=$(readlink /proc/"$init"/ns/net)
+    b2=$BATS_TEST_TMPDIR/bundle2
+    mkdir -p "$b2"
+    ln -s "$b/rootfs" "$b2/rootfs"
+    jq --arg p "/proc/$init/ns" '.process.args=["sh","-c","readlink /proc/self/ns/net; hostname"]
+        | .hostname="joined" | .linux.namespaces |= (map(select(.type != "network" and .type != "ipc" and .type != "uts"))
+        + [{"type":"network","path":($p + "/net")},{"type":"ipc","path":($p + "/ipc")},{"type":"uts","path":($p + "/uts")}])' \
+        "$b/config.json" >"$b2/config.json"
+    run -0 runc run --bundle "$b2" c2
+    assert_line --index 0 "$want"
+    assert_line --index 1 joined
+    # the policy's network.mode none forbids it
+    jq '.annotations={"org.graphoid.policy":"base"}' "$b2/config.json" >"$b2/c" && mv "$b2/c" "$b2/config.json"
+    run -2 create --bundle "$b2" c3
+    assert_output --partial "network.mode none forbids joining the network namespace /proc/$init/ns/net"
 }
