@@ -393,6 +393,10 @@ static pid_t do_create(const char *id, const char *bundle_arg, const char *conso
         return -1;
     }
     c.spec.console = slave >= 0;
+    if (slave >= 0 && (c.console_rows || c.console_cols)) {
+        struct winsize ws = {.ws_row = (unsigned short)c.console_rows, .ws_col = (unsigned short)c.console_cols};
+        ioctl(slave, TIOCSWINSZ, &ws);
+    }
     int ready[2];
     if (pipe2(ready, O_CLOEXEC) < 0) {
         oci_config_free(&c);

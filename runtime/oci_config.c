@@ -329,6 +329,17 @@ static int process_common(const struct ctx *x, const json_t *proc, struct sbx_sp
         return -1;
     if (json_object_get(proc, "commandLine"))
         return refuse(x, "process.commandLine", "Windows only");
+    if (cs) {
+        static const char *const ck[] = {"height", "width", NULL};
+        int64_t h = 0, w = 0;
+        bool hh, hw;
+        if (check_keys(x, cs, "process.consoleSize", ck) < 0 ||
+            get_int(x, cs, "process.consoleSize", "height", 0, 65535, &h, &hh) < 0 ||
+            get_int(x, cs, "process.consoleSize", "width", 0, 65535, &w, &hw) < 0)
+            return -1;
+        x->c->console_rows = (unsigned)h;
+        x->c->console_cols = (unsigned)w;
+    }
     if (aa && aa[0])
         return refuse(x, "process.apparmorProfile", "AppArmor profiles are not supported (gbox uses seccomp and Landlock)");
     if (se && se[0])

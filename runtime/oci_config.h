@@ -26,6 +26,7 @@ struct oci_hook {
 struct oci_config {
     struct sbx_spec spec;
     bool terminal;          /* process.terminal */
+    unsigned console_rows, console_cols; /* process.consoleSize (0: unset) */
     int umask;              /* process.user.umask, -1: unset */
     bool has_oom_score_adj;
     int oom_score_adj;

@@ -507,8 +507,15 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     stage(res, "idmap", now_ms() - t);
     t = now_ms();
     if (maps < 0 || sbx_net_from_parent(l.net, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
+        int e = errno;
+        /* the child may have failed before the go (opening its mount sources) and said why */
+        struct child_msg m;
+        if (!*err && TEMP_RETRY(recv(l.sock[0], &m, sizeof(m), MSG_DONTWAIT)) == (ssize_t)sizeof(m) &&
+            m.type == MSG_ERROR)
+            sbx_err_set(err, m.err.exit_code ? m.err.exit_code : GBOX_EXIT_LAUNCH, 0,
+                        "sandbox setup failed at %s: %.400s", m.err.stage, m.err.msg);
         if (!*err)
-            sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
+            sbx_err_set(err, GBOX_EXIT_LAUNCH, e, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;

@@ -274,8 +274,8 @@ bar"
 
 @test "a terminal through --console-socket: the pty master arrives by SCM_RIGHTS" {
     command -v python3 >/dev/null || require_feature python3 "the console-socket receiver is a python3 script"
-    b=$(make_bundle sh -c 'test -t 0 && test -t 1 && echo on-a-tty')
-    edit_config '.process.terminal=true'
+    b=$(make_bundle sh -c 'test -t 0 && test -t 1 && stty size && echo on-a-tty')
+    edit_config '.process.terminal=true | .process.consoleSize={"height":33,"width":111}'
     run -2 create --bundle "$b" c1
     assert_output --partial "--console-socket is required"
     sock=$BATS_TEST_TMPDIR/console.sock
@@ -305,6 +305,7 @@ EOF
     run -0 runc start c1
     wait "$rcv"
     run -0 cat "$BATS_TEST_TMPDIR/tty.out"
+    assert_output --partial "33 111"
     assert_output --partial on-a-tty
 }
 
