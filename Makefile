@@ -37,7 +37,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-oci check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid check check-unit check-integration check-adversarial check-oci check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images
 
@@ -46,10 +46,11 @@ help:
 	@echo "make check      unit tests (cmocka), integration and adversarial tests (bats); needs root"
 	@echo "make check-adversarial   only the escape attempts (tests/adversarial)"
 	@echo "make check-oci  only the OCI runtime suites (tests/oci: gbox-runc alone, podman, containerd)"
+	@echo "make check-valgrind      only the daemon under valgrind (tests/valgrind; part of make check)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
-	@echo "make check-vm   the cgroup suites inside a pure cgroup v2 VM (qemu TCG, Debian kernel; ~15 min)"
+	@echo "make check-vm   the cgroup suites and tests/adversarial inside a pure cgroup v2 VM (qemu TCG, Debian 6.1 kernel)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
 	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
@@ -84,6 +85,11 @@ $(GBOX): $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) $(LDMODE) -o $@ $^ $(LIBS) 2>&1 | { grep -v "getproto\|libnl_3_la\|statically linked applications" || true; }
 	@test -x $@
 	@ln -sf gbox $(BUILD)/gbox-runc  # the OCI runtime name (docs/oci.md)
+
+# The same objects linked dynamically, for valgrind (it follows malloc only through the dynamic
+# loader): tests/valgrind runs the daemon under it.
+$(BUILD)/gbox-dynamic: $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
+	$(CC) $(ALL_CFLAGS) -o $@ $^ $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 # The probe and the attack helper run inside images that have no libc: static.
 $(PROBE): tests/probe/probe.c | $(BUILD)/.deps
@@ -129,9 +135,14 @@ check-adversarial: all
 check-oci: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/oci
 
-# One closing line over all suites: "N passed, M failed".
-check: lint all $(UNIT_BIN)
-	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial tests/oci
+check-valgrind: all $(BUILD)/gbox-dynamic
+	@GBOX=$(abspath $(GBOX)) GBOX_DYNAMIC=$(abspath $(BUILD)/gbox-dynamic) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/valgrind
+
+# One closing line over all suites: "N passed, M failed". tests/valgrind (the daemon under
+# valgrind) is left out of the sanitizer build: ASan and valgrind cannot watch the same process.
+VALGRIND_SUITE := $(if $(SAN),,tests/valgrind)
+check: lint all $(UNIT_BIN) $(if $(SAN),,$(BUILD)/gbox-dynamic)
+	@GBOX=$(abspath $(GBOX)) GBOX_DYNAMIC=$(abspath $(BUILD)/gbox-dynamic) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial tests/oci $(VALGRIND_SUITE)
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
@@ -158,7 +169,7 @@ fuzz-build: $(BUILD)/.deps
 	@$(FUZZ_MAKE) fuzzers
 
 # plan_build only looks the image up: an empty tree with /bin/sh stands in for the base image.
-fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict
+fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict $(FUZZ_BUILD)/manifest.dict
 	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin $(FUZZ_BUILD)/bundle/rootfs && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libgbox.a
@@ -170,10 +181,16 @@ $(FUZZ_BUILD)/policy.dict: policies/schema.json runtime/syscall_groups.c
 	{ jq -r '[.. | objects | .fields? // empty | keys[]] | unique[]' policies/schema.json; \
 	  grep -o '"@[a-z-]*"' runtime/syscall_groups.c | tr -d '"'; } | sort -u | sed 's/.*/"\\"&\\""/' > $@
 
+# The manifest's field names and enum values (tests/fuzz/request.dict is written by hand).
+$(FUZZ_BUILD)/manifest.dict: images/schema.json
+	@mkdir -p $(dir $@)
+	{ jq -r '[.. | objects | .fields? // empty | keys[]] | unique[]' $<; \
+	  jq -r '[.. | objects | .values? // empty | .[]] | unique[] | strings' $<; } | sort -u | sed 's/.*/"\\"&\\""/' > $@
+
 fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_BUILD) $(FUZZERS)
 
-# cgroup.bats, sandbox.bats and cleanup.bats inside a VM whose only hierarchy is cgroup v2
+# cgroup.bats, sandbox.bats, cleanup.bats and tests/adversarial inside a VM whose only hierarchy is cgroup v2
 # (scripts/vm-test; docs/testing.md). Ends with "N passed, M failed" like make check.
 check-vm: all
 	@scripts/install-deps.sh --vm

@@ -115,6 +115,14 @@ static void reader_close(struct reader *r)
     free(r->buf);
 }
 
+json_t *client_call(json_t *rq)
+{
+    struct reader r;
+    json_t *resp = request(rq, &r);
+    reader_close(&r);
+    return resp;
+}
+
 /* ok → 0; else print the daemon's error and return 1. */
 static int check(json_t *resp)
 {

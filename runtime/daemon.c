@@ -17,12 +17,16 @@
  * Event loop: epoll over the listening socket, clients, a signalfd, one periodic timerfd (200 ms:
  * restart and stop deadlines, healthy-period ticks, log rotation, log followers) and one pidfd
  * per shim. No thread per sandbox. */
+#include "approval.h"
+#include "audit.h"
 #include "cli.h"
+#include "config.h"
 #include "daemon.h"
 #include "names.h"
 #include "paths.h"
 #include "plan.h"
 #include "policy.h"
+#include "request.h"
 #include "restart.h"
 #include "units.h"
 #include "../sandbox/util.h"
@@ -38,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -129,11 +134,16 @@ static struct {
     char exe[PATH_MAX];
     struct sb *sbs;
     struct client *clients;
-    int journal_fd, audit_fd;
+    int journal_fd;
     int64_t log_max;
     json_t *access;
     bool quit;
     unsigned long events_total, spawns_total, restarts_total, exits_total;
+    struct audit_log *alog;       /* hash-chained audit.jsonl (audit.c) */
+    struct approval_queue *aq;    /* changes waiting for approval (approval.c) */
+    struct config_store *cfg;     /* domain policies in force (config.c) */
+    const char *policy_dir;
+    int ifd;                      /* inotify on the policy directory */
 } D;
 
 static int64_t mono_ms(void)
@@ -235,12 +245,8 @@ static void audit(const struct client *c, const char *op, const char *target, bo
                           target ? target : "", "ok", ok);
     if (error)
         json_object_set_new(a, "error", json_string(error));
-    char *line = json_dumps(a, JSON_COMPACT | JSON_SORT_KEYS);
-    if (line && D.audit_fd >= 0) {
-        write_all(D.audit_fd, line, strlen(line));
-        write_all(D.audit_fd, "\n", 1);
-    }
-    free(line);
+    if (D.alog && audit_log_append(D.alog, a) < 0)
+        fprintf(stderr, "gbox daemon: append to the audit log: %s\n", strerror(errno));
     json_decref(a);
 }
 
@@ -378,6 +384,30 @@ static void add_pidfd(struct sb *s)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, s->pidfd, &ev);
 }
 
+/* Watch the shim through a pidfd. Without pidfd_open (ENOSYS: valgrind 3.19, under which
+ * tests/valgrind runs the daemon, or a container's seccomp profile older than the call) the tick
+ * watches it instead (shim_polled). 0, or -1 with errno. */
+static int watch_shim(struct sb *s)
+{
+    s->pidfd = (int)syscall(SYS_pidfd_open, s->shim, 0);
+    if (s->pidfd >= 0)
+        add_pidfd(s);
+    return s->pidfd >= 0 || errno == ENOSYS ? 0 : -1;
+}
+
+/* A shim watched without a pidfd has ended (an own child: on_pidfd reaps it; adopted: gone, or
+ * its pid is another process now). */
+static bool shim_polled_ended(const struct sb *s)
+{
+    if (s->pidfd >= 0 || s->shim <= 0 || (s->state != SB_RUNNING && s->state != SB_STARTING))
+        return false;
+    if (s->own_child) {
+        siginfo_t si = {0};
+        return waitid(P_PID, (id_t)s->shim, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == s->shim;
+    }
+    return proc_start_time(s->shim) != s->shim_start;
+}
+
 static int open_log(struct sb *s, const char *name)
 {
     char p[PATH_MAX];
@@ -411,7 +441,7 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     argv[k++] = "run";
     argv[k++] = "--quiet";
     argv[k++] = "--policy";
-    argv[k++] = s->policy;
+    argv[k++] = (char *)config_policy_arg(D.cfg, s->policy); /* the version in force */
     argv[k++] = "--report";
     argv[k++] = report;
     argv[k++] = "--state-file";
@@ -456,14 +486,12 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     s->shim = pid;
     s->shim_start = proc_start_time(pid);
     s->own_child = true;
-    s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    if (s->pidfd < 0) {
+    if (watch_shim(s) < 0) {
         snprintf(errbuf, errlen, "pidfd_open: %s", strerror(errno));
         kill(pid, SIGKILL);
         waitpid(pid, NULL, 0);
         return -1;
     }
-    add_pidfd(s);
     s->state = SB_STARTING;
     s->started_at = mono_ms();
     s->stop_deadline = -1;
@@ -783,7 +811,7 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    if (policy_load(s->policy, &p, &err) < 0) {
+    if (policy_load(config_policy_arg(D.cfg, s->policy), &p, &err) < 0) {
         snprintf(errbuf, errlen, "%s", err ? err->msg : "policy load failed");
         sbx_err_free(&err);
         return -1;
@@ -914,18 +942,7 @@ static json_t *fail_msg(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(b, sizeof(b), fmt, ap);
     va_end(ap);
-    return json_pack("{s:b,s:s}", "ok", 0, "error", b);
-}
-
-static bool valid_name(const char *n)
-{
-    if (!n || !*n || strlen(n) > 64)
-        return false;
-    for (const char *p = n; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-              *p == '-' || *p == '_' || *p == '.'))
-            return false;
-    return true;
+    return request_error_reply(b);
 }
 
 static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
@@ -937,22 +954,7 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
     bool in_image = json_is_true(json_object_get(rq, "in_image"));
     if (!policy)
         policy = "base";
-    if (!json_is_array(argv) || json_array_size(argv) == 0)
-        return fail_msg("spawn: \"argv\": expected a non-empty array of strings");
-    size_t i;
-    json_t *e;
-    json_array_foreach(argv, i, e) if (!json_is_string(e)) return fail_msg("spawn: \"argv[%zu]\": expected a string", i);
-    static const char *const lists[] = {"env", "modules"};
-    for (size_t l = 0; l < 2; l++) {
-        json_t *lst = json_object_get(rq, lists[l]);
-        if (lst && !json_is_array(lst))
-            return fail_msg("spawn: \"%s\": expected an array of strings", lists[l]);
-        json_array_foreach(lst, i, e) if (!json_is_string(e) ||
-                                          (l == 0 && (!strchr(json_string_value(e), '=') || json_string_value(e)[0] == '=')))
-            return fail_msg("spawn: \"%s[%zu]\": expected %s", lists[l], i, l == 0 ? "a string NAME=VALUE" : "a string NAME[@RANGE]");
-    }
-    if (name && !valid_name(name))
-        return fail_msg("spawn: \"name\": expected 1-64 characters of [A-Za-z0-9._-], got \"%s\"", name);
+    /* the fields' types and forms: request_parse (request.c) */
     if (name && sb_find(name))
         return fail_msg("spawn: a sandbox named \"%s\" exists already", name);
     enum restart_mode mode = RESTART_NEVER;
@@ -964,9 +966,6 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
         return fail_msg("spawn: \"policy\": only root may name a policy file; use a policy name from %s",
                         gbox_policy_dir());
     if (!in_image) {
-        const char *prog = json_string_value(json_array_get(argv, 0));
-        if (prog[0] != '/')
-            return fail_msg("spawn: \"argv[0]\": expected an absolute host path (or in_image), got \"%s\"", prog);
         /* The shim opens the file as root later: a path checked now could be swapped for a
          * symlink to anything by then. Until the file is handed over by descriptor, only root
          * runs host files through the daemon. */
@@ -1157,6 +1156,8 @@ static json_t *past_events(struct client *c)
     return json_pack("{s:b}", "end", 1);
 }
 
+static json_t *op_config(struct client *c, json_t *rq, const char *op, char *target, size_t tlen);
+
 /* Handle one request; returns the response (NULL: none yet, streaming). */
 static json_t *handle(struct client *c, json_t *rq)
 {
@@ -1228,6 +1229,10 @@ static json_t *handle(struct client *c, json_t *rq)
             emit(NULL, "emergency_stop", json_pack("{s:s,s:i,s:i}", "domain", domain, "sandboxes", n, "refused", refused));
             resp = json_pack("{s:b,s:i,s:i}", "ok", 1, "killed", n, "refused", refused);
         }
+        goto out;
+    }
+    if (strncmp(op, "config-", 7) == 0 || strcmp(op, "approve") == 0 || strcmp(op, "reject") == 0) {
+        resp = op_config(c, rq, op, target, sizeof(target));
         goto out;
     }
     static const char *const id_ops[] = {"inspect", "stats", "stop", "kill", "rm", "logs"};
@@ -1327,6 +1332,271 @@ out:
     return resp;
 }
 
+/* ---- live configuration (config.c, approval.c; docs/architecture.md) -------------------------- */
+
+static bool of_domain(const struct sb *s, const char *domain)
+{
+    return strcmp(s->domain, domain) == 0 || strcmp(s->policy, domain) == 0;
+}
+
+/* A limit below what a running sandbox of the domain uses now is refused, with the numbers. */
+static int cfg_check(const struct config_cand *cd, char *err, size_t errlen)
+{
+    for (struct sb *s = D.sbs; s; s = s->next) {
+        refresh_running(s);
+        if (s->state != SB_RUNNING || !of_domain(s, cd->domain) || (!s->where.cgroup_v2 && !s->where.n_cgroup_v1))
+            continue;
+        struct sbx_cgroup_stats st;
+        sbx_cgroup_stats_at(&s->where, &st);
+        int64_t mem = cd->lim_new.memory_max, pids = cd->lim_new.pids_max;
+        if ((cd->cg_what & SBX_CGU_MEMORY) && mem >= 0 && st.memory_current > mem)
+            return snprintf(err, errlen, "config %s: resources.memory.max %lld bytes is below the %lld bytes sandbox "
+                            "%s (%s) uses now: refused, nothing changed", cd->domain, (long long)mem,
+                            (long long)st.memory_current, s->id, s->name), -1;
+        if ((cd->cg_what & SBX_CGU_PIDS) && pids >= 0 && st.pids_current > pids)
+            return snprintf(err, errlen, "config %s: resources.pids.max %lld is below the %lld processes sandbox %s "
+                            "(%s) runs now: refused, nothing changed", cd->domain, (long long)pids,
+                            (long long)st.pids_current, s->id, s->name), -1;
+    }
+    return 0;
+}
+
+/* Committed: into the cgroups of the running sandboxes, into the daemon's own settings of all. */
+static json_t *cfg_apply(const struct config_cand *cd)
+{
+    json_t *out = json_array();
+    for (struct sb *s = D.sbs; s; s = s->next) {
+        if (!of_domain(s, cd->domain))
+            continue;
+        char err[1024];
+        if (sb_load_policy(s, err, sizeof(err)) < 0)
+            emit(s, "error", json_pack("{s:s}", "message", err));
+        if (s->state != SB_RUNNING)
+            continue;
+        if (s->hc_pidfd < 0)
+            s->hc_next = mono_ms() + s->hc_interval_ms; /* the new interval from now */
+        json_t *r = json_pack("{s:s,s:s}", "id", s->id, "name", s->name);
+        unsigned can = s->where.cgroup_v2 || s->where.n_cgroup_v1 ? sbx_cgroup_updatable_at(&s->where) : 0;
+        unsigned what = cd->cg_what & can;
+        struct sbx_err *e = NULL;
+        if (what && sbx_cgroup_update_at(&s->where, &cd->lim_old, &cd->lim_new, what, &e) < 0) {
+            json_object_set_new(r, "error", json_string(e->msg));
+            emit(s, "error", json_pack("{s:s}", "message", e->msg));
+            sbx_err_free(&e);
+        }
+        if (cd->cg_what & ~can) /* no cgroup for that controller: the next start has it */
+            json_object_set_new(r, "new_run_only", json_string("limits its cgroups did not have"));
+        json_object_set_new(r, "limits_applied", json_boolean(what && !json_object_get(r, "error")));
+        json_array_append_new(out, r);
+    }
+    return out;
+}
+
+/* Check, commit, apply; or queue when the domain asks for approval (unless approved already). */
+static json_t *cfg_change(uid_t uid, struct config_cand *cd, const char *source, bool approved)
+{
+    char err[1024];
+    if (json_array_size(cd->changes) == 0 && cd->base_rev > 0)
+        return json_pack("{s:b,s:s,s:i,s:[]}", "ok", 1, "domain", cd->domain, "rev", cd->base_rev, "changes");
+    if (cd->approval && !approved) {
+        char id[32];
+        json_t *pl = json_pack("{s:O,s:i,s:s,s:O}", "doc", cd->doc, "base_rev", cd->base_rev, "source", source,
+                               "changes", cd->changes);
+        int rc = approval_submit(D.aq, "config", cd->domain, "", pl, uid, id, sizeof(id), err, sizeof(err));
+        json_decref(pl);
+        if (rc < 0)
+            return fail_msg("%s", err);
+        emit(NULL, "config_pending", json_pack("{s:s,s:s,s:i,s:s}", "domain", cd->domain, "approval", id, "uid",
+                                               (int)uid, "source", source));
+        return json_pack("{s:b,s:s,s:s,s:O}", "ok", 1, "domain", cd->domain, "pending", id, "changes", cd->changes);
+    }
+    for (size_t i = 0; i <= cd->n_deps; i++) /* and the domains extending it */
+        if (cfg_check(i ? cd->deps[i - 1] : cd, err, sizeof(err)) < 0)
+            return fail_msg("%s", err);
+    int rev = config_commit(D.cfg, cd, uid, source, err, sizeof(err));
+    if (rev < 0)
+        return fail_msg("%s", err);
+    json_t *sbs = cfg_apply(cd), *deps = json_array();
+    for (size_t i = 0; i < cd->n_deps; i++)
+        json_array_append_new(deps, json_pack("{s:s,s:O,s:o}", "domain", cd->deps[i]->domain, "changes",
+                                              cd->deps[i]->changes, "sandboxes", cfg_apply(cd->deps[i])));
+    emit(NULL, "config_changed", json_pack("{s:s,s:i,s:s,s:i,s:O,s:O,s:O}", "domain", cd->domain, "rev", rev, "source",
+                                           source, "uid", (int)uid, "changes", cd->changes, "sandboxes", sbs,
+                                           "dependents", deps));
+    return json_pack("{s:b,s:s,s:i,s:O,s:o,s:o}", "ok", 1, "domain", cd->domain, "rev", rev, "changes", cd->changes,
+                     "sandboxes", sbs, "dependents", deps);
+}
+
+/* approve ID: what each kind of queued change does once approved */
+typedef json_t *(*approve_fn)(struct client *c, json_t *entry);
+
+static json_t *approve_config(struct client *c, json_t *entry)
+{
+    const char *domain = json_string_value(json_object_get(entry, "domain"));
+    json_t *pl = json_object_get(entry, "payload");
+    char err[1024], source[160];
+    struct config_cand *cd = NULL;
+    if (config_cand_doc(D.cfg, domain, json_object_get(pl, "doc"), &cd, err, sizeof(err)) < 0)
+        return fail_msg("approve %s: %s (the change is dropped)", json_string_value(json_object_get(entry, "id")), err);
+    int base = (int)json_integer_value(json_object_get(pl, "base_rev"));
+    if (cd->base_rev != base) {
+        json_t *r = fail_msg("approve %s: domain %s changed since the request (revision %d, now %d): the change is "
+                             "dropped, make it again", json_string_value(json_object_get(entry, "id")), domain, base,
+                             cd->base_rev);
+        config_cand_free(cd);
+        return r;
+    }
+    snprintf(source, sizeof(source), "%s, approved %s by uid %d (requested by uid %lld)",
+             or_str(json_string_value(json_object_get(pl, "source")), "set"), json_string_value(json_object_get(entry, "id")),
+             (int)c->uid, (long long)json_integer_value(json_object_get(entry, "requester")));
+    json_t *r = cfg_change((uid_t)json_integer_value(json_object_get(entry, "requester")), cd, source, true);
+    config_cand_free(cd);
+    return r;
+}
+
+static const struct {
+    const char *kind;
+    approve_fn apply;
+} approve_kinds[] = {
+    {"config", approve_config},
+};
+
+static json_t *op_approve(struct client *c, json_t *rq, bool approve, char *target, size_t tlen)
+{
+    const char *id = json_string_value(json_object_get(rq, "id"));
+    json_t *all = approval_list(D.aq), *entry = NULL, *e;
+    size_t i;
+    json_array_foreach(all, i, e) if (id && strcmp(json_string_value(json_object_get(e, "id")), id) == 0) entry = e;
+    const char *domain = json_string_value(json_object_get(entry, "domain"));
+    snprintf(target, tlen, "%s%s%s", id ? id : "", domain ? " " : "", domain ? domain : "");
+    json_t *resp;
+    char err[1024];
+    if (!entry) {
+        resp = fail_msg("%s: no such pending change (gbox config pending lists them)", id ? id : "(no id)");
+    } else if (!allowed(c, "approve", domain)) {
+        resp = fail_msg("permission denied: uid %d may not approve or reject in domain %s", (int)c->uid, domain);
+    } else if (!approve) {
+        resp = approval_reject(D.aq, id, c->uid, err, sizeof(err)) < 0 ? fail_msg("%s", err) : json_pack("{s:b}", "ok", 1);
+        if (json_is_true(json_object_get(resp, "ok")))
+            emit(NULL, "config_rejected", json_pack("{s:s,s:s,s:i}", "domain", domain, "approval", id, "uid", (int)c->uid));
+    } else {
+        const struct gbox_policy *p = config_policy(D.cfg, domain);
+        bool distinct = p && json_is_true(pol_get(p, "safety.distinct_approver"));
+        json_t *taken = NULL;
+        if (approval_take(D.aq, id, c->uid, distinct, &taken, err, sizeof(err)) < 0) {
+            resp = fail_msg("%s", err);
+        } else {
+            const char *kind = json_string_value(json_object_get(taken, "kind"));
+            resp = NULL;
+            for (size_t k = 0; k < ARRAY_LEN(approve_kinds) && !resp; k++)
+                if (strcmp(kind, approve_kinds[k].kind) == 0)
+                    resp = approve_kinds[k].apply(c, taken);
+            if (!resp)
+                resp = fail_msg("approve %s: unknown kind of change \"%s\" (dropped)", id, kind);
+            json_decref(taken);
+        }
+    }
+    json_decref(all);
+    return resp;
+}
+
+/* The policy directory changed (inotify), or SIGHUP: each changed file is validated in full and
+ * goes the way of a config set; an invalid one changes nothing and says why in an event. */
+static void cfg_reload(const char *why)
+{
+    struct config_cand **cands;
+    size_t n;
+    json_t *invalid = json_array();
+    config_scan(D.cfg, &cands, &n, invalid);
+    size_t i;
+    json_t *e;
+    json_array_foreach(invalid, i, e) emit(NULL, "config_invalid", json_pack("{s:O,s:O,s:O,s:s}", "domain",
+        json_object_get(e, "domain"), "file", json_object_get(e, "file"), "error", json_object_get(e, "error"), "trigger", why));
+    for (i = 0; i < n; i++) {
+        bool dup = false; /* the same edit queued already (seen again after a restart) */
+        json_t *pend = approval_list(D.aq), *pe;
+        size_t k;
+        json_array_foreach(pend, k, pe) dup |= strcmp(json_string_value(json_object_get(pe, "domain")), cands[i]->domain) == 0 &&
+                                                json_equal(json_object_get(json_object_get(pe, "payload"), "doc"), cands[i]->doc);
+        json_decref(pend);
+        char file[PATH_MAX];
+        snprintf(file, sizeof(file), "%s/%s.json", config_policy_dir(D.cfg), cands[i]->domain);
+        struct stat st;
+        uid_t owner = stat(file, &st) == 0 ? st.st_uid : 0;
+        json_t *r = dup ? NULL : cfg_change(owner, cands[i], cands[i]->base_rev ? "file" : "load", false);
+        if (r && !json_is_true(json_object_get(r, "ok")))
+            emit(NULL, "config_invalid", json_pack("{s:s,s:s,s:O,s:s}", "domain", cands[i]->domain, "file", file,
+                                                   "error", json_object_get(r, "error"), "trigger", why));
+        json_decref(r);
+        config_cand_free(cands[i]);
+    }
+    free(cands);
+    json_decref(invalid);
+}
+
+static json_t *op_config(struct client *c, json_t *rq, const char *op, char *target, size_t tlen)
+{
+    if (strcmp(op, "approve") == 0 || strcmp(op, "reject") == 0)
+        return op_approve(c, rq, op[0] == 'a', target, tlen);
+    const char *domain = json_string_value(json_object_get(rq, "domain"));
+    snprintf(target, tlen, "%s", domain ? domain : "");
+    char err[1024];
+    if (strcmp(op, "config-pending") == 0) {
+        json_t *all = approval_list(D.aq), *mine = json_array(), *e;
+        size_t i;
+        json_array_foreach(all, i, e)
+        {
+            const char *d = json_string_value(json_object_get(e, "domain"));
+            if (allowed(c, "config-get", d) || allowed(c, "approve", d))
+                json_array_append(mine, e);
+        }
+        json_decref(all);
+        return json_pack("{s:b,s:o}", "ok", 1, "pending", mine);
+    }
+    if (strcmp(op, "config-reload") == 0) {
+        if (!allowed(c, "config-set", NULL))
+            return fail_msg("permission denied: uid %d may not config-reload", (int)c->uid);
+        cfg_reload("request");
+        return json_pack("{s:b}", "ok", 1);
+    }
+    bool write = strcmp(op, "config-set") == 0 || strcmp(op, "config-revert") == 0;
+    if (!domain)
+        return fail_msg("%s: \"domain\": expected a string", op);
+    if (!allowed(c, write ? "config-set" : "config-get", domain))
+        return fail_msg("permission denied: uid %d may not %s in domain %s", (int)c->uid, op, domain);
+    json_t *r = NULL;
+    struct config_cand *cd = NULL;
+    if (strcmp(op, "config-get") == 0) {
+        r = config_get(D.cfg, domain, json_string_value(json_object_get(rq, "path")), err, sizeof(err));
+        return r ? (json_object_set_new(r, "ok", json_true()), r) : fail_msg("%s", err);
+    }
+    if (strcmp(op, "config-history") == 0) {
+        r = config_history(D.cfg, domain, err, sizeof(err));
+        return r ? (json_object_set_new(r, "ok", json_true()), r) : fail_msg("%s", err);
+    }
+    int rc;
+    char source[64] = "set";
+    if (strcmp(op, "config-revert") == 0) {
+        json_t *rev = json_object_get(rq, "rev");
+        if (!json_is_integer(rev))
+            return fail_msg("config-revert: \"rev\": expected a revision number (gbox config history %s)", domain);
+        snprintf(source, sizeof(source), "revert to %lld", (long long)json_integer_value(rev));
+        rc = config_cand_rev(D.cfg, domain, (int)json_integer_value(rev), &cd, err, sizeof(err));
+    } else if (strcmp(op, "config-set") == 0 && json_object_get(rq, "patch")) {
+        snprintf(source, sizeof(source), "patch");
+        rc = config_cand_patch(D.cfg, domain, json_object_get(rq, "patch"), &cd, err, sizeof(err));
+    } else if (strcmp(op, "config-set") == 0) {
+        rc = config_cand_set(D.cfg, domain, json_object_get(rq, "set"), &cd, err, sizeof(err));
+    } else {
+        return fail_msg("request: \"op\": unknown operation \"%s\"", op);
+    }
+    if (rc < 0)
+        return fail_msg("%s", err);
+    r = cfg_change(c->uid, cd, source, false);
+    config_cand_free(cd);
+    return r;
+}
+
 /* ---- clients -------------------------------------------------------------------------------- */
 
 char *proto_encode(const json_t *msg, size_t *len)
@@ -1399,7 +1669,7 @@ static void client_close(struct client *c)
     free(c);
 }
 
-static int tag_listen, tag_signal, tag_timer; /* addresses used as epoll tags */
+static int tag_listen, tag_signal, tag_timer, tag_inotify; /* addresses used as epoll tags */
 
 static void on_accept(void)
 {
@@ -1451,11 +1721,11 @@ static void on_client(struct client *c)
     char *nl;
     while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
         *nl = '\0';
-        json_error_t je;
-        json_t *rq = json_loads(c->in, JSON_REJECT_DUPLICATES, &je);
+        char why[REQUEST_MAX_ERROR];
+        json_t *rq = request_parse(c->in, (size_t)(nl - c->in), why, sizeof(why));
         json_t *resp;
-        if (!rq || !json_is_object(rq)) {
-            resp = rq ? fail_msg("request: expected a JSON object") : fail_msg("request: column %d: %s", je.column, je.text);
+        if (!rq) {
+            resp = fail_msg("%s", why);
             struct client tmp = *c;
             audit(&tmp, "(invalid)", "", false, json_string_value(json_object_get(resp, "error")));
         } else {
@@ -1539,6 +1809,8 @@ static void on_tick(void)
     if (rotate)
         last_rotate = now;
     for (struct sb *s = D.sbs; s; s = s->next) {
+        if (shim_polled_ended(s))
+            on_pidfd(s);
         refresh_running(s);
         if (s->state == SB_RUNNING) {
             enum circuit before = s->rs.circuit;
@@ -1657,14 +1929,16 @@ static void adopt_all(void)
         json_decref(st);
         where_load(s, &shim_start);
         int pfd = shim > 0 ? (int)syscall(SYS_pidfd_open, shim, 0) : -1;
-        if (pfd >= 0 && proc_start_time(shim) == shim_start && shim_start > 0) {
+        bool polled = pfd < 0 && shim > 0 && errno == ENOSYS; /* watch_shim */
+        if ((pfd >= 0 || polled) && proc_start_time(shim) == shim_start && shim_start > 0) {
             s->shim = shim;
             s->shim_start = shim_start;
             s->pidfd = pfd;
             s->own_child = false;
             s->state = SB_RUNNING;
             restart_started(&s->rs, s->started_at >= 0 ? s->started_at : mono_ms());
-            add_pidfd(s);
+            if (pfd >= 0)
+                add_pidfd(s);
             emit(s, "adopted", json_pack("{s:i,s:i}", "shim_pid", (int)shim, "init_pid", (int)s->where.init_pid));
             continue;
         }
@@ -1680,14 +1954,18 @@ static void adopt_all(void)
 /* ---- main ------------------------------------------------------------------------------------ */
 
 static const char daemon_usage[] =
-    "usage: gbox daemon [--socket PATH] [--state-dir DIR] [--access FILE] [--group NAME] [--log-max SIZE]\n"
+    "usage: gbox daemon [--socket PATH] [--state-dir DIR] [--policy-dir DIR] [--access FILE] [--group NAME]\n"
+    "                   [--log-max SIZE]\n"
     "\n"
     "Supervise sandboxes; clients talk to it with gbox spawn, ps, inspect, stop, kill, rm, logs,\n"
-    "events, stats, emergency-stop, metrics (docs/api.md). Runs in the foreground.\n"
+    "events, stats, emergency-stop, metrics, config, audit (docs/api.md). Runs in the foreground.\n"
+    "SIGHUP or a change in the policy directory reloads the domain policies (invalid files are\n"
+    "refused; the version in force stays).\n"
     "\n"
     "  --socket PATH    unix socket (default $GBOX_SOCKET, else /run/gbox/gbox.sock)\n"
     "  --state-dir DIR  records, logs, event journal, audit log (default $GBOX_STATE_DIR,\n"
     "                   else /var/lib/gbox/daemon)\n"
+    "  --policy-dir DIR the domain policies (default $GBOX_POLICY_DIR, else the installed ones)\n"
     "  --access FILE    who may do what (default /etc/gbox/access.json; missing: root only)\n"
     "  --group NAME     group owning the socket (mode 0660; default gbox)\n"
     "  --log-max SIZE   rotate a sandbox's stdout/stderr log beyond SIZE (default 1M)\n";
@@ -1740,12 +2018,14 @@ int cmd_daemon(int argc, char **argv)
         {"socket", required_argument, NULL, 's'}, {"state-dir", required_argument, NULL, 'd'},
         {"access", required_argument, NULL, 'a'}, {"group", required_argument, NULL, 'g'},
         {"log-max", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
+        {"policy-dir", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     const char *group = "gbox", *logmax = "1M";
     D.sock_path = daemon_socket_path();
     D.state_dir = daemon_state_dir();
     D.access_file = "/etc/gbox/access.json";
+    D.policy_dir = gbox_policy_dir();
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1755,6 +2035,7 @@ int cmd_daemon(int argc, char **argv)
         case 'a': D.access_file = optarg; break;
         case 'g': group = optarg; break;
         case 'l': logmax = optarg; break;
+        case 'P': D.policy_dir = optarg; break;
         case 'h': fputs(daemon_usage, stdout); return 0;
         default: fputs(daemon_usage, stderr); return GBOX_EXIT_USAGE;
         }
@@ -1794,7 +2075,22 @@ int cmd_daemon(int argc, char **argv)
     snprintf(path, sizeof(path), "%s/events.jsonl", D.state_dir);
     D.journal_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
     snprintf(path, sizeof(path), "%s/audit.jsonl", D.state_dir);
-    D.audit_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    char cerr[1024];
+    if (audit_log_open(&D.alog, path, cerr, sizeof(cerr)) < 0) {
+        fprintf(stderr, "gbox daemon: %s\n", cerr);
+        return 1;
+    }
+    snprintf(path, sizeof(path), "%s/approvals", D.state_dir);
+    if (approval_open(&D.aq, path, cerr, sizeof(cerr)) < 0 ||
+        config_open(&D.cfg, D.policy_dir, D.state_dir, cerr, sizeof(cerr)) < 0) {
+        fprintf(stderr, "gbox daemon: %s\n", cerr);
+        return 1;
+    }
+    /* the policy directory: files written in place or renamed over, created, removed */
+    D.ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (D.ifd < 0 || inotify_add_watch(D.ifd, config_policy_dir(D.cfg), IN_CLOSE_WRITE | IN_MOVED_TO |
+                                       IN_MOVED_FROM | IN_CREATE | IN_DELETE) < 0)
+        fprintf(stderr, "gbox daemon: watch %s: %s (reload with SIGHUP)\n", config_policy_dir(D.cfg), strerror(errno));
     /* many pidfds and clients: use the whole hard limit */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
@@ -1813,6 +2109,7 @@ int cmd_daemon(int argc, char **argv)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGCHLD);
     sigaddset(&set, SIGPIPE);
+    sigaddset(&set, SIGHUP);
     sigprocmask(SIG_BLOCK, &set, NULL);
     D.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     D.tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1822,6 +2119,9 @@ int cmd_daemon(int argc, char **argv)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.lfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_listen});
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.sfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_signal});
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.tfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_timer});
+    if (D.ifd >= 0)
+        epoll_ctl(D.ep, EPOLL_CTL_ADD, D.ifd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_inotify});
+    cfg_reload("start"); /* before the records: their sandboxes get the versions in force */
     adopt_all();
     emit(NULL, "daemon_started", json_pack("{s:i,s:s}", "pid", (int)getpid(), "socket", D.sock_path));
     fprintf(stderr, "gbox daemon: listening on %s, state in %s\n", D.sock_path, D.state_dir);
@@ -1837,8 +2137,15 @@ int cmd_daemon(int argc, char **argv)
                 while (read(D.sfd, &si, sizeof(si)) == sizeof(si))
                     if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
                         D.quit = true;
+                    else if (si.ssi_signo == SIGHUP)
+                        cfg_reload("SIGHUP");
             } else if (tag == &tag_timer) {
                 on_tick();
+            } else if (tag == &tag_inotify) {
+                char ibuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+                while (read(D.ifd, ibuf, sizeof(ibuf)) > 0)
+                    ;
+                cfg_reload("inotify");
             } else {
                 bool is_client = false;
                 for (struct client *cl = D.clients; cl; cl = cl->next)
@@ -1872,6 +2179,9 @@ int cmd_daemon(int argc, char **argv)
     }
     /* Sandboxes keep running under their shims; a new daemon adopts them. */
     emit(NULL, "daemon_stopped", NULL);
+    audit_log_close(D.alog);
+    approval_close(D.aq);
+    config_close(D.cfg);
     unlink(D.sock_path);
     fprintf(stderr, "gbox daemon: stopped; running sandboxes stay up and are adopted by the next daemon\n");
     return 0;

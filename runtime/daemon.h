@@ -13,7 +13,12 @@ const char *daemon_state_dir(void);
 /* Line-delimited JSON over a stream socket: append one object and a newline to buf. */
 char *proto_encode(const json_t *msg, size_t *len);
 
+/* One request to the daemon, its first reply (NULL: unreachable, message printed). Steals rq. */
+json_t *client_call(json_t *rq);
+
 int cmd_daemon(int argc, char **argv);
+int cmd_config(int argc, char **argv); /* config get|set|revert|history|pending|approve|reject|reload */
+int cmd_audit(int argc, char **argv);  /* audit verify */
 int cmd_client(int argc, char **argv); /* spawn ps inspect stop kill logs events stats
                                            emergency-stop metrics */
 

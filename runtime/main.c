@@ -27,6 +27,8 @@ static void usage(FILE *f)
           "  spawn [--policy P] [--name N] [--restart MODE] [--in-image] PROGRAM [ARGS...]\n"
           "  ps | inspect ID | stop ID | kill ID | rm ID | logs ID [--follow] | stats [ID]\n"
           "  events [--follow] | emergency-stop DOMAIN | metrics\n"
+          "  config get|set|revert|history|pending|approve|reject|reload   live domain configuration\n"
+          "  audit verify [FILE]   check the daemon's hash-chained audit log\n"
           "        talk to gbox daemon (docs/api.md)\n"
           "  oci [--root DIR] create|start|state|kill|delete|exec|ps|pause|resume|update|list|\n"
           "      features|spec ...   the OCI runtime (runc command line; also as gbox-runc or\n"
@@ -73,6 +75,10 @@ int main(int argc, char **argv)
         return cmd_image(argc - 1, argv + 1);
     if (strcmp(verb, "daemon") == 0)
         return cmd_daemon(argc - 1, argv + 1);
+    if (strcmp(verb, "config") == 0)
+        return cmd_config(argc - 1, argv + 1);
+    if (strcmp(verb, "audit") == 0)
+        return cmd_audit(argc - 1, argv + 1);
     static const char *const client_verbs[] = {"spawn", "ps", "inspect", "stop", "kill", "rm", "logs",
                                                "events", "stats", "emergency-stop", "metrics"};
     for (size_t i = 0; i < sizeof(client_verbs) / sizeof(client_verbs[0]); i++)

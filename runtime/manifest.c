@@ -160,20 +160,35 @@ int manifest_from_json(const json_t *doc, const char *label, struct gbox_manifes
     return 0;
 }
 
+static int loaded(json_t *doc, const json_error_t *je, const char *file, struct gbox_manifest **out,
+                  struct sbx_err **err)
+{
+    if (!doc) {
+        if (je->line <= 0)
+            return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s", file, je->text);
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s:%d:%d: syntax error: %s", file, je->line,
+                           je->column, je->text);
+    }
+    int rc = manifest_from_json(doc, file, out, err);
+    json_decref(doc);
+    return rc;
+}
+
 int manifest_load(const char *file, struct gbox_manifest **out, struct sbx_err **err)
 {
     *out = NULL;
     json_error_t je;
     json_t *doc = json_load_file(file, JSON_REJECT_DUPLICATES, &je);
-    if (!doc) {
-        if (je.line <= 0)
-            return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: %s", file, je.text);
-        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s:%d:%d: syntax error: %s", file, je.line,
-                           je.column, je.text);
-    }
-    int rc = manifest_from_json(doc, file, out, err);
-    json_decref(doc);
-    return rc;
+    return loaded(doc, &je, file, out, err);
+}
+
+int manifest_load_mem(const char *buf, size_t len, const char *label, struct gbox_manifest **out,
+                      struct sbx_err **err)
+{
+    *out = NULL;
+    json_error_t je;
+    json_t *doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+    return loaded(doc, &je, label, out, err);
 }
 
 char *manifest_canonical(const struct gbox_manifest *m)

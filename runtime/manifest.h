@@ -33,6 +33,9 @@ struct gbox_manifest {
 /* Load and validate FILE (exit code 2 and "FILE: json.path: expected ..., got ..." on error;
  * syntax errors with line:column). */
 int manifest_load(const char *file, struct gbox_manifest **out, struct sbx_err **err);
+/* The same for a document in memory (LEN bytes; label names it in messages): fuzz_manifest. */
+int manifest_load_mem(const char *buf, size_t len, const char *label, struct gbox_manifest **out,
+                      struct sbx_err **err);
 /* Validate a document already parsed (label names it in messages); takes no reference. */
 int manifest_from_json(const json_t *doc, const char *label, struct gbox_manifest **out,
                        struct sbx_err **err);

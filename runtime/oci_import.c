@@ -209,7 +209,7 @@ static int blob_verify(struct blob *b, const char *hex, uint64_t size, const cha
 static int open_in_root(int root, const char *path, int flags, uint64_t resolve)
 {
     struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC), .resolve = RESOLVE_IN_ROOT | resolve};
-    return (int)TEMP_RETRY(syscall(SYS_openat2, root, *path ? path : ".", &how, sizeof(how)));
+    return openat2_retry(root, *path ? path : ".", &how);
 }
 
 /* Clean an entry's path: no leading "/" or "./", no "//", no trailing "/"; ".." is refused. */

@@ -427,6 +427,24 @@ static int plan_limits(const struct gbox_policy *p, struct sbx_spec *s, struct s
     return 0;
 }
 
+int plan_cgroup_limits(const struct gbox_policy *p, struct sbx_cgroup_limits *out, struct sbx_err **err)
+{
+    struct sbx_spec s;
+    memset(&s, 0, sizeof(s));
+    int rc = plan_limits(p, &s, err);
+    free(s.cgroup_name);
+    *out = s.limits;
+    return rc;
+}
+
+void plan_cgroup_limits_free(struct sbx_cgroup_limits *l)
+{
+    free(l->cpuset_cpus);
+    free(l->cpuset_mems);
+    free(l->io);
+    memset(l, 0, sizeof(*l));
+}
+
 static void plan_timeout(const struct gbox_policy *p, struct sbx_spec *s)
 {
     s->timeout_ms = pol_duration(p, "resources.timeout");

@@ -24,6 +24,9 @@ struct run_request {
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
                struct sbx_err **err);
+/* The cgroup limits alone (gbox daemon changes them in running sandboxes: config.c). */
+int plan_cgroup_limits(const struct gbox_policy *p, struct sbx_cgroup_limits *out, struct sbx_err **err);
+void plan_cgroup_limits_free(struct sbx_cgroup_limits *l);
 /* Append a mount to the spec's list (stack.c adds the module mounts first). */
 struct sbx_mount *plan_add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target);
 

@@ -151,7 +151,7 @@ static int write_atomic(int dirfd, const char *name, const char *text)
 static char *read_at(int dirfd, const char *name)
 {
     struct open_how how = {.flags = O_RDONLY | O_CLOEXEC, .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS};
-    _cleanup_close_ int fd = (int)TEMP_RETRY(syscall(SYS_openat2, dirfd, name, &how, sizeof(how)));
+    _cleanup_close_ int fd = openat2_retry(dirfd, name, &how);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) < 0)
         return NULL;

@@ -785,3 +785,111 @@ size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *
     }
     return n;
 }
+
+/* ---- limits of a running sandbox (gbox daemon: live configuration) ------------------------ */
+
+static int update_v2(const char *d, const struct sbx_cgroup_limits *old, const struct sbx_cgroup_limits *l,
+                     unsigned what, struct sbx_err **err)
+{
+    char b[256];
+    if ((what & SBX_CGU_MEMORY) && cg_write(d, "memory.max", l->memory_max >= 0 ? (snprintf(b, sizeof(b), "%lld", (long long)l->memory_max), b) : "max", err) < 0)
+        return -1;
+    if (what & SBX_CGU_CPU) {
+        if (l->cpu_quota_us >= 0)
+            snprintf(b, sizeof(b), "%lld %lld", (long long)l->cpu_quota_us, (long long)l->cpu_period_us);
+        else
+            snprintf(b, sizeof(b), "max %lld", (long long)l->cpu_period_us);
+        if (cg_write(d, "cpu.max", b, err) < 0 || cg_writei(d, "cpu.weight", l->cpu_weight >= 0 ? l->cpu_weight : 100, err) < 0)
+            return -1;
+    }
+    if ((what & SBX_CGU_PIDS) && cg_write(d, "pids.max", l->pids_max >= 0 ? (snprintf(b, sizeof(b), "%lld", (long long)l->pids_max), b) : "max", err) < 0)
+        return -1;
+    if (what & SBX_CGU_IO) {
+        for (size_t i = 0; i < old->n_io; i++) { /* devices no longer listed: unthrottled */
+            snprintf(b, sizeof(b), "%u:%u rbps=max wbps=max riops=max wiops=max", old->io[i].major, old->io[i].minor);
+            if (cg_write(d, "io.max", b, err) < 0)
+                return -1;
+        }
+        for (size_t i = 0; i < l->n_io; i++) {
+            const struct sbx_io_limit *io = &l->io[i];
+            snprintf(b, sizeof(b), "%u:%u", io->major, io->minor);
+            io_value(b, sizeof(b), "rbps", io->read_bps);
+            io_value(b, sizeof(b), "wbps", io->write_bps);
+            io_value(b, sizeof(b), "riops", io->read_iops);
+            io_value(b, sizeof(b), "wiops", io->write_iops);
+            if (cg_write(d, "io.max", b, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static int update_v1(struct sbx_cgroup *cg, const struct sbx_cgroup_limits *old, const struct sbx_cgroup_limits *l,
+                     unsigned what, struct sbx_err **err)
+{
+    if ((what & SBX_CGU_MEMORY) &&
+        cg_writei(cg->v1[V1_MEMORY], "memory.limit_in_bytes", l->memory_max >= 0 ? l->memory_max : -1, err) < 0)
+        return -1;
+    if (what & SBX_CGU_CPU) {
+        const char *cpu = cg->v1[V1_CPU];
+        int64_t shares = l->cpu_weight >= 0 ? l->cpu_weight * 1024 / 100 : 1024;
+        if (cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0 ||
+            cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us >= 0 ? l->cpu_quota_us : -1, err) < 0 ||
+            cg_writei(cpu, "cpu.shares", shares < 2 ? 2 : shares, err) < 0)
+            return -1;
+    }
+    if ((what & SBX_CGU_PIDS) &&
+        (l->pids_max >= 0 ? cg_writei(cg->v1[V1_PIDS], "pids.max", l->pids_max, err)
+                          : cg_write(cg->v1[V1_PIDS], "pids.max", "max", err)) < 0)
+        return -1;
+    if (what & SBX_CGU_IO) {
+        static const char *const files[] = {"blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+                                            "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+        const char *bk = cg->v1[V1_BLKIO];
+        for (size_t i = 0; i < old->n_io; i++) /* 0 removes a device's throttle */
+            for (size_t f = 0; f < 4; f++) {
+                struct sbx_io_limit z = old->io[i];
+                if (throttle_v1(bk, files[f], &z, 0, err) < 0)
+                    return -1;
+            }
+        for (size_t i = 0; i < l->n_io; i++) {
+            const struct sbx_io_limit *io = &l->io[i];
+            if (throttle_v1(bk, files[0], io, io->read_bps, err) < 0 || throttle_v1(bk, files[1], io, io->write_bps, err) < 0 ||
+                throttle_v1(bk, files[2], io, io->read_iops, err) < 0 || throttle_v1(bk, files[3], io, io->write_iops, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+unsigned sbx_cgroup_updatable_at(const struct sbx_started *where)
+{
+    struct sbx_cgroup *cg = reopen(where);
+    unsigned m = 0;
+    if (cg->layout == SBX_CG_V2 && cg->v2) {
+        m = SBX_CGU_MEMORY | SBX_CGU_CPU | SBX_CGU_PIDS | SBX_CGU_IO; /* the controllers are delegated to it */
+        static const char *const files[] = {"memory.max", "cpu.max", "pids.max", "io.max"};
+        for (unsigned i = 0; i < 4; i++)
+            if (!file_exists(cg->v2, files[i]))
+                m &= ~(1u << i);
+    } else {
+        m |= cg->v1[V1_MEMORY] ? SBX_CGU_MEMORY : 0;
+        m |= cg->v1[V1_CPU] ? SBX_CGU_CPU : 0;
+        m |= cg->v1[V1_PIDS] ? SBX_CGU_PIDS : 0;
+        m |= cg->v1[V1_BLKIO] ? SBX_CGU_IO : 0;
+    }
+    forget(cg);
+    return m;
+}
+
+int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgroup_limits *old,
+                         const struct sbx_cgroup_limits *l, unsigned what, struct sbx_err **err)
+{
+    unsigned can = sbx_cgroup_updatable_at(where);
+    if (what & ~can)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP, "the sandbox has no cgroup for some of the changed limits");
+    struct sbx_cgroup *cg = reopen(where);
+    int rc = cg->layout == SBX_CG_V2 ? update_v2(cg->v2, old, l, what, err) : update_v1(cg, old, l, what, err);
+    forget(cg);
+    return rc;
+}

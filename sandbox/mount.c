@@ -37,7 +37,7 @@ static int openat2_in_root(int root, const char *path, int flags)
         path++;
     if (!*path)
         path = ".";
-    return (int)TEMP_RETRY(syscall(SYS_openat2, root, path, &how, sizeof(how)));
+    return openat2_retry(root, path, &how);
 }
 
 /* Resolve path inside root, creating it (a directory, or an empty file when as_file) if missing.

@@ -16,7 +16,10 @@
 #include <dlfcn.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
+#include <linux/netlink.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #define TABLE "add table inet gbox\n"
 #define CHAIN "add chain inet gbox egress { type filter hook output priority 0; policy drop; }\n"
@@ -105,8 +108,22 @@ static void one_line(const char *in, char *out, size_t len)
     out[n] = '\0';
 }
 
+/* libnftables exit()s the process (status 3) when it cannot open its netlink socket: probe first so
+ * a kernel without nf_tables gets a message naming what is missing. */
+static int nft_probe(struct child_err *ce)
+{
+    int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+    if (fd < 0)
+        return child_fail(ce, "network", errno, "egress: the kernel offers no nf_tables netlink "
+                          "socket (load the nf_tables and nfnetlink modules)");
+    close(fd);
+    return 0;
+}
+
 int sbx_nft_in_child(const struct sbx_veth *v, struct child_err *ce)
 {
+    if (nft_probe(ce) < 0)
+        return -1;
     size_t len = 1024 + v->n_egress * 128;
     char *rules = malloc(len);
     if (!rules || sbx_nft_ruleset(v, rules, len) < 0) {

@@ -36,7 +36,7 @@ int sbx_open_nofollow(const char *path, int flags)
         .flags = (uint64_t)(flags | O_CLOEXEC),
         .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
     };
-    return (int)TEMP_RETRY(syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how)));
+    return openat2_retry(AT_FDCWD, path, &how);
 }
 
 int sbx_overlay_open(const char *path, const char *what, int *fd, struct child_err *ce)

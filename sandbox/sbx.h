@@ -360,6 +360,15 @@ struct sbx_cgroup_dir {
 };
 size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *out, size_t max);
 
+/* Change limits of a running sandbox found by `where` (gbox daemon's live configuration): only
+ * what `what` names (SBX_CGU_*), from old to l (a limit < 0: none; io devices only in old are
+ * unthrottled). A controller the sandbox has no cgroup for cannot change: -1, EOPNOTSUPP.
+ * sbx_cgroup_updatable_at tells which can. */
+enum { SBX_CGU_MEMORY = 1, SBX_CGU_CPU = 2, SBX_CGU_PIDS = 4, SBX_CGU_IO = 8 };
+unsigned sbx_cgroup_updatable_at(const struct sbx_started *where);
+int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgroup_limits *old,
+                         const struct sbx_cgroup_limits *l, unsigned what, struct sbx_err **err);
+
 /* Start argv inside a running sandbox found by `where`: its cgroups, its namespaces (entered
  * through a pidfd of its init), the spec's uid/gid without supplementary groups, capabilities,
  * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the

@@ -2,8 +2,10 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 
 int write_all(int fd, const void *buf, size_t len)
@@ -102,4 +104,15 @@ char *xstrdup(const char *s)
         abort();
     }
     return p;
+}
+
+int openat2_retry(int dirfd, const char *path, struct open_how *how)
+{
+    long r = -1;
+    for (int tries = 0; tries < 256; tries++) {
+        r = TEMP_RETRY(syscall(SYS_openat2, dirfd, path, how, sizeof(*how)));
+        if (r >= 0 || errno != EAGAIN)
+            break;
+    }
+    return (int)r;
 }

@@ -44,6 +44,12 @@ static inline int steal_fd(int *fd)
         _r;                                                                                        \
     })
 
+/* openat2(2) retried on EINTR and on EAGAIN: with RESOLVE_IN_ROOT or RESOLVE_BENEATH the kernel
+ * answers EAGAIN when a rename or mount anywhere on the system raced a ".." step, and asks the
+ * caller to retry (a busy host makes that common). Bounded, then EAGAIN is returned. */
+struct open_how;
+int openat2_retry(int dirfd, const char *path, struct open_how *how);
+
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Write all of buf; returns 0 or -1 with errno. */

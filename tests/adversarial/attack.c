@@ -882,6 +882,17 @@ static int cmd_oom_adj(int argc, char **argv)
     return result(NULL, n);
 }
 
+/* (host helper) The kernel's Landlock ABI: a number, 0 when Landlock is off or missing. The
+ * suites assert gbox's refusal where the kernel lacks the ABI a test needs (the 6.1 VM). */
+static int cmd_landlock_abi(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1U /* LANDLOCK_CREATE_RULESET_VERSION */);
+    printf("%ld\n", abi < 0 ? 0L : abi);
+    return 0;
+}
+
 /* What each path shows: "null" (the null device, reads nothing), "empty-dir" (an empty or
  * unreadable directory), "absent", or "EXPOSED <kind> <bytes readable>". */
 static int cmd_masked(int argc, char **argv)
@@ -1262,6 +1273,7 @@ static const struct command commands[] = {
     {"privs", cmd_privs, "capset, ambient, setuid 0, setgroups, nnp/seccomp off, rlimits, RT, mknod"},
     {"core-limit", cmd_core_limit, "lower RLIMIT_CORE to 0 (setrlimit, prlimit64), then read it"},
     {"oom-adj", cmd_oom_adj, "[VALUE] write /proc/self/oom_score_adj (default -1000)"},
+    {"landlock-abi", cmd_landlock_abi, "(host helper) the kernel's Landlock ABI, 0 without Landlock"},
     {"masked", cmd_masked, "PATH...: null, empty-dir, absent or EXPOSED for each"},
     {"socket-families", cmd_socket_families, "which address families the sandbox can create sockets of"},
     {"vsock", cmd_vsock, "create AF_VSOCK sockets (never connected)"},

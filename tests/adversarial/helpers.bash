@@ -38,7 +38,7 @@ blocked_as() {
     shift 2
     attempt "$pol" "$@"
     [ "$(report_of .end)" = exited ] ||
-        fail "[$pol] $*: expected to end normally, report: $(jq -c '{end,exit_code,syscall}' "$BATS_TEST_TMPDIR/report.json"), stderr: $stderr"
+        fail "[$pol] $*: expected to end normally, report: $(jq -c '{"end": .end, exit_code, syscall}' "$BATS_TEST_TMPDIR/report.json" 2>&1), stderr: $stderr"
     [ "$output" = "$want" ] || fail "[$pol] $*: expected
 $want
 --- got

@@ -44,9 +44,28 @@ ok 8
     blocked_as "$with" "$(printf '%s\n' 'ok 3' 'errno EACCES 13' 'errno EACCES 13' 'errno EACCES 13')" sh -c "$cmd"
 }
 
-@test "TCP ports (Landlock ABI 4): bind and connect only to the listed ports (EACCES)" {
+# refused_below POLICY NEED — on a kernel below Landlock ABI NEED (the 6.1 kernel of the cgroup v2
+# VM has ABI 2), what gbox must do instead: refuse the policy, 125, nothing runs, both ABIs named.
+refused_below() {
+    local abi
+    abi=$("$ATTACK" landlock-abi)
+    run --separate-stderr "$GBOX" run --policy "$1" --in-image probe echo ran
+    assert_failure 125
+    assert_output ""
+    if [ "$abi" -eq 0 ]; then
+        assert_equal "$stderr" "gbox: sandbox setup failed at landlock: Landlock ABI $2 is needed but the kernel has no Landlock (disabled at boot: add landlock to the lsm= kernel parameter)"
+    else
+        assert_equal "$stderr" "gbox: sandbox setup failed at landlock: Landlock ABI $2 is needed but the kernel provides ABI $abi"
+    fi
+}
+
+@test "TCP ports (Landlock ABI 4): bind and connect only to the listed ports (EACCES); below ABI 4 refused (125)" {
     local pol
     pol=$(policy_from server_application ports '"filesystem": {"landlock": {"enabled": true, "tcp_bind": [8080], "tcp_connect": [8080]}}')
+    if [ "$("$ATTACK" landlock-abi)" -lt 4 ]; then
+        refused_below "$pol" 4
+        return 0
+    fi
     blocked_as "$pol" "$(printf '%s\n' 'errno EACCES 13' 'errno EACCES 13' 'errno ECONNREFUSED 111')" \
         sh -c 'probe listen 127.0.0.1 5555; probe connect 127.0.0.1 5555; probe connect 127.0.0.1 8080'
     blocked_as server_application "errno ECONNREFUSED 111" probe connect 127.0.0.1 5555
@@ -83,7 +102,11 @@ scope_run() {
     cat "$BATS_TEST_TMPDIR/out"
 }
 
-@test "IPC scopes (Landlock ABI 6): no signal and no abstract unix connection to a process outside the sandbox" {
+@test "IPC scopes (Landlock ABI 6): no signal and no abstract unix connection to a process outside the sandbox; below ABI 6 refused (125)" {
+    if [ "$("$ATTACK" landlock-abi)" -lt 6 ]; then
+        refused_below "$(policy_from server_application scoped '"filesystem": {"landlock": {"enabled": true, "scope": ["signal", "abstract_unix_socket"]}}')" 6
+        return 0
+    fi
     # without scopes, the process nsenter put into the sandbox's namespaces is reachable
     run scope_run '[]' 0
     assert_output "$(printf 'ok 0\nok 0')"

@@ -70,7 +70,7 @@ load helpers
     exec 7<&- 8<&- 9<&-
 }
 
-@test "CVE-2024-21626: a host directory as stdin or stderr is refused before anything runs (125)" {
+@test "CVE-2024-21626: a host directory as stdin, stdout or stderr is refused before anything runs (125)" {
     local pol
     for pol in playground server_application; do
         # without the check, fd 0 would be the host's / inside (fd-escape prints ESCAPED)
@@ -82,6 +82,11 @@ load helpers
         run bash -c '"$1" run --policy "$2" --in-image attack fd-escape 2<"$3"' _ "$GBOX" "$pol" "$BATS_TEST_TMPDIR"
         assert_failure 125
         assert_output ""
+        # stdout a directory (opened read-only, as a directory can only be): refused, said on stderr
+        run bash -c '"$1" run --policy "$2" --in-image attack fd-escape 1<"$3" 2>"$3/stdout.err"; echo "exit $?"' _ "$GBOX" "$pol" "$BATS_TEST_TMPDIR"
+        assert_output "exit 125"
+        assert_equal "$(cat "$BATS_TEST_TMPDIR/stdout.err")" "gbox: stdout (fd 1) is the directory $BATS_TEST_TMPDIR: handing a host directory to the sandbox would let it walk the host's file system; redirect it from a file or /dev/null"
+        rm -f "$BATS_TEST_TMPDIR/stdout.err"
     done
 }
 

@@ -194,7 +194,8 @@ events_of() {
 }
 
 @test "kill -9 of the daemon: a running sandbox survives and is adopted; one that ended meanwhile is recorded" {
-    "$GBOX" spawn --name survivor --in-image sh -c 'echo up; probe sleep 5; exit 5' >/dev/null
+    # the survivor runs until told (no race with a loaded machine); short ends on its own
+    "$GBOX" spawn --name survivor --in-image sh -c 'trap "exit 5" USR1; echo up; while :; do probe sleep 0.1 >/dev/null; done' >/dev/null
     "$GBOX" spawn --name short --in-image sh -c 'probe sleep 1.5; exit 4' >/dev/null
     wait_for 30 '[ "$(state_of survivor)" = running ] && [ "$(state_of short)" = running ]'
     local init
@@ -215,6 +216,7 @@ events_of() {
     assert_output --regexp '"type":"(ended_while_down|adopted)"'
     assert_output --regexp '"exit_code":4,.*"type":"exited"'
     # the adopted sandbox's end is still seen, with its exit code from the shim's report
+    "$GBOX" kill --signal USR1 survivor
     wait_for 60 '[ "$(state_of survivor)" = failed ]' || fail "state $(state_of survivor)"
     assert_equal "$(field_of survivor .last_exit_code)" 5
 }
@@ -305,13 +307,19 @@ events_of() {
 
 @test "bad requests get a clear error and change nothing; the daemon keeps serving" {
     run python3 - "$GBOX_SOCKET" <<'EOF'
-import socket, sys
+import json, socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
 for line in ['not json', '[1,2]', '{"op": "explode"}', '{"op": "spawn"}', '{"op": "spawn", "argv": ["relative"]}',
              '{"op": "stop", "id": "nope"}', '{"op": "spawn", "argv": ["true"], "in_image": true, "restart": "sometimes"}']:
     f.write(line + '\n'); f.flush(); print(f.readline().strip())
+# regression: an error quoting a long non-ASCII value, cut inside a character, made no reply at all
+for pre in ('', 'x'):
+    for field in ('name', 'policy'):
+        f.write('{"op": "spawn", "argv": ["true"], "in_image": true, "%s": "%s"}\n' % (field, pre + '\u00e9' * 600))
+        s.settimeout(30); f.flush(); print('reply ok=%s' % json.loads(f.readline())['ok'])
 EOF
     assert_success
+    for i in 7 8 9 10; do assert_line --index $i 'reply ok=False'; done
     assert_line --index 0 --partial '"ok":false'
     assert_line --index 1 '{"ok":false,"error":"request: expected a JSON object"}'
     assert_line --index 2 '{"ok":false,"error":"request: \"op\": unknown operation \"explode\""}'
@@ -402,7 +410,7 @@ EOF2
     assert_output "$(printf 'hello\n2.0.0')"
     run --separate-stderr "$GBOX" spawn --env NOEQUALS --in-image true
     assert_failure 1
-    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE'
+    assert_equal "$stderr" 'gbox: spawn: "env[0]": expected a string NAME=VALUE, got "NOEQUALS"'
 }
 
 @test "health check: the policy's Landlock rules bind the check as they bind the program" {

@@ -22,6 +22,11 @@
 #include "../../sandbox/internal.h"
 #include "../../sandbox/util.h"
 
+/* the new targets' per-input functions, exactly as the fuzzers run them */
+#define FUZZ_REPLAY
+#include "../fuzz/fuzz_manifest.c"
+#include "../fuzz/fuzz_request.c"
+
 static char image_dir[PATH_MAX];
 
 /* plan_build looks the image up: a tree with /bin/sh stands in for it (as in make fuzz). */
@@ -227,6 +232,103 @@ static void test_oci_config_errors(void **state)
     }
 }
 
+static void replay_manifest(const char *file, const char *buf, size_t len)
+{
+    (void)file;
+    fuzz_manifest_one((const uint8_t *)buf, len);
+}
+
+static void replay_request(const char *file, const char *buf, size_t len)
+{
+    (void)file;
+    fuzz_request_one((const uint8_t *)buf, len);
+}
+
+static void test_manifest_seeds(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/fuzz/corpus/manifest", replay_manifest) >= 30);
+    /* the seeds hold good and bad manifests: both paths are taken */
+    size_t len = 0;
+    char *buf = read_file("tests/fuzz/corpus/manifest/full.json", &len);
+    assert_non_null(buf);
+    struct gbox_manifest *m = NULL;
+    struct sbx_err *err = NULL;
+    if (manifest_load_mem(buf, len, "full.json", &m, &err) < 0)
+        fail_msg("%s", err->msg);
+    assert_string_equal(m->version_text, "2.1.0-rc.1");
+    assert_int_equal(m->n_deps, 4);
+    manifest_free(m);
+    free(buf);
+    buf = read_file("tests/fuzz/corpus/manifest/bad_depends_self.json", &len);
+    assert_non_null(buf);
+    assert_int_equal(manifest_load_mem(buf, len, "bad.json", &m, &err), -1);
+    assert_non_null(strstr(err->msg, "bad.json: depends[1].name: a module cannot depend on itself (\"app\")"));
+    sbx_err_free(&err);
+    free(buf);
+}
+
+static void test_manifest_regressions(void **state)
+{
+    (void)state;
+    replay_dir("tests/fuzz/regressions/manifest", replay_manifest);
+}
+
+static void test_request_seeds(void **state)
+{
+    (void)state;
+    assert_true(replay_dir("tests/fuzz/corpus/request", replay_request) >= 25);
+    char err[REQUEST_MAX_ERROR];
+    const char *ok = "{\"op\":\"stop\",\"id\":\"web\",\"grace_ms\":1500}";
+    json_t *rq = request_parse(ok, strlen(ok), err, sizeof(err));
+    assert_non_null(rq);
+    json_decref(rq);
+    static const struct {
+        const char *line, *error;
+    } bad[] = {
+        {"{\"op\":\"stop\",\"id\":\"web\",\"grace_ms\":-1}",
+         "stop: \"grace_ms\": expected an integer from 0 to 604800000, got -1"},
+        {"{\"op\":\"stop\",\"id\":\"web\",\"grace\":1}",
+         "stop: \"grace\": unknown field (docs/api.md lists the fields of each op)"},
+        {"{\"op\":\"kill\"}", "kill: \"id\": required"},
+        {"{\"op\":\"kill\",\"id\":\"x\",\"signal\":\"NOPE\"}",
+         "kill: \"signal\": expected a signal name like TERM or SIGKILL, got \"NOPE\""},
+        {"{\"op\":\"logs\",\"id\":\"x\",\"follow\":1}", "logs: \"follow\": expected true or false, got an integer"},
+        {"{\"op\":\"spawn\",\"argv\":[\"true\"],\"in_image\":true,\"modules\":[\"Bad@@\"]}",
+         "spawn: \"modules[0]\": expected a string NAME[@RANGE], got \"Bad@@\""},
+        {"{\"op\":\"spawn\",\"argv\":[\"true\"],\"in_image\":true,\"env\":[\"=x\"]}",
+         "spawn: \"env[0]\": expected a string NAME=VALUE, got \"=x\""},
+        {"{\"op\":\"ps\",\"op\":\"ps\"}", "request: column 15: duplicate object key near '\"op\"'"},
+        {"{\"op\":\"ps\"}", NULL},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        size_t n = strlen(bad[i].line) + (bad[i].error ? 0 : 1); /* the last one: an embedded NUL */
+        rq = request_parse(bad[i].line, n, err, sizeof(err));
+        if (rq)
+            fail_msg("accepted: %s", bad[i].line);
+        if (bad[i].error)
+            assert_string_equal(err, bad[i].error);
+    }
+    /* regression: a message cut in the middle of "é" (0xC3 0xA9) still makes a reply */
+    char cut[REQUEST_MAX_ERROR];
+    snprintf(cut, sizeof(cut), "policy \"%s", "\xc3\xa9\xc3\xa9\xc3");
+    json_t *reply = request_error_reply(cut);
+    assert_non_null(reply);
+    assert_string_equal(json_string_value(json_object_get(reply, "error")), "policy \"????\?");
+    json_decref(reply);
+    /* an unknown op passes with only "op" checked: the daemon answers it (or handles it) */
+    const char *other = "{\"op\":\"explode\",\"x\":1}";
+    rq = request_parse(other, strlen(other), err, sizeof(err));
+    assert_non_null(rq);
+    json_decref(rq);
+}
+
+static void test_request_regressions(void **state)
+{
+    (void)state;
+    replay_dir("tests/fuzz/regressions/request", replay_request);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +336,10 @@ int main(void)
         cmocka_unit_test(test_policy_regressions),
         cmocka_unit_test(test_oci_config_seeds),
         cmocka_unit_test(test_oci_config_errors),
+        cmocka_unit_test(test_manifest_seeds),
+        cmocka_unit_test(test_manifest_regressions),
+        cmocka_unit_test(test_request_seeds),
+        cmocka_unit_test(test_request_regressions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -190,7 +190,7 @@ static void test_defaults_filled_from_schema(void **state)
              "\"deny_action\":\"errno:EPERM\",\"kill\":[],\"rules\":[]}");
     field_is(p, "modules", "{\"set\":\"standard\",\"allow\":[],\"load\":[]}");
     field_is(p, "behavior", "{\"error_handling\":\"standard\",\"log_level\":\"info\",\"retry_policy\":\"none\"}");
-    field_is(p, "safety", "{\"require_explicit_approval\":false,\"emergency_stop\":true,\"audit_all_actions\":false}");
+    field_is(p, "safety", "{\"require_explicit_approval\":false,\"distinct_approver\":false,\"emergency_stop\":true,\"audit_all_actions\":false}");
     field_is(p, "monitoring.health_check",
              "{\"command\":[],\"interval\":\"30s\",\"timeout\":\"5s\",\"retries\":3,\"start_period\":\"0s\"}");
     field_is(p, "monitoring.metrics", "\"standard\"");
