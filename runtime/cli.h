@@ -13,6 +13,9 @@ int cmd_oci(int argc, char **argv);
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);
 
+/* sbx_spec.on_start for --state-file: arg is the file; pids, start times and cgroups as JSON. */
+void run_write_state_file(void *arg, const struct sbx_started *info);
+
 /* Print an error as "gbox: message" and return its exit code. */
 int cli_fail(struct sbx_err **err);
 

@@ -2,12 +2,17 @@
 #include "cli.h"
 #include "paths.h"
 #include "plan.h"
+#include "pool.h"
 #include "report.h"
+#include "schema.h"
 
 #include <errno.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,7 +32,9 @@ static const char run_usage[] =
     "      --image NAME[@RANGE]|DIR  the root image instead of the policy's interpreter.image\n"
     "  -n, --name NAME         a named sandbox: its upper layer (what the program writes to the\n"
     "                          root) persists across runs in STORE/state/NAME; one run at a time\n"
-    "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n";
+    "      --store DIR         the image store (default $GBOX_STORE_DIR, else /var/lib/gbox)\n"
+    "      --hold-fd FD        (gbox daemon's warm pool) set the sandbox up, then wait for the\n"
+    "                          program, report and state-file paths on the socket FD; no CMD\n";
 
 
 /* /proc/PID/stat field 22: the start time in clock ticks since boot (with the pid, it names one
@@ -50,7 +57,7 @@ long long proc_start_time(pid_t pid)
     return v;
 }
 
-static void write_state_file(void *arg, const struct sbx_started *info)
+void run_write_state_file(void *arg, const struct sbx_started *info)
 {
     const char *file = arg;
     json_t *v1 = json_array();
@@ -64,6 +71,42 @@ static void write_state_file(void *arg, const struct sbx_started *info)
     if (report_write(st, file, &err) < 0) /* temp file + rename, like the report */
         cli_fail(&err);
     json_decref(st);
+}
+
+/* Before the sandbox starts, give back what planning used: gbox run lives as long as its sandbox,
+ * and the sandbox's init is a copy of it (tests/bench/supervisor.sh: memory per sandbox). The
+ * parsed schemas go, glibc returns the freed heap, and the stack pages below this frame (policy
+ * loading's path buffers) are dropped: nothing lives below the stack pointer, and a page touched
+ * again comes back zeroed. */
+static void __attribute__((noinline)) trim_memory(struct gbox_policy *p)
+{
+    /* the resolved policy keeps only what is read after this point: the seccomp section (the
+     * report explains a kill by its rule), network (the veth lease) and interpreter (a warm
+     * sandbox's program is planned later) */
+    static const char *const kept[] = {"seccomp", "network", "interpreter", "name"};
+    json_t *root = json_object();
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        if (json_object_get(p->root, kept[i]))
+            json_object_set(root, kept[i], json_object_get(p->root, kept[i]));
+    json_decref(p->root);
+    p->root = root;
+    schema_release();
+    malloc_trim(0);
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[256];
+    unsigned long lo = 0, hi = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (strstr(line, "[stack]") && sscanf(line, "%lx-%lx", &lo, &hi) == 2)
+            break;
+    if (f)
+        fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned long sp = (unsigned long)__builtin_frame_address(0);
+    unsigned long keep = 8 * 1024; /* madvise itself; a page touched again later is just refaulted */
+    if (lo && sp > lo + keep && sp < hi) {
+        unsigned long end = (sp - keep) & ~(unsigned long)(page - 1);
+        madvise((void *)lo, end - lo, MADV_DONTNEED);
+    }
 }
 
 static int ensure_run_dir(struct sbx_err **err)
@@ -92,10 +135,12 @@ int cmd_run(int argc, char **argv)
         {"module", required_argument, NULL, 'm'}, {"image", required_argument, NULL, 'I'},
         {"name", required_argument, NULL, 'n'},   {"store", required_argument, NULL, 'S'},
         {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
+        {"hold-fd", required_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
     bool in_image = false, quiet = false;
+    struct pool_shim held = {.fd = -1};
     struct run_hold hold = {.run.fd = -1};
     struct run_request rq = {.hold = &hold};
     const char **modules = calloc((size_t)argc + 1, sizeof(char *));
@@ -115,6 +160,18 @@ int cmd_run(int argc, char **argv)
         case 'n': rq.name = optarg; break;
         case 'S': rq.store_dir = optarg; break;
         case 'F': state_file = optarg; break;
+        case 'H': {
+            char *end = NULL;
+            long fd = strtol(optarg, &end, 10);
+            if (!*optarg || *end || fd < 3 || fd > 1023) {
+                fprintf(stderr, "gbox run: --hold-fd: expected a file descriptor number from 3 to 1023, got \"%s\"\n", optarg);
+                free(modules);
+                free(envs);
+                return GBOX_EXIT_USAGE;
+            }
+            held.fd = (int)fd;
+            break;
+        }
         case 'e': {
             const char *eq = strchr(optarg, '=');
             size_t kl = eq ? (size_t)(eq - optarg) : 0;
@@ -132,7 +189,14 @@ int cmd_run(int argc, char **argv)
         default: fputs(run_usage, stderr); free(modules); free(envs); return GBOX_EXIT_USAGE;
         }
     }
-    if (optind >= argc) {
+    if (held.fd >= 0 && (optind < argc || in_image || rq.n_modules || rq.name || rq.n_env || report_file || state_file)) {
+        fprintf(stderr, "gbox run: --hold-fd: the program, --in-image, --module, --name, --env, --report and "
+                        "--state-file come from the daemon, not the command line\n");
+        free(modules);
+        free(envs);
+        return GBOX_EXIT_USAGE;
+    }
+    if (optind >= argc && held.fd < 0) {
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
         free(modules);
         free(envs);
@@ -147,6 +211,9 @@ int cmd_run(int argc, char **argv)
         free(envs);
         return cli_fail(&err);
     }
+    rq.held = held.fd >= 0;
+    if (rq.held)
+        in_image = true;
     rq.program = in_image ? NULL : argv[optind];
     rq.in_image = in_image;
     rq.argv = in_image ? argv + optind : argv + optind + 1;
@@ -160,16 +227,33 @@ int cmd_run(int argc, char **argv)
         return cli_fail(&err);
     }
     if (state_file) {
-        spec.on_start = write_state_file;
+        spec.on_start = run_write_state_file;
         spec.on_start_arg = (void *)state_file;
     }
+    if (rq.held) {
+        held.p = p;
+        held.spec = &spec;
+        spec.hold_fd = held.fd;
+        spec.on_held = pool_shim_held;
+        spec.on_release = pool_shim_release;
+        spec.hold_arg = &held;
+    }
+    if (state_file || rq.held) /* a daemon's shim: one of many, living as long as its sandbox */
+        trim_memory(p);
     struct sbx_result res;
     struct net_lease lease = {""};
     int code;
     if (ensure_run_dir(&err) < 0 || plan_net_lease(p, &spec, &lease, &err) < 0 ||
         sbx_run(&spec, &res, &err) < 0) {
+        if (held.err) { /* the release failed: say why, not "released without a program" */
+            sbx_err_free(&err);
+            err = held.err;
+            held.err = NULL;
+        }
         code = cli_fail(&err);
     } else {
+        if (held.report)
+            report_file = held.report;
         json_t *rep = report_build(p, &spec, &res, err);
         /* the module stack and the sandbox's name, when there are */
         if (hold.images)
@@ -188,6 +272,7 @@ int cmd_run(int argc, char **argv)
         code = res.exit_code;
     }
     netpool_release(&lease); /* sbx_run has removed the host end */
+    pool_shim_free(&held);
     run_hold_release(&hold);
     sbx_spec_free(&spec);
     policy_free(p);

@@ -377,9 +377,30 @@ int config_cand_doc(struct config_store *cs, const char *domain, const json_t *d
     return 0;
 }
 
-/* The other domains resolved again as they would be with c in force (their documents and c's in
- * a scratch directory): one that would no longer validate refuses c; one whose resolved policy
- * changes becomes a dependent candidate, checked and applied with c. */
+/* Does d extend `target` (directly or through its ancestors in force)? By name, or by a file of
+ * the same name. */
+static bool extends_domain(struct config_store *cs, const struct dom *d, const char *target)
+{
+    for (int depth = 0; d && depth < 16; depth++) {
+        const char *ext = json_string_value(json_object_get(d->doc, "extends"));
+        if (!ext)
+            return false;
+        const char *base = strrchr(ext, '/') ? strrchr(ext, '/') + 1 : ext;
+        size_t bl = strlen(base);
+        if (bl > 5 && strcmp(base + bl - 5, ".json") == 0)
+            bl -= 5;
+        char name[128];
+        snprintf(name, sizeof(name), "%.*s", (int)bl, base);
+        if (strcmp(name, target) == 0)
+            return true;
+        d = find(cs, name);
+    }
+    return false;
+}
+
+/* The domains extending c's resolved again as they would be with c in force (their documents and
+ * c's in a scratch directory): one that would no longer validate refuses c; one whose resolved
+ * policy changes becomes a dependent candidate, checked and applied with c. */
 static int check_dependents(struct config_store *cs, struct config_cand *c, char *err, size_t errlen)
 {
     char chk[PATH_MAX], p[PATH_MAX];
@@ -395,7 +416,7 @@ static int check_dependents(struct config_store *cs, struct config_cand *c, char
     int rc = 0;
     for (size_t i = 0; i < cs->n && rc == 0; i++) {
         struct dom *d = &cs->d[i];
-        if (strcmp(d->name, c->domain) == 0)
+        if (strcmp(d->name, c->domain) == 0 || !extends_domain(cs, d, c->domain))
             continue;
         snprintf(p, sizeof(p), "%s/%s.json", chk, d->name);
         struct gbox_policy *pol = NULL;

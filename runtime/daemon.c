@@ -27,6 +27,7 @@
 #include "plan.h"
 #include "policy.h"
 #include "request.h"
+#include "pool.h"
 #include "restart.h"
 #include "units.h"
 #include "../sandbox/util.h"
@@ -423,6 +424,9 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     sb_path(s, "state.json", state, sizeof(state));
     unlink(report);
     unlink(state);
+    pid_t pid = pool_take(s->policy, s->request, s->id, report, state);
+    if (pid > 0)
+        goto have_shim; /* a warm sandbox of the pool took the program (pool.c) */
     int out = open_log(s, "stdout.log"), err = open_log(s, "stderr.log");
     if (out < 0 || err < 0) {
         snprintf(errbuf, errlen, "open the log files of %s: %s", s->id, strerror(errno));
@@ -460,7 +464,7 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
     for (size_t i = 0; i < n; i++)
         argv[k++] = (char *)json_string_value(json_array_get(argvj, i));
     argv[k] = NULL;
-    pid_t pid = fork();
+    pid = fork();
     if (pid == 0) {
         for (int sig = 1; sig < NSIG; sig++) /* nothing the daemon's starter ignored stays ignored */
             if (sig != SIGKILL && sig != SIGSTOP)
@@ -483,6 +487,7 @@ static int sb_start(struct sb *s, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "fork the shim: %s", strerror(errno));
         return -1;
     }
+have_shim:
     s->shim = pid;
     s->shim_start = proc_start_time(pid);
     s->own_child = true;
@@ -569,7 +574,8 @@ static void hc_start(struct sb *s)
     sb_path(s, "health.log", log, sizeof(log));
     int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     bool planned = false;
-    if (fd >= 0 && policy_load(s->policy, &p, &err) == 0 && plan_build(p, &rq, &spec, &err) == 0) {
+    if (fd >= 0 && policy_load(config_policy_arg(D.cfg, s->policy), &p, &err) == 0 && /* the version in force */
+        plan_build(p, &rq, &spec, &err) == 0) {
         planned = true;
         int pfd = sbx_exec_in(&s->where, &spec, spec.argv, fd, &s->hc_pid, &err);
         if (pfd >= 0) {
@@ -807,11 +813,17 @@ static void on_pidfd(struct sb *s)
 
 /* ---- policy values a record needs --------------------------------------------------------- */
 
+/* A policy name's version in force (config.c), for the warm pool. */
+static const char *policy_in_force(const char *policy)
+{
+    return config_policy_arg(D.cfg, policy);
+}
+
 static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    if (policy_load(config_policy_arg(D.cfg, s->policy), &p, &err) < 0) {
+    if (pool_policy_load(s->policy, &p, &err) < 0) { /* in force (config.c); cached for pooled policies (pool.c) */ /* cached for pooled policies (pool.c) */
         snprintf(errbuf, errlen, "%s", err ? err->msg : "policy load failed");
         sbx_err_free(&err);
         return -1;
@@ -1087,6 +1099,7 @@ static json_t *op_metrics(void)
     OUT("# HELP gbox_sandboxes Sandboxes known to the daemon, by state.\n# TYPE gbox_sandboxes gauge\n");
     for (int i = 0; i < 7; i++)
         OUT("gbox_sandboxes{state=\"%s\"} %d\n", state_names[i], count[i]);
+    OUT("gbox_sandboxes{state=\"warm\"} %d\n", pool_count(NULL));
     OUT("# HELP gbox_spawns_total Sandboxes spawned.\n# TYPE gbox_spawns_total counter\ngbox_spawns_total %lu\n", D.spawns_total);
     OUT("# HELP gbox_restarts_total Restarts done.\n# TYPE gbox_restarts_total counter\ngbox_restarts_total %lu\n", D.restarts_total);
     OUT("# HELP gbox_exits_total Sandbox runs that ended.\n# TYPE gbox_exits_total counter\ngbox_exits_total %lu\n", D.exits_total);
@@ -1183,6 +1196,7 @@ static json_t *handle(struct client *c, json_t *rq)
             json_t *arr = json_array();
             for (struct sb *s = D.sbs; s; s = s->next)
                 json_array_append_new(arr, sb_json(s, false));
+            pool_ps(arr);
             resp = json_pack("{s:b,s:o}", "ok", 1, "sandboxes", arr);
         } else if (op[0] == 'm') {
             resp = op_metrics();
@@ -1334,9 +1348,11 @@ out:
 
 /* ---- live configuration (config.c, approval.c; docs/architecture.md) -------------------------- */
 
+/* Started with the domain's policy by name (a policy file of root's is not the domain's, whatever
+ * name it gives itself). */
 static bool of_domain(const struct sb *s, const char *domain)
 {
-    return strcmp(s->domain, domain) == 0 || strcmp(s->policy, domain) == 0;
+    return !policy_arg_is_file(s->policy) && strcmp(s->policy, domain) == 0;
 }
 
 /* A limit below what a running sandbox of the domain uses now is refused, with the numbers. */
@@ -1865,6 +1881,15 @@ static void on_tick(void)
     for (struct client *c = D.clients; c; c = c->next)
         if (c->follow_logs)
             follow_logs(c);
+    pool_tick();
+}
+
+/* A warm sandbox's program runs (pool.c): running now, not at the next tick. */
+static void pool_started(const char *id)
+{
+    struct sb *s = sb_find(id);
+    if (s)
+        refresh_running(s);
 }
 
 /* ---- start-up: load records, adopt running shims ------------------------------------------ */
@@ -1958,7 +1983,7 @@ static const char daemon_usage[] =
     "                   [--log-max SIZE]\n"
     "\n"
     "Supervise sandboxes; clients talk to it with gbox spawn, ps, inspect, stop, kill, rm, logs,\n"
-    "events, stats, emergency-stop, metrics, config, audit (docs/api.md). Runs in the foreground.\n"
+    "events, stats, emergency-stop, metrics, config (docs/api.md). Runs in the foreground.\n"
     "SIGHUP or a change in the policy directory reloads the domain policies (invalid files are\n"
     "refused; the version in force stays).\n"
     "\n"
@@ -1968,7 +1993,9 @@ static const char daemon_usage[] =
     "  --policy-dir DIR the domain policies (default $GBOX_POLICY_DIR, else the installed ones)\n"
     "  --access FILE    who may do what (default /etc/gbox/access.json; missing: root only)\n"
     "  --group NAME     group owning the socket (mode 0660; default gbox)\n"
-    "  --log-max SIZE   rotate a sandbox's stdout/stderr log beyond SIZE (default 1M)\n";
+    "  --log-max SIZE   rotate a sandbox's stdout/stderr log beyond SIZE (default 1M)\n"
+    "  --pool POLICY=N  keep N warm sandboxes of POLICY set up, handed to spawns of in-image\n"
+    "                   commands of that policy (repeatable; docs/architecture.md, warm pool)\n";
 
 static int setup_socket(const char *group, struct sbx_err **err)
 {
@@ -2019,6 +2046,7 @@ int cmd_daemon(int argc, char **argv)
         {"access", required_argument, NULL, 'a'}, {"group", required_argument, NULL, 'g'},
         {"log-max", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
         {"policy-dir", required_argument, NULL, 'P'},
+        {"pool", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     const char *group = "gbox", *logmax = "1M";
@@ -2036,6 +2064,15 @@ int cmd_daemon(int argc, char **argv)
         case 'g': group = optarg; break;
         case 'l': logmax = optarg; break;
         case 'P': D.policy_dir = optarg; break;
+        case 'O': {
+            char msg[1024];
+            int rc = pool_config(optarg, msg, sizeof(msg));
+            if (rc) {
+                fprintf(stderr, "gbox daemon: %s\n", msg);
+                return rc;
+            }
+            break;
+        }
         case 'h': fputs(daemon_usage, stdout); return 0;
         default: fputs(daemon_usage, stderr); return GBOX_EXIT_USAGE;
         }
@@ -2121,8 +2158,10 @@ int cmd_daemon(int argc, char **argv)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.tfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_timer});
     if (D.ifd >= 0)
         epoll_ctl(D.ep, EPOLL_CTL_ADD, D.ifd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_inotify});
+    pool_set_policy_map(policy_in_force);
     cfg_reload("start"); /* before the records: their sandboxes get the versions in force */
     adopt_all();
+    pool_start(D.ep, D.exe, D.state_dir, pool_started);
     emit(NULL, "daemon_started", json_pack("{s:i,s:s}", "pid", (int)getpid(), "socket", D.sock_path));
     fprintf(stderr, "gbox daemon: listening on %s, state in %s\n", D.sock_path, D.state_dir);
     while (!D.quit) {
@@ -2146,6 +2185,8 @@ int cmd_daemon(int argc, char **argv)
                 while (read(D.ifd, ibuf, sizeof(ibuf)) > 0)
                     ;
                 cfg_reload("inotify");
+            } else if (pool_owns(tag)) {
+                pool_event(tag);
             } else {
                 bool is_client = false;
                 for (struct client *cl = D.clients; cl; cl = cl->next)
@@ -2177,7 +2218,8 @@ int cmd_daemon(int argc, char **argv)
                 client_close(cl);
         }
     }
-    /* Sandboxes keep running under their shims; a new daemon adopts them. */
+    /* Sandboxes keep running under their shims; a new daemon adopts them. Warm ones go. */
+    pool_stop();
     emit(NULL, "daemon_stopped", NULL);
     audit_log_close(D.alog);
     approval_close(D.aq);

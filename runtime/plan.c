@@ -523,6 +523,29 @@ int plan_net_lease(const struct gbox_policy *p, struct sbx_spec *s, struct net_l
     return 0;
 }
 
+int plan_program(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
+                 struct sbx_err **err)
+{
+    if (!rq->in_image || rq->argc < 1)
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "a warm sandbox runs a command of its image (in_image)");
+    struct strv argv = {0};
+    if (plan_argv(p, rq, s, &argv, err) < 0) {
+        for (size_t k = 0; argv.v && k < argv.n; k++)
+            free(argv.v[k]);
+        free(argv.v);
+        return -1;
+    }
+    for (char **v = s->argv; v && *v; v++)
+        free(*v);
+    free(s->argv);
+    for (char **v = s->envp; v && *v; v++)
+        free(*v);
+    free(s->envp);
+    s->argv = argv.v;
+    plan_env(p, rq, s);
+    return 0;
+}
+
 int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *s,
                struct sbx_err **err)
 {
@@ -547,7 +570,7 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     s->stage_dir = xstrdup(stage);
     snprintf(stage, sizeof(stage), "%s/bpf-cache", gbox_run_dir());
     s->seccomp_cache_dir = xstrdup(stage);
-    if (plan_mounts_before_program(p, s, err) < 0 || plan_argv(p, rq, s, &argv, err) < 0)
+    if (plan_mounts_before_program(p, s, err) < 0 || (!rq->held && plan_argv(p, rq, s, &argv, err) < 0))
         goto fail;
     s->argv = argv.v;
     argv.v = NULL;

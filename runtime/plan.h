@@ -19,6 +19,7 @@ struct run_request {
     struct run_hold *hold; /* filled when the run uses store images; release after the run */
     const char *const *env; /* --env NAME=VALUE: set or override in the policy's environment */
     size_t n_env;
+    bool held;           /* a warm sandbox (the daemon's pool): no program yet, see plan_program */
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */
@@ -27,6 +28,10 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
 /* The cgroup limits alone (gbox daemon changes them in running sandboxes: config.c). */
 int plan_cgroup_limits(const struct gbox_policy *p, struct sbx_cgroup_limits *out, struct sbx_err **err);
 void plan_cgroup_limits_free(struct sbx_cgroup_limits *l);
+/* A held spec's program, once it is known: rq->in_image with argv, env overrides; sets (or
+ * replaces) spec->argv and spec->envp. Only in-image commands: a host file would need a mount. */
+int plan_program(const struct gbox_policy *p, const struct run_request *rq, struct sbx_spec *spec,
+                 struct sbx_err **err);
 /* Append a mount to the spec's list (stack.c adds the module mounts first). */
 struct sbx_mount *plan_add_mount(struct sbx_spec *s, enum sbx_mount_kind kind, const char *target);
 

@@ -28,22 +28,22 @@ static json_t *load_embedded(const char *text, const char *what)
     return root;
 }
 
+static json_t *policy_schema, *image_schema;
+
 json_t *schema_get(void)
 {
-    static json_t *root;
-    if (!root)
-        root = load_embedded(gbox_schema_json, "policies/schema.json");
-    return root;
+    if (!policy_schema)
+        policy_schema = load_embedded(gbox_schema_json, "policies/schema.json");
+    return policy_schema;
 }
 
 json_t *schema_fields(void) { return json_object_get(schema_get(), "fields"); }
 
 json_t *image_schema_fields(void)
 {
-    static json_t *root;
-    if (!root)
-        root = load_embedded(gbox_image_schema_json, "images/schema.json");
-    return json_object_get(root, "fields");
+    if (!image_schema)
+        image_schema = load_embedded(gbox_image_schema_json, "images/schema.json");
+    return json_object_get(image_schema, "fields");
 }
 
 /* Render a JSON value short, for messages. */
@@ -84,15 +84,28 @@ static int expect(const struct vctx *c, const char *path, const char *what, cons
     return FAIL(c, path, "expected %s, got %s", what, g);
 }
 
-/* Compiled patterns, by the address of their text in the (immortal) embedded schemas: a pattern
- * is compiled once per process, not once per value (a module catalog validates hundreds). */
+/* Compiled patterns, by the address of their text in the embedded schemas (parsed once, until
+ * schema_release): a pattern is compiled once per process, not once per value (a module catalog
+ * validates hundreds). */
+static struct {
+    const char *pat;
+    regex_t re;
+} cache[32];
+static size_t n_cache;
+
+void schema_release(void)
+{
+    for (size_t i = 0; i < n_cache; i++)
+        regfree(&cache[i].re);
+    n_cache = 0;
+    json_decref(policy_schema);
+    json_decref(image_schema);
+    policy_schema = image_schema = NULL;
+}
+
 static const regex_t *pattern_regex(const char *pat)
 {
-    static struct {
-        const char *pat;
-        regex_t re;
-    } cache[32];
-    static size_t n;
+    size_t n = n_cache;
     for (size_t i = 0; i < n; i++)
         if (cache[i].pat == pat)
             return &cache[i].re;
@@ -103,7 +116,8 @@ static const regex_t *pattern_regex(const char *pat)
     if (regcomp(&cache[n].re, full, REG_EXTENDED | REG_NOSUB) != 0)
         return NULL;
     cache[n].pat = pat;
-    return &cache[n++].re;
+    n_cache = n + 1;
+    return &cache[n].re;
 }
 
 static int check_pattern(const struct vctx *c, const char *path, const json_t *f, const json_t *v)

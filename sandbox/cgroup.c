@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -377,29 +378,42 @@ static struct sbx_cgroup *cg_new(struct hier *v2, struct hier v1[V1_N])
     return cg;
 }
 
-int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
+static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct hier *h, struct sbx_err **err)
 {
-    *out = NULL;
-    if (!spec->cgroup_enabled)
-        return 0;
-    struct hier v2, v1[V1_N];
-    struct sbx_cgroup *cg = cg_new(&v2, v1);
+    struct hier *v2 = &h[0], *v1 = h + 1;
+    struct sbx_cgroup *cg = cg_new(v2, v1);
     *out = cg;
-    if (v2.found) {
-        if (!(cg->v2 = make_dir(v2.mnt, spec->cgroup_name, err)))
+    if (v2->found) {
+        if (!(cg->v2 = make_dir(v2->mnt, spec->cgroup_name, err)))
             return -1;
         cg->v2_fd = open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cg->v2_fd < 0)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "open cgroup %s", cg->v2);
     }
     if (cg->layout == SBX_CG_V2)
-        return apply_v2(cg, v2.mnt, &spec->limits, err);
+        return apply_v2(cg, v2->mnt, &spec->limits, err);
     bool any = false;
     for (int i = 0; i < V1_N; i++)
         any |= v1[i].found;
     if (!any)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "no cgroup hierarchy found in /proc/self/mountinfo");
     return apply_v1(cg, v1, &spec->limits, spec->cgroup_name, err);
+}
+
+int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
+{
+    *out = NULL;
+    if (!spec->cgroup_enabled)
+        return 0;
+    /* ~70 KiB of paths: in a mapping of their own, given back right after; on the stack (or the
+     * heap) the long-lived supervisor, and the sandbox's init, its copy, kept the pages */
+    size_t len = (V1_N + 1) * sizeof(struct hier);
+    struct hier *h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "cgroup: allocate %zu bytes", len);
+    int rc = prepare(spec, out, h, err);
+    munmap(h, len);
+    return rc;
 }
 
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg) { return cg ? cg->v2_fd : -1; }
@@ -705,8 +719,8 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
 
 static struct sbx_cgroup *reopen(const struct sbx_started *w)
 {
-    struct hier v2, v1[V1_N];
-    struct sbx_cgroup *cg = cg_new(&v2, v1);
+    struct hier *h = xcalloc(V1_N + 1, sizeof(*h)), *v1 = h + 1; /* on the heap: see above */
+    struct sbx_cgroup *cg = cg_new(&h[0], v1);
     cg->v2 = w->cgroup_v2 ? xstrdup(w->cgroup_v2) : NULL;
     for (size_t k = 0; k < w->n_cgroup_v1; k++) {
         /* which hierarchy: the v1 mount point the path lies under */
@@ -717,6 +731,7 @@ static struct sbx_cgroup *reopen(const struct sbx_started *w)
                 cg->v1[i] = xstrdup(w->cgroup_v1[k]); /* co-mounted controllers share it */
         }
     }
+    free(h);
     return cg;
 }
 

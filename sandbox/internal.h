@@ -23,7 +23,8 @@ enum msg_type {
     MSG_LISTENER = 2, /* value = fd number of the seccomp listener in the child */
     MSG_READY = 3,    /* setup done, about to exec; stages carry the child's timings */
     MSG_EXIT = 4,     /* init: the program ended; value = wait status */
-    MSG_CREATED = 5,  /* spec->wait_start: set up, waiting for one byte before forking the program */
+    MSG_HELD = 5,     /* a warm sandbox (spec->on_release) is set up and waits for its program */
+    MSG_CREATED = 6,  /* spec->wait_start: set up, waiting for one byte before forking the program */
 };
 struct child_msg {
     int type;
@@ -156,6 +157,11 @@ void sbx_cgroup_release(struct sbx_cgroup **cg);
 
 /* init.c: the sandbox's pid 1 — forks the program, forwards signals, reports its status. */
 int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *ready);
+
+/* hold.c: a warm sandbox's program (sbx_spec.on_release). The parent sends argv and envp; the
+ * held init reads them: 0, 1 when the parent closed the socket (released unused), -1 with ce. */
+int sbx_hold_send(int fd, char *const *argv, char *const *envp, struct sbx_err **err);
+int sbx_hold_in_child(int fd, char ***argv, char ***envp, struct child_err *ce);
 /* The signals gbox forwards to the program, plus SIGCHLD. */
 void sbx_forward_set(sigset_t *set);
 

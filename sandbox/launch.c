@@ -199,7 +199,20 @@ static int __attribute__((noreturn)) child_main(struct launch *l)
         child_report(l->sock[1], &ce);
         _exit(ce.exit_code ? ce.exit_code : GBOX_EXIT_LAUNCH);
     }
-    _exit(sbx_init_run(l->spec, l->sock[1], &ready) < 0 ? GBOX_EXIT_LAUNCH : 0);
+    struct sbx_spec prog = *l->spec;
+    if (prog.on_release) {
+        /* a warm sandbox: everything is in place; wait for the program (hold.c) */
+        struct child_msg held = {.type = MSG_HELD};
+        int r;
+        if (write_all(l->sock[1], &held, sizeof(held)) < 0)
+            _exit(GBOX_EXIT_LAUNCH);
+        if ((r = sbx_hold_in_child(l->sock[1], &prog.argv, &prog.envp, &ce)) != 0) {
+            if (r < 0)
+                child_report(l->sock[1], &ce);
+            _exit(GBOX_EXIT_LAUNCH);
+        }
+    }
+    _exit(sbx_init_run(&prog, l->sock[1], &ready) < 0 ? GBOX_EXIT_LAUNCH : 0);
 }
 
 /* ---- parent --------------------------------------------------------------------------------- */
@@ -238,7 +251,7 @@ static pid_t do_clone(const struct launch *l, int *pidfd, struct sbx_err **err)
 struct watch {
     int pidfd, sigfd, listener;
     pid_t pid;
-    bool have_status, have_err, killed_seccomp, timed_out, exited;
+    bool have_status, have_err, killed_seccomp, timed_out, exited, held;
     bool created, started; /* spec->wait_start: the child waits; start_fd released it */
     double t_ready, t_exit; /* when the program started and ended, for the stage timings */
     int status, init_status;
@@ -250,6 +263,21 @@ static void kill_sandbox(struct launch *l, struct watch *w)
 {
     syscall(SYS_pidfd_send_signal, w->pidfd, SIGKILL, NULL, 0);
     sbx_cgroup_kill(l->cg);
+}
+
+/* After the child is gone: its error message, if one is queued, replaces the parent's own. */
+static void take_child_error(struct launch *l, struct sbx_err **err)
+{
+    struct child_msg m;
+    while (TEMP_RETRY(recv(l->sock[0], &m, sizeof(m), MSG_DONTWAIT)) == (ssize_t)sizeof(m)) {
+        if (m.type == MSG_ERROR) {
+            m.err.stage[sizeof(m.err.stage) - 1] = '\0';
+            m.err.msg[sizeof(m.err.msg) - 1] = '\0';
+            sbx_err_set(err, m.err.exit_code ? m.err.exit_code : GBOX_EXIT_LAUNCH, 0,
+                        "sandbox setup failed at %s: %s", m.err.stage, m.err.msg);
+            return;
+        }
+    }
 }
 
 static void read_messages(struct launch *l, struct watch *w, struct sbx_result *res)
@@ -300,6 +328,9 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
                 l->spec->on_created(l->spec->on_start_arg, &info);
             }
             break;
+        case MSG_HELD:
+            w->held = true;
+            break;
         case MSG_EXIT:
             w->t_exit = now_ms();
             w->status = m.value;
@@ -327,6 +358,47 @@ static void on_notification(struct launch *l, struct watch *w, struct sbx_result
         res->syscall_nr = n.data.nr;
         res->syscall_arch = n.data.arch;
         memcpy(res->syscall_args, n.data.args, sizeof(res->syscall_args));
+    }
+}
+
+/* A warm sandbox waits here, set up, until its program comes (or it is given up): 0 released
+ * with the program sent, 1 the child ended or failed during setup (supervise reaps and
+ * classifies it), -1 given up or failed (err set; the caller kills and reaps). */
+static int hold(struct launch *l, struct watch *w, struct sbx_result *res, struct sbx_err **err)
+{
+    const struct sbx_spec *s = l->spec;
+    bool told = false;
+    for (;;) {
+        struct pollfd p[4] = {
+            {.fd = w->pidfd, .events = POLLIN},
+            {.fd = l->sock[0], .events = POLLIN},
+            {.fd = w->sigfd, .events = POLLIN},
+            {.fd = w->held ? s->hold_fd : -1, .events = POLLIN},
+        };
+        if (poll(p, 4, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "warm sandbox: poll"), -1;
+        }
+        if (p[1].revents & POLLIN)
+            read_messages(l, w, res);
+        if (w->have_err || (p[0].revents & POLLIN))
+            return 1;
+        if (w->held && !told) {
+            told = true;
+            if (s->on_held)
+                s->on_held(s->hold_arg);
+        }
+        if (p[2].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT))
+                return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "warm sandbox: given up (signal %d)", (int)si.ssi_signo), -1;
+        }
+        if (p[3].revents) {
+            if (s->on_release(s->hold_arg) < 0)
+                return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "warm sandbox: released without a program"), -1;
+            return sbx_hold_send(l->sock[0], s->argv, s->envp, err) < 0 ? -1 : 0;
+        }
     }
 }
 
@@ -507,28 +579,35 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
     stage(res, "idmap", now_ms() - t);
     t = now_ms();
     if (maps < 0 || sbx_net_from_parent(l.net, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
-        int e = errno;
-        /* the child may have failed before the go (opening its mount sources) and said why */
-        struct child_msg m;
-        if (!*err && TEMP_RETRY(recv(l.sock[0], &m, sizeof(m), MSG_DONTWAIT)) == (ssize_t)sizeof(m) &&
-            m.type == MSG_ERROR)
-            sbx_err_set(err, m.err.exit_code ? m.err.exit_code : GBOX_EXIT_LAUNCH, 0,
-                        "sandbox setup failed at %s: %.400s", m.err.stage, m.err.msg);
         if (!*err)
-            sbx_err_set(err, GBOX_EXIT_LAUNCH, e, "sync with the sandbox");
+            sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "sync with the sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
+        /* A child that failed on its own before "go" (a bad image, a layer that is a symlink…)
+         * made the sync fail with EPIPE: its own message, if it sent one, says why. */
+        take_child_error(&l, err);
         goto out_mask;
     }
     if (l.net)
         stage(res, "veth", now_ms() - t);
+    double held_ms = 0;
+    if (spec->on_release) {
+        t = now_ms();
+        if (hold(&l, &w, res, err) < 0) {
+            kill_sandbox(&l, &w);
+            TEMP_RETRY(waitpid(w.pid, NULL, 0));
+            goto out_mask;
+        }
+        held_ms = now_ms() - t;
+        stage(res, "held", held_ms);
+    }
     if (supervise(&l, &w, res) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "supervise sandbox");
         kill_sandbox(&l, &w);
         TEMP_RETRY(waitpid(w.pid, NULL, 0));
         goto out_mask;
     }
-    res->wall_ms = now_ms() - t0;
+    res->wall_ms = now_ms() - t0 - held_ms;
     sbx_cgroup_read_stats(l.cg, &res->cg);
     classify(&w, res);
     if (w.have_err && res->end == SBX_END_SETUP)

@@ -293,7 +293,20 @@ struct sbx_spec {
     bool wait_start;
     int start_fd;
     void (*on_created)(void *arg, const struct sbx_started *info);
+    /* A warm sandbox (the daemon's pool, runtime/pool.c): with hold_fd >= 0 the whole sandbox is
+     * set up (namespaces, cgroups, root, credentials, Landlock, seccomp) when on_release is set,
+     * and its init waits before starting a program. on_held is called once it waits; when
+     * hold_fd becomes readable, or SIGTERM/SIGINT arrives (the sandbox is then torn down),
+     * on_release is called: it returns 0 after setting this spec's argv and envp (the program to
+     * run; the spec is the caller's own object), or -1 to tear the sandbox down unused. The
+     * wall-clock deadline counts from the release; the report's wall_ms leaves the wait out (it
+     * is the stage "held"). argv + envp must fit SBX_HOLD_MAX bytes. */
+    int hold_fd;
+    void (*on_held)(void *arg);
+    int (*on_release)(void *arg);
+    void *hold_arg;
 };
+#define SBX_HOLD_MAX 65536
 
 /* The outcome of one sandbox run. */
 enum sbx_end {

@@ -17,7 +17,7 @@ TARGET=1.5 # gbox median must stay within TARGET × bwrap median (informational)
 
 usage() {
     cat <<EOF
-usage: tests/bench/start.sh [-n N] [-w W] [--rootfs DIR] [--net MODE] [--write [--doc FILE]]
+usage: tests/bench/start.sh [-n N] [-w W] [--rootfs DIR] [--net MODE] [--baseline GBOX] [--write [--doc FILE]]
 
 Times N (default 100) sequential runs of \`true\` in each tool, round-robin, after W (default 2)
 untimed warm-up rounds, and prints a markdown table: median, p90 and min in ms, and the ratio of
@@ -26,6 +26,8 @@ medians against bwrap and crun.
   -n N          timed runs per tool
   -w W          warm-up rounds (not timed)
   --rootfs DIR  image root for bwrap, crun and runc (default build/images/base/rootfs)
+  --baseline GBOX  also time another gbox binary (column "gbox baseline"), e.g. the build of
+                the commit before a change: before/after ratios from the same run
   --net MODE    gbox's network.mode: none, loopback (default, what bwrap --unshare-all gives),
                 veth (run inside a network namespace made for it) or host
   --write       also replace the start.sh section of the doc file
@@ -38,6 +40,7 @@ EOF
 n=100
 warmup=2
 write=0
+baseline=
 doc=docs/benchmarks.md
 rootfs=build/images/base/rootfs
 invocation=tests/bench/start.sh
@@ -51,6 +54,7 @@ while [ "$#" -gt 0 ]; do
     -w) warmup=${2:?-w needs a value}; shift 2 ;;
     --rootfs) rootfs=${2:?--rootfs needs a value}; shift 2 ;;
     --net) net=${2:?--net needs a value}; shift 2 ;;
+    --baseline) baseline=${2:?--baseline needs a gbox binary}; shift 2 ;;
     --doc) doc=${2:?--doc needs a value}; shift 2 ;;
     --write) write=1; shift ;;
     -h | --help) usage; exit 0 ;;
@@ -101,6 +105,10 @@ if [ -x "$GBOX" ]; then
         "$BENCH_ROOT" "$POLICY" "$net" "$host" >"$policy"
     bench_col "$spec" gbox --label "$POLICY with network.mode $net" -- "$GBOX" run --policy "$policy" --in-image /bin/true
     versions+=("gbox $(git describe --always --dirty 2>/dev/null || echo '(no commit yet)')")
+    if [ -n "$baseline" ]; then
+        [ -x "$baseline" ] || bench_die "--baseline: $baseline is not executable"
+        bench_col "$spec" "gbox baseline" --label "$POLICY with network.mode $net" -- "$baseline" run --policy "$policy" --in-image /bin/true
+    fi
 else
     bench_col_absent "$spec" gbox "not built ($GBOX missing: run make)"
 fi
@@ -146,7 +154,9 @@ fi
 
 bench_log "timing $n runs of each tool, interleaved, after $warmup warm-up rounds"
 results=$work/results.json
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_interleave "$spec" "$n" "$warmup" "$results"
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio=$(bench_ratio "$results" gbox bwrap)
 if [ -z "$ratio" ]; then
@@ -164,9 +174,10 @@ report=$work/report.md
     echo
     echo "Wall-clock time of one run of \`/bin/true\`, from spawn to reap (CLOCK_MONOTONIC), $n runs"
     echo "per tool interleaved round-robin after $warmup untimed warm-up rounds."
-    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores)."
+    echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores); load average"
+    echo "$load_before before, $load_after after."
     echo
-    bench_table "$results" bwrap crun
+    if [ -n "$baseline" ]; then bench_table "$results" bwrap crun "gbox baseline"; else bench_table "$results" bwrap crun; fi
     echo
     echo "- gbox / bwrap (medians), target ≤ $TARGET (informational): $verdict"
     cat "$notes"

@@ -109,9 +109,13 @@ events_of() {
 @test "restart on-failure: backoff restarts, then the circuit opens (quarantined), half-opens after the cooldown" {
     "$GBOX" spawn --name flaky --policy "$FAST" --restart on-failure --in-image sh -c 'exit 3' >/dev/null
     wait_for 50 '[ "$(state_of flaky)" = quarantined ]' || fail "state $(state_of flaky)"
-    assert_equal "$(field_of flaky .circuit)" open
+    # (the 1 s cooldown may already have passed on a loaded machine: open or half-open by now)
+    assert_regex "$(field_of flaky .circuit)" '^(open|half-open)$'
     # 3 failures in the window: two backoff restarts, then the circuit opens
-    assert_equal "$(events_of flaky)" "spawned started running exited restart_scheduled restart started running exited restart_scheduled restart started running exited circuit quarantined "
+    local ev
+    ev=$(events_of flaky)
+    [[ $ev == "spawned started running exited restart_scheduled restart started running exited restart_scheduled restart started running exited circuit quarantined "* ]] ||
+        fail "events: $ev"
     # after the 1 s cooldown: one half-open trial, which fails: open again
     wait_for 40 '[ "$("$GBOX" events --id flaky --type circuit | wc -l)" -ge 3 ]' || fail "no half-open trial"
     run "$GBOX" events --id flaky --type circuit
@@ -423,6 +427,9 @@ EOF2
     "$GBOX" spawn --name hll --policy "$pol" --in-image probe sleep 60 >/dev/null
     wait_for 80 '[ "$(field_of hll .health)" = healthy ]' || fail "health $(field_of hll .health): $("$GBOX" events --id hll)"
     # without Landlock renaming oneself needs no privilege ("ok 5"); playground's rules refuse it
-    run cat "$GBOX_STATE_DIR/sandboxes/$(field_of hll .id)/health.log"
-    assert_output "errno EACCES 13"
+    # each check rewrites health.log: take a complete one
+    local log out=
+    log=$GBOX_STATE_DIR/sandboxes/$(field_of hll .id)/health.log
+    wait_for 50 'out=$(cat "$log"); [ -n "$out" ]' || fail "no health.log output"
+    assert_equal "$out" "errno EACCES 13"
 }

@@ -1290,6 +1290,60 @@ static int cmd_sleep(int argc, char **argv)
     return 0;
 }
 
+/* now: CLOCK_REALTIME in ns, first thing (tests/bench/spawn.sh: when did the program start?) */
+static int cmd_now(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    printf("%lld\n", (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec);
+    return 0;
+}
+
+/* loop getpid|openat|read N: N raw calls in a loop, then ns of CPU time (user + system, this
+ * thread's) per call (tests/bench/syscall.sh: what a seccomp filter adds to each call). CPU time,
+ * not wall time: on a loaded machine the wall clock also counts the time others ran. openat opens
+ * and closes /dev/null (2 calls per round, both counted); read reads 1 byte of /dev/zero. */
+static int cmd_loop(int argc, char **argv)
+{
+    (void)argc;
+    char *end = NULL;
+    long n = strtol(argv[1], &end, 10);
+    if (*end || n <= 0)
+        return bad_usage(argv[1]);
+    int fd = open("/dev/zero", O_RDONLY);
+    if (fd < 0)
+        return report_errno(errno);
+    char c;
+    struct timespec a, b;
+    long calls = n;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a);
+    if (strcmp(argv[0], "getpid") == 0) {
+        for (long i = 0; i < n; i++)
+            syscall(SYS_getpid);
+    } else if (strcmp(argv[0], "read") == 0) {
+        for (long i = 0; i < n; i++)
+            if (syscall(SYS_read, fd, &c, 1) != 1)
+                return report_errno(errno);
+    } else if (strcmp(argv[0], "openat") == 0) {
+        for (long i = 0; i < n; i++) {
+            long f = syscall(SYS_openat, AT_FDCWD, "/dev/null", O_RDONLY | O_CLOEXEC);
+            if (f < 0)
+                return report_errno(errno);
+            syscall(SYS_close, f);
+        }
+        calls = 2 * n;
+    } else {
+        return bad_usage(argv[0]);
+    }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b);
+    double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+    printf("%.1f\n", ns / (double)calls);
+    close(fd);
+    return 0;
+}
+
 static int cmd_exit(int argc, char **argv)
 {
     int code;
@@ -1572,6 +1626,8 @@ static const struct command commands[] = {
     { "tioclinux", "[SUBCODE]", 0, 1, cmd_tioclinux, "TIOCLINUX on fd 0 (default subcode 6)" },
     { "sleep", "SECONDS", 1, 1, cmd_sleep, "sleep (fractions allowed), then print ok 0" },
     { "exit", "CODE", 1, 1, cmd_exit, "exit with CODE" },
+    { "now", "", 0, 0, cmd_now, "print CLOCK_REALTIME in ns (when the program started)" },
+    { "loop", "getpid|openat|read N", 2, 2, cmd_loop, "N raw calls, then ns per call" },
     { "kill", "PID SIG", 2, 2, cmd_kill, "kill(2); SIG is a number or a name" },
     { "signal", "SIG", 1, 1, cmd_signal, "raise SIG with its default action" },
     { "exec", "PATH [ARG...]", 1, -1, cmd_exec, "execvp PATH with PATH as argv[0]" },
