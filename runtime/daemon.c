@@ -717,6 +717,8 @@ static void hc_done(struct sb *s)
     }
 }
 
+static void rotate_logs(struct sb *s);
+
 static void sb_ended(struct sb *s)
 {
     refresh_running(s); /* a program that started and ended between two ticks still "ran" */
@@ -741,6 +743,7 @@ static void sb_ended(struct sb *s)
     s->shim = 0;
     D.exits_total++;
     hc_reap(s, true);
+    rotate_logs(s); /* a flood that ended between two rotation checks is cut too */
     bool failed, want;
     const char *action;
     classify_end(s, rep, &failed, &want, &action);
