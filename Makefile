@@ -38,7 +38,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid man check check-unit check-integration check-adversarial check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid man check check-unit check-integration check-adversarial check-oci check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images man
 
@@ -53,6 +53,7 @@ help:
 	@echo "make            build gbox, the probe helper and the base image (installs deps if missing)"
 	@echo "make check      unit tests (cmocka), integration and adversarial tests (bats); needs root"
 	@echo "make check-adversarial   only the escape attempts (tests/adversarial)"
+	@echo "make check-oci  only the OCI runtime suites (tests/oci: gbox-runc alone, podman, containerd)"
 	@echo "make check-valgrind      only the daemon under valgrind (tests/valgrind; part of make check)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
@@ -91,6 +92,7 @@ $(BUILD)/libgbox.a: $(LIB_OBJ)
 $(GBOX): $(BUILD)/runtime/main.o $(BUILD)/libgbox.a
 	$(CC) $(ALL_CFLAGS) $(LDMODE) -o $@ $^ $(LIBS) 2>&1 | { grep -v "getproto\|libnl_3_la\|statically linked applications" || true; }
 	@test -x $@
+	@ln -sf gbox $(BUILD)/gbox-runc  # the OCI runtime name (docs/oci.md)
 
 # The same objects linked dynamically, for valgrind (it follows malloc only through the dynamic
 # loader): tests/valgrind runs the daemon under it.
@@ -153,6 +155,10 @@ check-integration: all
 check-adversarial: all
 	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/adversarial
 
+# gbox as an OCI runtime: on its own, under podman, under containerd (tests/oci)
+check-oci: all
+	@GBOX=$(abspath $(GBOX)) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/oci
+
 check-valgrind: all $(BUILD)/gbox-dynamic
 	@GBOX=$(abspath $(GBOX)) GBOX_DYNAMIC=$(abspath $(BUILD)/gbox-dynamic) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --bats tests/valgrind
 
@@ -160,7 +166,7 @@ check-valgrind: all $(BUILD)/gbox-dynamic
 # valgrind) is left out of the sanitizer build: ASan and valgrind cannot watch the same process.
 VALGRIND_SUITE := $(if $(SAN),,tests/valgrind)
 check: lint all $(UNIT_BIN) $(if $(SAN),,$(BUILD)/gbox-dynamic)
-	@GBOX=$(abspath $(GBOX)) GBOX_DYNAMIC=$(abspath $(BUILD)/gbox-dynamic) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial $(VALGRIND_SUITE)
+	@GBOX=$(abspath $(GBOX)) GBOX_DYNAMIC=$(abspath $(BUILD)/gbox-dynamic) PROBE_IMAGE=$(abspath $(IMAGE)) scripts/run-tests --unit $(UNIT_BIN) --bats tests/integration tests/adversarial tests/oci $(VALGRIND_SUITE)
 
 demo: all
 	@$(GBOX) run --report $(BUILD)/demo-report.json examples/untrusted.sh; \
@@ -188,7 +194,7 @@ fuzz-build: $(BUILD)/.deps
 
 # plan_build only looks the image up: an empty tree with /bin/sh stands in for the base image.
 fuzzers: $(FUZZERS) $(FUZZ_BUILD)/policy.dict $(FUZZ_BUILD)/manifest.dict
-	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
+	@mkdir -p $(FUZZ_BUILD)/images/base/rootfs/bin $(FUZZ_BUILD)/bundle/rootfs && touch $(FUZZ_BUILD)/images/base/rootfs/bin/sh
 
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_BUILD)/libgbox.a
 	clang $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_BUILD)/libgbox.a $(LIBS)
@@ -220,6 +226,7 @@ lint:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)/policies $(DESTDIR)$(DATADIR)/images/base $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5
 	install -m 0755 $(GBOX) $(DESTDIR)$(BINDIR)/gbox
+	ln -sf gbox $(DESTDIR)$(BINDIR)/gbox-runc
 	install -m 0644 policies/*.json $(DESTDIR)$(DATADIR)/policies/
 	rm -rf $(DESTDIR)$(DATADIR)/images/base/rootfs $(DESTDIR)$(DATADIR)/images/probe
 	cp -a $(IMAGE) $(DESTDIR)$(DATADIR)/images/base/rootfs

@@ -20,6 +20,8 @@ int cmd_policy_learn(int argc, char **argv); /* gbox policy learn (learn.c) */
 #include <jansson.h>
 json_t *client_inspect(const char *id);
 int cmd_stats(int argc, char **argv); /* gbox stats (cmd_stats.c) */
+/* gbox as an OCI runtime (runc command line); argv[0] is ignored. */
+int cmd_oci(int argc, char **argv);
 
 /* Start time of a process in clock ticks since boot (/proc/PID/stat field 22), -1 if gone. */
 long long proc_start_time(pid_t pid);

@@ -34,6 +34,9 @@ static void usage(FILE *f)
           "  audit verify [FILE]   check the daemon's hash-chained audit log\n"
           "  reload ID --module NAME@VERSION | rollback ID [--to GEN] | generations ID\n"
           "        talk to gbox daemon (docs/api.md)\n"
+          "  oci [--root DIR] create|start|state|kill|delete|exec|ps|pause|resume|update|list|\n"
+          "      features|spec ...   the OCI runtime (runc command line; also as gbox-runc or\n"
+          "        `gbox --root DIR VERB`): podman --runtime, containerd (docs/oci.md)\n"
           "\n"
           "Exit codes: the program's own; 128+N when killed by signal N; 124 timeout; 125 sandbox\n"
           "setup failed; 126 cannot execute; 127 not found; 137 out of memory; 159 killed for a\n"
@@ -41,8 +44,28 @@ static void usage(FILE *f)
           f);
 }
 
+/* Invoked as gbox-runc (a symlink), or with a runc global option first: the OCI runtime. */
+static bool oci_mode(int argc, char **argv)
+{
+    const char *base = strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (strcmp(base, "gbox-runc") == 0)
+        return true;
+    static const char *const globals[] = {"--root", "--log", "--log-format", "--systemd-cgroup", "--debug"};
+    for (size_t i = 0; argc > 1 && i < sizeof(globals) / sizeof(globals[0]); i++) {
+        size_t n = strlen(globals[i]);
+        if (strncmp(argv[1], globals[i], n) == 0 && (argv[1][n] == '\0' || argv[1][n] == '='))
+            return true;
+    }
+    return false;
+}
+
 int main(int argc, char **argv)
 {
+    if (oci_mode(argc, argv))
+        return cmd_oci(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "oci") == 0)
+        return cmd_oci(argc - 1, argv + 1);
     if (argc < 2) {
         usage(stderr);
         return GBOX_EXIT_USAGE;

@@ -61,13 +61,14 @@ static int rank(struct sbx_action a)
     case SBX_ACT_KILL: return 2; /* a user notification */
     case SBX_ACT_ERRNO: return 3;
     case SBX_ACT_TRAP: return 4;
+    case SBX_ACT_KILL_PROCESS: return 5;
     }
     return 5;
 }
 
 static const char *action_str(struct sbx_action a, char *buf, size_t len)
 {
-    static const char *const k[] = {"allow", "errno", "kill", "log", "trap"};
+    static const char *const k[] = {"allow", "errno", "kill", "log", "trap", "kill-process"};
     if (a.kind == SBX_ACT_ERRNO)
         snprintf(buf, len, "errno:%s", errno_name(a.errnum));
     else

@@ -768,6 +768,39 @@ int sbx_cgroup_remove_at(const struct sbx_started *where)
     return rc;
 }
 
+size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *out, size_t max)
+{
+    if (!spec->cgroup_enabled || !spec->cgroup_name)
+        return 0;
+    struct hier v2, v1[V1_N];
+    struct sbx_cgroup *cg = cg_new(&v2, v1);
+    enum sbx_cg_layout layout = cg->layout;
+    free(cg);
+    size_t n = 0;
+    if (v2.found && n < max) {
+        snprintf(out[n].host, sizeof(out[n].host), "%s/%s", v2.mnt, spec->cgroup_name);
+        snprintf(out[n].mount_point, sizeof(out[n].mount_point), "%s", v2.mp);
+        n++;
+    }
+    if (layout == SBX_CG_V2)
+        return n;
+    bool need[V1_N];
+    needed(&spec->limits, need);
+    if (layout == SBX_CG_V1)
+        need[V1_CPUACCT] = need[V1_FREEZER] = true;
+    for (int i = 0; i < V1_N && n < max; i++) {
+        bool dup = false;
+        for (int j = 0; j < i; j++) /* co-mounted (cpu,cpuacct): one directory */
+            dup |= need[j] && v1[j].found && strcmp(v1[j].mp, v1[i].mp) == 0;
+        if (!need[i] || !v1[i].found || dup)
+            continue;
+        snprintf(out[n].host, sizeof(out[n].host), "%s/%s", v1[i].mnt, spec->cgroup_name);
+        snprintf(out[n].mount_point, sizeof(out[n].mount_point), "%s", v1[i].mp);
+        n++;
+    }
+    return n;
+}
+
 /* ---- limits of a running sandbox (gbox daemon: live configuration) ------------------------ */
 
 static int update_v2(const char *d, const struct sbx_cgroup_limits *old, const struct sbx_cgroup_limits *l,

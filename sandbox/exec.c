@@ -19,6 +19,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -48,11 +49,14 @@ static void join_cgroups(const struct sbx_started *w)
     }
 }
 
-static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const struct sbx_bpf bpf[2],
-                                            char *const argv[])
+static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const struct sbx_bpf bpf[SBX_MAX_FILTERS],
+                                            char *const argv[], const struct sbx_exec_opts *o)
 {
     struct child_err ce = {0};
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (!o->detach)
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (o->console && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+        fail("make the terminal the controlling terminal");
     if ((spec->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         fail("become root of the sandbox's user namespace");
     if (chdir(spec->cwd) < 0 && chdir("/") < 0)
@@ -66,7 +70,8 @@ static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const s
         errno = ce.errnum;
         fail(ce.msg);
     }
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the credential change */
+    if (!o->detach)
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* cleared by the credential change */
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
         fail("no_new_privs");
     /* the policy's Landlock rules bind this process as they bind the program (fail closed) */
@@ -90,7 +95,14 @@ static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const s
 int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
                 int out_fd, pid_t *pid_out, struct sbx_err **err)
 {
-    struct sbx_bpf bpf[2];
+    struct sbx_exec_opts o = {.out_fd = out_fd};
+    return sbx_exec_in_opts(where, spec, argv, &o, pid_out, err);
+}
+
+int sbx_exec_in_opts(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
+                     const struct sbx_exec_opts *o, pid_t *pid_out, struct sbx_err **err)
+{
+    struct sbx_bpf bpf[SBX_MAX_FILTERS];
     if (sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, bpf, err) < 0)
         return -1;
     int initfd = (int)syscall(SYS_pidfd_open, where->init_pid, 0);
@@ -102,9 +114,10 @@ int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, ch
     struct clone_args args = {.flags = CLONE_PIDFD, .pidfd = (uint64_t)(uintptr_t)&pidfd, .exit_signal = SIGCHLD};
     long pid = syscall(SYS_clone3, &args, sizeof(args));
     if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        int nul = open("/dev/null", O_RDONLY);
-        if (nul < 0 || dup2(nul, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(out_fd, 2) < 0)
+        if (!o->detach)
+            prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        int nul = o->keep_stdio ? 0 : open("/dev/null", O_RDONLY);
+        if (!o->keep_stdio && (nul < 0 || dup2(nul, 0) < 0 || dup2(o->out_fd, 1) < 0 || dup2(o->out_fd, 2) < 0))
             _exit(GBOX_EXIT_LAUNCH);
         if (setgroups(0, NULL) < 0) /* setgroups is denied inside: drop ours before entering */
             fail("drop supplementary groups");
@@ -121,7 +134,7 @@ int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, ch
         if (b < 0)
             fail("fork into the sandbox's pid namespace");
         if (b == 0)
-            inner(spec, bpf, argv);
+            inner(spec, bpf, argv, o);
         int st;
         while (waitpid(b, &st, 0) < 0)
             if (errno != EINTR)

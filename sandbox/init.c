@@ -61,6 +61,13 @@ int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *rea
 {
     sigset_t set;
     sbx_forward_set(&set);
+    if (spec->wait_start) {
+        /* OCI "created": everything is in place; the parent says when to start (EOF: never). */
+        struct child_msg c = {.type = MSG_CREATED};
+        char go;
+        if (write_all(sync_fd, &c, sizeof(c)) < 0 || TEMP_RETRY(read(sync_fd, &go, 1)) != 1)
+            return -1;
+    }
     pid_t pid = fork();
     if (pid < 0) {
         struct child_msg m = {.type = MSG_ERROR};

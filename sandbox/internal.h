@@ -24,6 +24,7 @@ enum msg_type {
     MSG_READY = 3,    /* setup done, about to exec; stages carry the child's timings */
     MSG_EXIT = 4,     /* init: the program ended; value = wait status */
     MSG_HELD = 5,     /* a warm sandbox (spec->on_release) is set up and waits for its program */
+    MSG_CREATED = 6,  /* spec->wait_start: set up, waiting for one byte before forking the program */
 };
 struct child_msg {
     int type;
@@ -44,12 +45,12 @@ struct sbx_bpf {
 };
 /* Compile the filters (in the parent). With cache_dir, a compiled program is reused when the
  * filter's canonical form matches byte for byte. */
-int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[2],
+int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[SBX_MAX_FILTERS],
                         struct sbx_err **err);
-void sbx_seccomp_release(struct sbx_bpf bpf[2]);
+void sbx_seccomp_release(struct sbx_bpf bpf[SBX_MAX_FILTERS]);
 /* Load the program (no_new_privs must already be set); returns the listener fd (or -1 when the
  * program has no notify action) and 0, or -1 with ce filled. */
-int sbx_seccomp_in_child(const struct sbx_bpf bpf[2], int *listener, struct child_err *ce);
+int sbx_seccomp_in_child(const struct sbx_bpf bpf[SBX_MAX_FILTERS], int *listener, struct child_err *ce);
 
 /* mount.c */
 /* What the child opens before it acts as root of its user namespace (see overlay.c). */

@@ -53,7 +53,7 @@
 
 struct launch {
     const struct sbx_spec *spec;
-    struct sbx_bpf bpf[2];
+    struct sbx_bpf bpf[SBX_MAX_FILTERS];
     struct sbx_cgroup *cg;
     struct sbx_net *net; /* veth: the host end and its netlink socket */
     int sock[2];
@@ -100,11 +100,25 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "sync", errno, "wait for the parent");
     if ((s->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return child_fail(ce, "userns", errno, "become root of the user namespace");
+    for (size_t i = 0; i < s->n_ns_join; i++) {
+        int nfd = open(s->ns_join[i].path, O_RDONLY | O_CLOEXEC);
+        if (nfd < 0 || setns(nfd, s->ns_join[i].type) < 0) {
+            int e = errno;
+            if (nfd >= 0)
+                close(nfd);
+            return child_fail(ce, "setns", e, "join namespace %s", s->ns_join[i].path);
+        }
+        close(nfd);
+    }
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
     /* a pseudo-terminal of gbox's own (run -t), never the host's: TIOCSCTTY only then */
-    if (s->controlling_tty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
-        return child_fail(ce, "session", errno, "make the pseudo-terminal the controlling terminal");
+    if (s->controlling_tty) {
+        if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+            return child_fail(ce, "session", errno, "make the pseudo-terminal the controlling terminal");
+    } else if (s->console && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) { /* OCI terminal: true */
+        return child_fail(ce, "console", errno, "make the terminal on fd 0 the controlling terminal");
+    }
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
     if (sbx_net_in_child(s, ce) < 0)
@@ -243,6 +257,7 @@ struct watch {
     int pidfd, sigfd, listener;
     pid_t pid;
     bool have_status, have_err, killed_seccomp, timed_out, exited, held;
+    bool created, started; /* spec->wait_start: the child waits; start_fd released it */
     double t_ready, t_exit; /* when the program started and ended, for the stage timings */
     int status, init_status;
     struct child_err err;
@@ -308,6 +323,14 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
                 static char names[8][16];
                 snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
                 stage(res, names[i], m.stages[i].ms);
+            }
+            break;
+        case MSG_CREATED:
+            w->created = true;
+            if (l->spec->on_created) {
+                struct sbx_started info = {.init_pid = w->pid};
+                sbx_cgroup_paths(l->cg, &info);
+                l->spec->on_created(l->spec->on_start_arg, &info);
             }
             break;
         case MSG_HELD:
@@ -400,11 +423,13 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
     bool term_sent = false;
     double stop_deadline = -1; /* a forwarded SIGTERM/SIGINT: kill when the grace is over */
     while (!w->exited) {
-        struct pollfd p[4] = {
+        bool wait_start = w->created && !w->started && s->start_fd >= 0;
+        struct pollfd p[5] = {
             {.fd = w->pidfd, .events = POLLIN},
             {.fd = l->sock[0], .events = POLLIN},
             {.fd = w->sigfd, .events = POLLIN},
             {.fd = w->listener, .events = POLLIN},
+            {.fd = wait_start ? s->start_fd : -1, .events = POLLIN},
         };
         int timeout = -1;
         double next = deadline > 0 && (stop_deadline < 0 || deadline < stop_deadline) ? deadline : stop_deadline;
@@ -412,7 +437,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
             double left = next - now_ms();
             timeout = left <= 0 ? 0 : (int)left + 1;
         }
-        int n = poll(p, w->listener >= 0 ? 4 : 3, timeout);
+        int n = poll(p, 5, timeout);
         if (n < 0 && errno != EINTR)
             return -1;
         if (deadline > 0 && now_ms() >= deadline) {
@@ -440,14 +465,28 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         }
         if (p[1].revents & POLLIN)
             read_messages(l, w, res);
+        if (p[4].revents & (POLLIN | POLLHUP)) {
+            /* OCI start: release the waiting child (the deadline counts from here) */
+            char b[64], go = 1;
+            if (read(s->start_fd, b, sizeof(b)) > 0) {
+                w->started = true;
+                write_all(l->sock[0], &go, 1);
+                if (s->timeout_ms > 0)
+                    deadline = now_ms() + (double)s->timeout_ms;
+            }
+        }
         if (p[2].revents & POLLIN) {
             struct signalfd_siginfo si;
-            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD &&
-                s->forward_signals) {
-                syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
-                if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && stop_deadline < 0 &&
-                    s->kill_grace_ms > 0)
-                    stop_deadline = now_ms() + (double)s->kill_grace_ms;
+            if (read(w->sigfd, &si, sizeof(si)) == sizeof(si) && si.ssi_signo != SIGCHLD && s->forward_signals) {
+                if (w->created && !w->started) {
+                    /* created, not started: no program to hand the signal to; it ends the sandbox */
+                    kill_sandbox(l, w);
+                } else {
+                    syscall(SYS_pidfd_send_signal, w->pidfd, (int)si.ssi_signo, NULL, 0);
+                    if ((si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) && stop_deadline < 0 &&
+                        s->kill_grace_ms > 0)
+                        stop_deadline = now_ms() + (double)s->kill_grace_ms;
+                }
             }
         }
         if (p[0].revents & POLLIN) {
@@ -638,7 +677,7 @@ void sbx_spec_free(struct sbx_spec *s)
         free(s->mounts[i].layers);
     }
     free(s->mounts);
-    for (size_t i = 0; i < 2; i++)
+    for (size_t i = 0; i < SBX_MAX_FILTERS; i++)
         free(s->seccomp.filters[i].rules);
     free(s->cgroup_name);
     free(s->limits.cpuset_cpus);
@@ -646,6 +685,14 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->limits.io);
     free(s->seccomp_cache_dir);
     free(s->veth.egress);
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        free(s->sysctl[i].key);
+        free(s->sysctl[i].value);
+    }
+    free(s->sysctl);
+    for (size_t i = 0; i < s->n_ns_join; i++)
+        free(s->ns_join[i].path);
+    free(s->ns_join);
     for (size_t i = 0; i < s->landlock.n_paths; i++)
         free(s->landlock.paths[i].path);
     free(s->landlock.paths);

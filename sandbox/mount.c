@@ -260,12 +260,36 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
         return mount_at(root, m->target, false, "gbox-empty", "tmpfs",
                         MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555", ce,
                         "empty directory");
+    case SBX_MOUNT_MQUEUE:
+        return mount_at(root, m->target, false, "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                        NULL, ce, "mqueue");
     case SBX_MOUNT_MASK:
         return mask_path(root, m->target, m->optional, ce);
     case SBX_MOUNT_READONLY:
         return remount_flags(root, m->target, MS_RDONLY | MS_NOSUID | MS_NODEV, m->optional, ce);
     }
     return child_fail(ce, "mount", EINVAL, "unknown mount kind %d", (int)m->kind);
+}
+
+/* The spec's sysctls, through the new root's own /proc (its procfs is mounted by now): before
+ * the read-only and masked paths, which usually cover /proc/sys. */
+static int apply_sysctls(int root, const struct sbx_spec *s, struct child_err *ce)
+{
+    for (size_t i = 0; i < s->n_sysctl; i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl[i].key);
+        for (char *c = path + 10; *c; c++)
+            if (*c == '.')
+                *c = '/';
+        int fd = openat2_in_root(root, path, O_WRONLY);
+        int rc = fd < 0 ? -1 : write_all(fd, s->sysctl[i].value, strlen(s->sysctl[i].value));
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (rc < 0)
+            return child_fail(ce, "sysctl", e, "set sysctl %s to %s", s->sysctl[i].key, s->sysctl[i].value);
+    }
+    return 0;
 }
 
 static int open_layers(char *const *paths, size_t n, int **out, struct child_err *ce)
@@ -374,15 +398,32 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
         snprintf(what + strlen(what), sizeof(what) - strlen(what), " and %zu more layers", spec->n_layers - 1);
     struct sbx_overlay o = {src->root, src->n_root, spec->state_dir ? src->upper : up,
                             spec->state_dir ? src->work : wk, nr, spec->overlay_api, what};
-    if (sbx_overlay_mount(&o, ce) < 0)
+    if (spec->rootfs_bind) {
+        /* an OCI bundle's root: the directory itself, so what the program writes stays there */
+        char sp[64];
+        fd_path(src->root[0], sp, sizeof(sp));
+        if (mount(sp, newroot, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return child_fail(ce, "mount", errno, "bind root %s", spec->rootfs);
+    } else if (sbx_overlay_mount(&o, ce) < 0) {
         return -1;
+    }
 
     _cleanup_close_ int root = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return child_fail(ce, "mount", errno, "open new root");
-    for (size_t i = 0; i < spec->n_mounts; i++)
+    bool sysctls_done = false;
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        enum sbx_mount_kind k = spec->mounts[i].kind;
+        if (!sysctls_done && (k == SBX_MOUNT_READONLY || k == SBX_MOUNT_MASK)) {
+            if (apply_sysctls(root, spec, ce) < 0)
+                return -1;
+            sysctls_done = true;
+        }
         if (apply_mount(root, spec, i, src, ce) < 0)
             return -1;
+    }
+    if (!sysctls_done && apply_sysctls(root, spec, ce) < 0)
+        return -1;
     /* The working directory exists, like a mount point: an image need not have it. */
     int cwd = spec->cwd ? resolve_target(root, spec->cwd, false, true) : -1;
     if (spec->cwd && cwd < 0)

@@ -56,6 +56,7 @@ enum sbx_mount_kind {
     SBX_MOUNT_READONLY, /* remount target read-only */
     SBX_MOUNT_LAYERS,   /* a read-only stack of module layers at target (an overlay; one layer:
                            a read-only bind) */
+    SBX_MOUNT_MQUEUE,   /* a POSIX message queue file system at target (OCI front end) */
 };
 
 struct sbx_mount {
@@ -117,8 +118,9 @@ struct sbx_arg_cond {
 };
 
 /* A seccomp action: allow, errno(N), kill (the sandbox dies and the parent learns the syscall),
- * log, trap. */
-enum sbx_action_kind { SBX_ACT_ALLOW, SBX_ACT_ERRNO, SBX_ACT_KILL, SBX_ACT_LOG, SBX_ACT_TRAP };
+ * log, trap; KILL_PROCESS: the kernel kills the process at once, no notification (OCI profiles'
+ * SCMP_ACT_KILL*: any number of filters may use it). */
+enum sbx_action_kind { SBX_ACT_ALLOW, SBX_ACT_ERRNO, SBX_ACT_KILL, SBX_ACT_LOG, SBX_ACT_TRAP, SBX_ACT_KILL_PROCESS };
 struct sbx_action {
     enum sbx_action_kind kind;
     int errnum; /* ERRNO */
@@ -142,8 +144,9 @@ struct sbx_filter {
  * uses a second filter, defaulting to allow, for conditions that refine an unconditional rule of
  * the first (libseccomp cannot express "if condition then A else B" on one syscall). At most one
  * filter may contain kill actions (they need the one seccomp listener). */
+#define SBX_MAX_FILTERS 3 /* a policy's two, plus an OCI config's own profile */
 struct sbx_seccomp {
-    struct sbx_filter filters[2];
+    struct sbx_filter filters[SBX_MAX_FILTERS];
     size_t n_filters;
 };
 
@@ -203,6 +206,18 @@ struct sbx_rlimit {
 
 struct sbx_idmap {
     uint32_t inside, outside, count;
+};
+
+/* An existing namespace the sandbox joins instead of creating one (CLONE_NEWNET, CLONE_NEWIPC or
+ * CLONE_NEWUTS; not with CLONE_NEWUSER: the new user namespace would not own it). */
+struct sbx_ns_join {
+    int type;
+    char *path;    /* /proc/PID/ns/net, /run/netns/NAME, ... */
+};
+
+/* A namespaced sysctl written inside the sandbox (/proc/sys/KEY with '.' -> '/'), after the mounts. */
+struct sbx_sysctl {
+    char *key, *value;
 };
 
 /* What a supervisor needs to find a running sandbox again (see sbx_spec.on_start). */
@@ -271,6 +286,21 @@ struct sbx_spec {
     /* Called once in the parent when the program has started (NULL: not called). */
     void (*on_start)(void *arg, const struct sbx_started *info);
     void *on_start_arg;
+
+    /* OCI front end (runtime/oci_*.c); all off for gbox run and the daemon. */
+    bool rootfs_bind;        /* the root is rootfs itself, bound (writable unless readonly_root),
+                                not an overlay over it: OCI bundles own their root */
+    bool console;            /* fd 0 is a terminal: make it the sandbox's controlling terminal */
+    struct sbx_sysctl *sysctl;
+    size_t n_sysctl;
+    struct sbx_ns_join *ns_join; /* joined in the child first thing after the parent's go */
+    size_t n_ns_join;
+    /* wait_start: the child stops after every setup step, right before the program would be
+     * forked (OCI "created"); on_created is called in the parent then (init_pid known, cgroups
+     * made); the program starts once a byte can be read from start_fd. */
+    bool wait_start;
+    int start_fd;
+    void (*on_created)(void *arg, const struct sbx_started *info);
     /* A warm sandbox (the daemon's pool, runtime/pool.c): with hold_fd >= 0 the whole sandbox is
      * set up (namespaces, cgroups, root, credentials, Landlock, seccomp) when on_release is set,
      * and its init waits before starting a program. on_held is called once it waits; when
@@ -342,6 +372,15 @@ void sbx_cgroup_stats_at(const struct sbx_started *where, struct sbx_cgroup_stat
 void sbx_cgroup_kill_at(const struct sbx_started *where);
 int sbx_cgroup_remove_at(const struct sbx_started *where);
 
+/* The directories sbx_run will create for spec's cgroups (host path, and the mount point of
+ * its hierarchy: "/sys/fs/cgroup/memory"), before they exist: the OCI front end binds them
+ * read-only into the container's /sys/fs/cgroup. Returns how many (at most max). */
+struct sbx_cgroup_dir {
+    char host[4096];
+    char mount_point[4096];
+};
+size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *out, size_t max);
+
 /* Change limits of a running sandbox found by `where` (gbox daemon's live configuration): only
  * what `what` names (SBX_CGU_*), from old to l (a limit < 0: none; io devices only in old are
  * unthrottled). A controller the sandbox has no cgroup for cannot change: -1, EOPNOTSUPP.
@@ -359,6 +398,17 @@ int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgrou
  * before exec makes it exit 125 with a message on out_fd. */
 int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
                 int out_fd, pid_t *pid, struct sbx_err **err);
+
+/* sbx_exec_in with choices: keep_stdio leaves the caller's fds 0-2 to the process (out_fd
+ * unused); detach lets it outlive the caller (no parent-death signal): the OCI `exec`. */
+struct sbx_exec_opts {
+    int out_fd;
+    bool keep_stdio;
+    bool detach;
+    bool console;   /* fd 0 is a terminal: make it the controlling terminal */
+};
+int sbx_exec_in_opts(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
+                     const struct sbx_exec_opts *o, pid_t *pid, struct sbx_err **err);
 
 /* Resolve a native syscall number to its name for reports ("syscall-N" when unknown). */
 void sbx_syscall_name(int nr, char *buf, size_t len);

@@ -34,6 +34,8 @@ static uint32_t to_scmp_action(struct sbx_action a, bool *notify)
         return SCMP_ACT_LOG;
     case SBX_ACT_TRAP:
         return SCMP_ACT_TRAP;
+    case SBX_ACT_KILL_PROCESS:
+        return SCMP_ACT_KILL_PROCESS;
     }
     return SCMP_ACT_KILL_PROCESS;
 }
@@ -225,12 +227,12 @@ static int compile_filter(const struct sbx_filter *sc, struct sbx_bpf *out, stru
     return 0;
 }
 
-int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[2],
+int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, struct sbx_bpf out[SBX_MAX_FILTERS],
                         struct sbx_err **err)
 {
-    memset(out, 0, 2 * sizeof(*out));
+    memset(out, 0, SBX_MAX_FILTERS * sizeof(*out));
     unsigned notify = 0;
-    for (size_t i = 0; i < sc->n_filters && i < 2; i++) {
+    for (size_t i = 0; i < sc->n_filters && i < SBX_MAX_FILTERS; i++) {
         struct blob key = {0};
         if (cache_dir)
             filter_blob(&sc->filters[i], &key);
@@ -253,19 +255,19 @@ int sbx_seccomp_prepare(const struct sbx_seccomp *sc, const char *cache_dir, str
     return 0;
 }
 
-void sbx_seccomp_release(struct sbx_bpf bpf[2])
+void sbx_seccomp_release(struct sbx_bpf bpf[SBX_MAX_FILTERS])
 {
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < SBX_MAX_FILTERS; i++) {
         free(bpf[i].insns);
         bpf[i].insns = NULL;
         bpf[i].len = 0;
     }
 }
 
-int sbx_seccomp_in_child(const struct sbx_bpf bpf[2], int *listener, struct child_err *ce)
+int sbx_seccomp_in_child(const struct sbx_bpf bpf[SBX_MAX_FILTERS], int *listener, struct child_err *ce)
 {
     *listener = -1;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < SBX_MAX_FILTERS; i++) {
         if (!bpf[i].len)
             continue;
         struct sock_fprog prog = {.len = bpf[i].len, .filter = bpf[i].insns};

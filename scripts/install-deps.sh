@@ -12,9 +12,10 @@ set -eu
 BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libnl-route-3-dev libnftables-dev
     libssl-dev libarchive-dev libacl1-dev libzstd-dev liblz4-dev go-md2man"
 # podman: the OCI import test makes its layout with `podman save` (as root, no systemd needed);
+# podman and containerd (ctr) also drive gbox as their OCI runtime in tests/oci
 # valgrind: tests/valgrind runs the daemon under memcheck
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat
-    python3 podman bsdutils libcap2-bin valgrind"
+    python3 podman containerd bsdutils libcap2-bin valgrind"
 FUZZ="clang libclang-rt-14-dev"
 BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
 # the VM: qemu (TCG), busybox-static for its initramfs, kmod to resolve the kernel's modules,

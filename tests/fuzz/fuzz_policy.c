@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* Compiling the filters with libseccomp costs milliseconds: one input in 16 (chosen by
          * its size, so a crash reproduces) goes that far. */
         if (size % 16 == 0) {
-            struct sbx_bpf bpf[2];
+            struct sbx_bpf bpf[SBX_MAX_FILTERS];
             if (sbx_seccomp_prepare(&spec.seccomp, NULL, bpf, &err) == 0)
                 sbx_seccomp_release(bpf);
             sbx_err_free(&err);

@@ -168,7 +168,7 @@ static void check_invariants(const struct sbx_seccomp *s, const char *what)
 /* The plan must compile into BPF the way gbox run compiles it. */
 static void check_compiles(const struct sbx_seccomp *s, const char *what)
 {
-    struct sbx_bpf bpf[2];
+    struct sbx_bpf bpf[SBX_MAX_FILTERS];
     struct sbx_err *err = NULL;
     if (sbx_seccomp_prepare(s, NULL, bpf, &err) < 0) {
         char m[1100];

@@ -1,0 +1,371 @@
+#!/usr/bin/env bats
+# The OCI runtime command line on its own (no podman): create/start/state/kill/delete and their
+# edge cases, config.json errors, hooks, exec, the policy annotation. docs/oci.md.
+
+load helpers
+
+teardown() {
+    oci_teardown
+}
+
+@test "create leaves the process waiting; start runs it; the pid file holds the bare pid" {
+    b=$(make_bundle sh -c 'echo started > /ran; exit 0')
+    run -0 create --bundle "$b" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+    run -0 cat "$BATS_TEST_TMPDIR/pid"
+    [[ "$output" =~ ^[0-9]+$ ]]
+    [ "$(wc -l <"$BATS_TEST_TMPDIR/pid")" -eq 0 ] # no newline, as runc writes it
+    pid=$output
+    kill -0 "$pid"
+    run -0 runc state c1
+    assert_equal "$(jq -r .status <<<"$output")" created
+    assert_equal "$(jq -r .pid <<<"$output")" "$pid"
+    assert_equal "$(jq -r .bundle <<<"$output")" "$b"
+    assert_equal "$(jq -r .ociVersion <<<"$output")" 1.0.2
+    # created: the program has not run
+    [ ! -e "$b/rootfs/ran" ]
+    run -0 runc start c1
+    wait_status c1 stopped
+    run -0 cat "$b/rootfs/ran"
+    assert_output started
+    run -0 runc delete c1
+    [ ! -e "$BATS_TEST_TMPDIR/root/c1" ]
+}
+
+@test "duplicate and unknown ids fail; an invalid id is a usage error" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -1 create --bundle "$b" c1
+    assert_output --partial "container c1 already exists"
+    assert_equal "$(status_of c1)" created # the first is untouched
+    for verb in state start delete kill; do
+        run -1 runc "$verb" nope
+        assert_output --partial "container nope does not exist"
+    done
+    run -2 create --bundle "$b" "../x"
+    assert_output --partial 'invalid container id "../x"'
+}
+
+@test "delete refuses a created or running container without --force" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -1 runc delete c1
+    assert_output --partial "container c1 is created: stop it first, or delete --force"
+    run -0 runc start c1
+    wait_status c1 running
+    run -1 runc delete c1
+    assert_output --partial "container c1 is running"
+    assert_equal "$(status_of c1)" running
+    run -0 runc delete --force c1
+    run -1 runc state c1
+}
+
+@test "delete --force of a running container kills it and removes its cgroups" {
+    b=$(make_bundle sleep 100)
+    edit_config '.linux.resources={"pids":{"limit":20}}'
+    run -0 create --bundle "$b" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+    run -0 runc start c1
+    wait_status c1 running
+    pid=$(cat "$BATS_TEST_TMPDIR/pid")
+    dirs=$(jq -r '.cgroup_v2, .cgroup_v1[]' "$BATS_TEST_TMPDIR/root/c1/state.json" | grep -v null)
+    [ -n "$dirs" ]
+    for d in $dirs; do [ -d "$d" ]; done
+    run -0 runc delete --force c1
+    ! kill -0 "$pid" 2>/dev/null
+    for d in $dirs; do [ ! -d "$d" ]; done
+}
+
+@test "start twice fails; start of a stopped container fails" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    run -1 runc start c1
+    assert_output --partial "container c1 is running: only a created container can be started"
+    run -0 runc kill c1 KILL
+    wait_status c1 stopped
+    run -1 runc start c1
+    assert_output --partial "is stopped"
+}
+
+@test "kill takes names with and without SIG, and numbers; a bad signal is a usage error" {
+    b=$(make_bundle sleep 100)
+    for sig in TERM SIGTERM 15; do
+        run -0 create --bundle "$b" c1
+        run -0 runc start c1
+        wait_status c1 running
+        run -0 runc kill c1 "$sig"
+        wait_status c1 stopped
+        run -0 runc delete c1
+    done
+    run -0 create --bundle "$b" c1
+    run -2 runc kill c1 SIGNOPE
+    assert_output --partial 'unknown signal "SIGNOPE"'
+    assert_equal "$(status_of c1)" created
+}
+
+@test "kill of a created container ends it before the program ever runs" {
+    b=$(make_bundle sh -c 'touch /ran')
+    run -0 create --bundle "$b" c1
+    run -0 runc kill c1 TERM
+    wait_status c1 stopped
+    [ ! -e "$b/rootfs/ran" ]
+    run -1 runc kill c1 TERM
+    assert_output --partial "is stopped: nothing to signal"
+}
+
+@test "the container's exit code is the shim's: run returns it" {
+    b=$(make_bundle sh -c 'exit 7')
+    run -7 runc run --bundle "$b" c1
+    [ ! -e "$BATS_TEST_TMPDIR/root/c1" ]
+    b2=$BATS_TEST_TMPDIR/bundle
+    edit_config '.process.args=["sh","-c","kill -9 $$"]'
+    run -137 runc run --bundle "$b2" c2
+}
+
+@test "config.json errors name the file, the field and what was expected; nothing is left" {
+    b=$(make_bundle true)
+    edit_config '.linux.resources={"memory":{"limit":"x"}}'
+    run -2 create --bundle "$b" c1
+    assert_output "gbox: $b/config.json: linux.resources.memory.limit: expected an integer >= -1, got \"x\""
+    [ ! -e "$BATS_TEST_TMPDIR/root/c1" ]
+    edit_config '.linux.resources={} | .process.capabilities.bounding += ["CAP_NOPE"]'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "process.capabilities.bounding[3]: expected a capability name"
+    assert_output --partial '"CAP_NOPE"'
+    edit_config '.process.capabilities.bounding -= ["CAP_NOPE"] | .linux.bogus=1'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "linux.bogus: unknown or unsupported field"
+    edit_config 'del(.linux.bogus) | .linux.namespaces |= (map(select(.type != "pid")) + [{"type":"pid","path":"/proc/1/ns/pid"}])'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "path: joining an existing namespace is supported for network, ipc and uts only"
+    echo '{"ociVersion": "1.0.2",' >"$b/config.json"
+    run -2 create --bundle "$b" c1
+    assert_output --partial "config.json: line 2"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+}
+
+@test "an unknown seccomp syscall fails only when the rule would restrict" {
+    b=$(make_bundle true)
+    edit_config '.linux.seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["no_such_call"],"action":"SCMP_ACT_ERRNO"}]}'
+    run -2 create --bundle "$b" c1
+    assert_output --partial 'linux.seccomp.syscalls[0].names[0]: expected a syscall name libseccomp knows'
+    edit_config '.linux.seccomp={"defaultAction":"SCMP_ACT_LOG","syscalls":[{"names":["no_such_call"],"action":"SCMP_ACT_ALLOW"}]}'
+    run -0 create --bundle "$b" c1
+}
+
+@test "an OCI seccomp profile is enforced" {
+    b=$(make_bundle sh -c 'mkdir /d 2>&1; echo rc=$?')
+    edit_config '.linux.seccomp={"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}'
+    run -0 runc run --bundle "$b" c1
+    assert_output --partial "Permission denied"
+    assert_output --partial "rc=1"
+}
+
+@test "limits, hostname, sysctl, rlimits, masked and read-only paths apply inside" {
+    b=$(make_bundle sh -c 'hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; cat /proc/sys/net/ipv4/ip_forward; ulimit -n; cat /proc/keys | wc -c; (echo 0 > /proc/sys/net/ipv4/ip_forward) 2>&1 | grep -c Read-only')
+    edit_config '.hostname="oci-host" | .linux.resources={"memory":{"limit":67108864},"pids":{"limit":33}}
+                 | .mounts += [{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["ro"]}]
+                 | .linux.sysctl={"net.ipv4.ip_forward":"1"} | .process.rlimits=[{"type":"RLIMIT_NOFILE","hard":321,"soft":123}]'
+    run -0 runc run --bundle "$b" c1
+    assert_output "oci-host
+67108864
+33
+1
+123
+0
+1"
+}
+
+@test "a sysctl outside the container's namespaces is refused" {
+    b=$(make_bundle true)
+    edit_config '.linux.sysctl={"kernel.pid_max":"4096"}'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "linux.sysctl.kernel.pid_max: not a sysctl of a namespace the container has of its own"
+}
+
+@test "hooks run at their moments with the state on stdin" {
+    b=$(make_bundle sh -c 'echo program >> /hooklog')
+    log=$b/rootfs/hooklog
+    hook=$BATS_TEST_TMPDIR/hook.sh
+    printf '#!/bin/sh\nst=$(cat)\necho "$1 $(echo "$st" | jq -r .id) $(echo "$st" | jq -r .status)" >> %s\n' "$log" >"$hook"
+    chmod +x "$hook"
+    edit_config --arg h "$hook" '.hooks={"prestart":[{"path":$h,"args":["hook","prestart"]}],
+        "createRuntime":[{"path":$h,"args":["hook","createRuntime"]}],
+        "poststart":[{"path":$h,"args":["hook","poststart"]}],
+        "poststop":[{"path":$h,"args":["hook","poststop"]}]}'
+    run -0 create --bundle "$b" c1
+    run -0 cat "$log"
+    assert_output "prestart c1 created
+createRuntime c1 created"
+    run -0 runc start c1
+    wait_status c1 stopped
+    run -0 runc delete c1
+    # poststart runs once start returned: the program may have ended already
+    run -0 sort "$log"
+    assert_line --index 0 "createRuntime c1 created"
+    assert_line --index 1 --regexp "^poststart c1 (running|stopped)$"
+    assert_line --index 2 "poststop c1 stopped"
+    assert_line --index 3 "prestart c1 created"
+    assert_line --index 4 "program"
+}
+
+@test "a failing prestart hook fails create and leaves nothing" {
+    b=$(make_bundle true)
+    edit_config '.hooks={"prestart":[{"path":"/bin/false"}]}'
+    run -125 create --bundle "$b" c1
+    assert_output --partial "prestart hook /bin/false failed (exit code 1)"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+    edit_config '.hooks={"createContainer":[{"path":"/bin/true"}]}'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "hooks.createContainer: hooks that run inside the container are not supported yet"
+}
+
+@test "exec runs in the container: command line, --process FILE, --detach with a pid file" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -1 runc exec c1 true
+    assert_output --partial "exec needs a running container"
+    run -0 runc start c1
+    wait_status c1 running
+    run -0 runc exec c1 sh -c 'hostname; cat /proc/1/cmdline | tr "\0" " "'
+    assert_output --partial gbox
+    run -5 runc exec c1 sh -c 'exit 5'
+    jq -n '{"cwd":"/tmp","args":["sh","-c","pwd; echo $FOO"],"env":["FOO=bar"],"user":{"uid":0,"gid":0}}' >"$BATS_TEST_TMPDIR/p.json"
+    run -0 runc exec --process "$BATS_TEST_TMPDIR/p.json" c1
+    assert_output "/tmp
+bar"
+    runc exec --detach --pid-file "$BATS_TEST_TMPDIR/xpid" c1 sleep 50 </dev/null >/dev/null 2>&1
+    xpid=$(cat "$BATS_TEST_TMPDIR/xpid")
+    kill -0 "$xpid"
+    run -0 runc ps --format json c1
+    [ "$(jq length <<<"$output")" -ge 3 ]
+}
+
+@test "pause and resume freeze the container's cgroup" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -1 runc pause c1
+    run -0 runc start c1
+    wait_status c1 running
+    run -0 runc pause c1
+    assert_equal "$(status_of c1)" paused
+    run -0 runc resume c1
+    assert_equal "$(status_of c1)" running
+}
+
+@test "global options: --log-format json both ways, --systemd-cgroup refused, --version, features, list" {
+    run -0 "$RUNC" --version
+    assert_output --partial "gbox-runc version"
+    run -2 runc --systemd-cgroup state x
+    assert_output --partial "--systemd-cgroup is not supported"
+    run -1 "$RUNC" --root "$BATS_TEST_TMPDIR/root" --log "$BATS_TEST_TMPDIR/log1" --log-format=json state nope
+    run -0 jq -r .msg "$BATS_TEST_TMPDIR/log1"
+    assert_output "container nope does not exist"
+    run -1 "$RUNC" --root "$BATS_TEST_TMPDIR/root" --log "$BATS_TEST_TMPDIR/log2" --log-format json state nope
+    run -0 jq -r .level "$BATS_TEST_TMPDIR/log2"
+    assert_output error
+    run -0 "$RUNC" features
+    assert_equal "$(jq -r .linux.cgroup.systemd <<<"$output")" false
+    # `gbox oci` and `gbox --root` reach the same runtime
+    b=$(make_bundle sleep 100)
+    "$GBOX" --root "$BATS_TEST_TMPDIR/root" create --bundle "$b" c1 </dev/null >/dev/null
+    run -0 "$GBOX" oci --root "$BATS_TEST_TMPDIR/root" list --format json
+    assert_equal "$(jq -r '.[0].id + " " + .[0].status' <<<"$output")" "c1 created"
+}
+
+@test "a terminal through --console-socket: the pty master arrives by SCM_RIGHTS" {
+    command -v python3 >/dev/null || require_feature python3 "the console-socket receiver is a python3 script"
+    b=$(make_bundle sh -c 'test -t 0 && test -t 1 && stty size && echo on-a-tty')
+    edit_config '.process.terminal=true | .process.consoleSize={"height":33,"width":111}'
+    run -2 create --bundle "$b" c1
+    assert_output --partial "--console-socket is required"
+    sock=$BATS_TEST_TMPDIR/console.sock
+    python3 - "$sock" >"$BATS_TEST_TMPDIR/tty.out" 2>&1 <<'EOF' &
+import array, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+msg, anc, _, _ = c.recvmsg(256, socket.CMSG_LEN(4))
+fd = array.array("i", anc[0][2][:4])[0]
+out = b""
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+    if b"on-a-tty" in out:
+        break
+sys.stdout.write(out.decode(errors="replace"))
+EOF
+    rcv=$!
+    for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+    run -0 create --bundle "$b" --console-socket "$sock" c1
+    run -0 runc start c1
+    wait "$rcv"
+    run -0 cat "$BATS_TEST_TMPDIR/tty.out"
+    assert_output --partial "33 111"
+    assert_output --partial on-a-tty
+}
+
+@test "the org.graphoid.policy annotation: the stricter of policy and config wins" {
+    b=$(make_bundle sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; grep CapEff /proc/self/status; ulimit -n; mkdir /x 2>&1 >/dev/null; unshare -U true 2>&1 | head -1')
+    # config: 64M (stricter than base's 512M), pids unlimited (base: 256), CAP_KILL (base: none)
+    edit_config '.annotations={"org.graphoid.policy":"base"} | .linux.resources={"memory":{"limit":67108864}}
+                 | .mounts += [{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup"}]'
+    run -0 runc run --bundle "$b" c1
+    assert_line --index 0 67108864
+    assert_line --index 1 256
+    assert_line --index 2 "CapEff:	0000000000000000"
+    assert_line --index 3 256
+    # base: a read-only root, and the namespaces group denied
+    assert_line --index 4 --partial "Read-only file system"
+    assert_line --index 5 --partial "not permitted"
+    edit_config '.annotations={"org.graphoid.policy":"no-such-policy"}'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "annotation org.graphoid.policy=no-such-policy"
+}
+
+@test "spec --policy writes a config.json and the same seccomp profile, which run" {
+    d=$BATS_TEST_TMPDIR/sp
+    mkdir -p "$d"
+    run -0 "$RUNC" spec --bundle "$d" --policy base
+    run -0 jq -r '.linux.resources.pids.limit, .root.readonly, .process.user.uid, .annotations["org.graphoid.policy"]' "$d/config.json"
+    assert_output "256
+true
+1000
+base"
+    run -0 jq -e '.defaultAction == "SCMP_ACT_ERRNO" and .defaultErrnoRet == 38 and (.syscalls | length > 50)' "$d/seccomp.json"
+    run -0 cmp <(jq -S .linux.seccomp "$d/config.json") <(jq -S . "$d/seccomp.json")
+    run -1 "$RUNC" spec --bundle "$d"
+    assert_output --partial "exists already"
+    cp -a "$(dirname "$GBOX")/images/base/rootfs" "$d/rootfs"
+    jq '.process.terminal=false | .process.args=["sh","-c","id -u; mount -t tmpfs t /tmp 2>&1 | head -1"]' "$d/config.json" >"$d/c" && mv "$d/c" "$d/config.json"
+    run -0 runc run --bundle "$d" c1
+    assert_line --index 0 1000
+    assert_line --index 1 --partial "denied"
+}
+
+@test "linux.namespaces paths: a second container joins the first one's network, ipc and uts" {
+    b=$(make_bundle sleep 100)
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    init=$(jq -r .init_pid "$BATS_TEST_TMPDIR/root/c1/state.json")
+    want=$(readlink /proc/"$init"/ns/net)
+    b2=$BATS_TEST_TMPDIR/bundle2
+    mkdir -p "$b2"
+    ln -s "$b/rootfs" "$b2/rootfs"
+    jq --arg p "/proc/$init/ns" '.process.args=["sh","-c","readlink /proc/self/ns/net; hostname"]
+        | .hostname="joined" | .linux.namespaces |= (map(select(.type != "network" and .type != "ipc" and .type != "uts"))
+        + [{"type":"network","path":($p + "/net")},{"type":"ipc","path":($p + "/ipc")},{"type":"uts","path":($p + "/uts")}])' \
+        "$b/config.json" >"$b2/config.json"
+    run -0 runc run --bundle "$b2" c2
+    assert_line --index 0 "$want"
+    assert_line --index 1 joined
+    # the policy's network.mode none forbids it
+    jq '.annotations={"org.graphoid.policy":"base"}' "$b2/config.json" >"$b2/c" && mv "$b2/c" "$b2/config.json"
+    run -2 create --bundle "$b2" c3
+    assert_output --partial "network.mode none forbids joining the network namespace /proc/$init/ns/net"
+}
