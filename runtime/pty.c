@@ -46,6 +46,15 @@ static int write_full(int fd, const char *buf, ssize_t n)
     return 0;
 }
 
+/* A resize that arrived (the handler wrote to the pipe) is applied before anything typed after it
+ * is passed on: the program must see the new size when it reads that input. */
+static void apply_winch(struct pty_relay *r)
+{
+    char c[16];
+    if (read(winch_pipe[0], c, sizeof(c)) > 0)
+        copy_winsize(r->saved[0], r->master);
+}
+
 static void *relay(void *arg)
 {
     struct pty_relay *r = arg;
@@ -61,6 +70,7 @@ static void *relay(void *arg)
                 continue;
             break;
         }
+        apply_winch(r);
         if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(r->master, buf, sizeof(buf));
             if (n > 0)
@@ -70,6 +80,7 @@ static void *relay(void *arg)
         }
         if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {
             ssize_t n = read(r->saved[0], buf, sizeof(buf));
+            apply_winch(r); /* the signal may have come during that read */
             if (n > 0)
                 write_full(r->master, buf, n);
             else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
@@ -77,11 +88,6 @@ static void *relay(void *arg)
                 char eof = 4;
                 write_full(r->master, &eof, 1);
             }
-        }
-        if (p[3].revents & POLLIN) {
-            char c[16];
-            if (read(winch_pipe[0], c, sizeof(c)) > 0)
-                copy_winsize(r->saved[0], r->master);
         }
         if (p[2].revents & POLLIN)
             break;
