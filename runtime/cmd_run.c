@@ -232,8 +232,9 @@ int cmd_run(int argc, char **argv)
     struct sbx_err *err = NULL;
     struct gbox_policy *p = NULL;
     struct project_config pc = {0};
-    if (!in_image && project_config_load(argv[optind], &pc, &err) < 0) {
+    if (!in_image && held.fd < 0 && project_config_load(argv[optind], &pc, &err) < 0) {
         free(modules);
+        free(layers);
         free(envs);
         return cli_fail(&err);
     }

@@ -150,9 +150,15 @@ io_policy() {
     wall=$(rep .wall_ms)
     awk -v u="$usage" -v w="$wall" 'BEGIN { exit !(u <= 0.3 * w) }' ||
         fail "the sandbox used $usage ms of CPU in $wall ms under a 0.2 CPU quota"
-    [ "$(rep .resources.cpu_throttled_periods)" -ge 1 ] || fail "no throttled period counted"
-    awk -v t="$(rep .resources.cpu_throttled_ms)" 'BEGIN { exit !(t > 100) }' ||
-        fail "throttled $(rep .resources.cpu_throttled_ms) ms"
+    # Throttling needs the spinners to reach the quota: on a host so busy (a TCG VM beside the
+    # tests) that they got less than 0.15 of a CPU, the quota never bit and nothing is counted.
+    if awk -v u="$usage" -v w="$wall" 'BEGIN { exit !(u >= 0.15 * w) }'; then
+        [ "$(rep .resources.cpu_throttled_periods)" -ge 1 ] || fail "no throttled period counted ($usage ms of CPU in $wall ms)"
+        awk -v t="$(rep .resources.cpu_throttled_ms)" 'BEGIN { exit !(t > 100) }' ||
+            fail "throttled $(rep .resources.cpu_throttled_ms) ms"
+    else
+        echo "# the spinners got only $usage ms of CPU in $wall ms: the quota never bit" >&3
+    fi
 }
 
 @test "cpuset: cpus \"0\" pins the program to CPU 0" {
