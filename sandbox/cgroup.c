@@ -192,6 +192,23 @@ static void io_value(char *b, size_t len, const char *key, int64_t v)
         snprintf(b + n, len - n, " %s=max", key);
 }
 
+/* io.max for each device of l (v2): start a sandbox, or change a running one's limits. */
+static int write_io_max(const char *d, const struct sbx_cgroup_limits *l, struct sbx_err **err)
+{
+    char b[256];
+    for (size_t i = 0; i < l->n_io; i++) {
+        const struct sbx_io_limit *io = &l->io[i];
+        snprintf(b, sizeof(b), "%u:%u", io->major, io->minor);
+        io_value(b, sizeof(b), "rbps", io->read_bps);
+        io_value(b, sizeof(b), "wbps", io->write_bps);
+        io_value(b, sizeof(b), "riops", io->read_iops);
+        io_value(b, sizeof(b), "wiops", io->write_iops);
+        if (cg_write(d, "io.max", b, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int apply_v2(struct sbx_cgroup *cg, const char *parent, const struct sbx_cgroup_limits *l,
                     struct sbx_err **err)
 {
@@ -242,17 +259,7 @@ static int apply_v2(struct sbx_cgroup *cg, const char *parent, const struct sbx_
         return -1;
     if (l->cpuset_mems && cg_write(d, "cpuset.mems", l->cpuset_mems, err) < 0)
         return -1;
-    for (size_t i = 0; i < l->n_io; i++) {
-        const struct sbx_io_limit *io = &l->io[i];
-        snprintf(b, sizeof(b), "%u:%u", io->major, io->minor);
-        io_value(b, sizeof(b), "rbps", io->read_bps);
-        io_value(b, sizeof(b), "wbps", io->write_bps);
-        io_value(b, sizeof(b), "riops", io->read_iops);
-        io_value(b, sizeof(b), "wiops", io->write_iops);
-        if (cg_write(d, "io.max", b, err) < 0)
-            return -1;
-    }
-    return 0;
+    return write_io_max(d, l, err);
 }
 
 /* v1 cpuset: a new cgroup starts with no CPUs and no memory nodes, and a task cannot join it
@@ -825,16 +832,8 @@ static int update_v2(const char *d, const struct sbx_cgroup_limits *old, const s
             if (cg_write(d, "io.max", b, err) < 0)
                 return -1;
         }
-        for (size_t i = 0; i < l->n_io; i++) {
-            const struct sbx_io_limit *io = &l->io[i];
-            snprintf(b, sizeof(b), "%u:%u", io->major, io->minor);
-            io_value(b, sizeof(b), "rbps", io->read_bps);
-            io_value(b, sizeof(b), "wbps", io->write_bps);
-            io_value(b, sizeof(b), "riops", io->read_iops);
-            io_value(b, sizeof(b), "wiops", io->write_iops);
-            if (cg_write(d, "io.max", b, err) < 0)
-                return -1;
-        }
+        if (write_io_max(d, l, err) < 0)
+            return -1;
     }
     return 0;
 }
