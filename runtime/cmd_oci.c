@@ -1085,8 +1085,8 @@ static int cmd_features(int argc, char **argv)
     return 0;
 }
 
-/* update --resources FILE: the memory and pids limits of a running container (v1 controllers on
- * a hybrid host, v2 files otherwise). */
+/* update --resources FILE: the limits the object names change, the others stay (memory, swap,
+ * pids, cpu shares/quota/period/cpus/mems, blockIO weight); all or nothing (sbx_cgroup_set_at). */
 static int cmd_update(int argc, char **argv)
 {
     static const struct option opts[] = {{"resources", required_argument, NULL, 'r'},
@@ -1104,51 +1104,35 @@ static int cmd_update(int argc, char **argv)
     }
     if (!file || optind != argc - 1)
         return usage_fail("update", "expected --resources FILE ID");
+    const char *id = argv[optind];
     struct sbx_err *err = NULL;
     json_error_t je;
-    json_t *r = strcmp(file, "-") == 0 ? json_loadf(stdin, 0, &je) : json_load_file(file, 0, &je);
+    json_t *r = strcmp(file, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
+                                       : json_load_file(file, JSON_REJECT_DUPLICATES, &je);
     if (!r) {
         sbx_err_set(&err, GBOX_EXIT_USAGE, 0, "%s: line %d, column %d: %s", file, je.line, je.column, je.text);
         return oci_fail(&err);
     }
-    struct sbx_cgroup_limits l;
-    if (oci_resources_parse(r, file, &l, &err) < 0) {
-        json_decref(r);
-        return oci_fail(&err);
-    }
+    struct sbx_cgroup_set set;
+    int rc = oci_update_parse(r, file, &set, &err);
     json_decref(r);
-    struct oci_state st;
-    int rc;
-    if ((rc = open_or_fail(argv[optind], &st)) != 0)
-        return rc;
-    struct sbx_started where;
-    oci_state_where(st.doc, &where);
-    rc = 0;
-    char p[PATH_MAX], v[32];
-    for (size_t i = 0; i < where.n_cgroup_v1 && rc == 0; i++) {
-        const char *d = where.cgroup_v1[i];
-        if (l.memory_max > 0 && strstr(d, "/memory/")) {
-            snprintf(p, sizeof(p), "%s/memory.limit_in_bytes", d);
-            snprintf(v, sizeof(v), "%lld", (long long)l.memory_max);
-            rc = write_file(p, v);
-        }
-        if (l.pids_max > 0 && strstr(d, "/pids/")) {
-            snprintf(p, sizeof(p), "%s/pids.max", d);
-            snprintf(v, sizeof(v), "%lld", (long long)l.pids_max);
-            rc = write_file(p, v);
-        }
-    }
-    if (rc < 0) {
-        sbx_err_set(&err, GBOX_EXIT_LAUNCH, errno, "update %s: write %s", argv[optind], p);
-        oci_state_close(&st);
-        free(l.cpuset_cpus);
-        free(l.cpuset_mems);
+    if (rc < 0)
         return oci_fail(&err);
+    struct oci_state st;
+    if ((rc = open_or_fail(id, &st)) == 0) {
+        const char *status = oci_state_status(st.doc);
+        struct sbx_started where;
+        oci_state_where(st.doc, &where);
+        if (strcmp(status, "stopped") == 0)
+            sbx_err_set(&err, 1, 0, "update %s: the container is stopped", id);
+        else if (sbx_cgroup_set_at(&where, &set, &err) < 0)
+            sbx_err_wrap(&err, "update %s (%s)", id, file);
+        oci_state_close(&st);
+        rc = err ? oci_fail(&err) : 0;
     }
-    free(l.cpuset_cpus);
-    free(l.cpuset_mems);
-    oci_state_close(&st);
-    return 0;
+    free((char *)set.cpuset_cpus);
+    free((char *)set.cpuset_mems);
+    return rc;
 }
 
 /* ---- dispatch --------------------------------------------------------------------------------- */

@@ -846,6 +846,69 @@ int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_lim
     return rc;
 }
 
+/* blockIO in an update: only weight (10..1000), where the host's block controller has one. */
+static int parse_update_blkio(const struct ctx *x, const json_t *b, struct sbx_cgroup_set *set)
+{
+    static const char *const keys[] = {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                                       "throttleWriteIOPSDevice", NULL};
+    const char *P = "linux.resources.blockIO";
+    if (!json_is_object(b))
+        return bad(x, P, "an object", b);
+    int64_t w = 0;
+    if (check_keys(x, b, P, keys) < 0 || get_int(x, b, P, "weight", 10, 1000, &w, &set->weight) < 0)
+        return -1;
+    for (size_t i = 1; keys[i]; i++) {
+        const json_t *v = json_object_get(b, keys[i]);
+        if (v && !(json_is_array(v) && json_array_size(v) == 0) && !json_is_null(v)) {
+            char p[96];
+            sub(p, sizeof(p), P, keys[i]);
+            return refuse(x, p, "not supported by update (weight is)");
+        }
+    }
+    set->io_weight = w;
+    return 0;
+}
+
+int oci_update_parse(const json_t *r, const char *file, struct sbx_cgroup_set *set, struct sbx_err **err)
+{
+    memset(set, 0, sizeof(*set));
+    if (!json_is_object(r))
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: (top level): expected a linux.resources object", file);
+    /* the same checks as in config.json (keys, ranges, refusals), blockIO aside */
+    json_t *rest = json_copy((json_t *)r);
+    json_object_del(rest, "blockIO");
+    struct sbx_cgroup_limits l;
+    int rc = oci_resources_parse(rest, file, &l, err);
+    json_decref(rest);
+    if (rc < 0)
+        return -1;
+    struct oci_config tmp = {.umask = -1};
+    struct ctx x = {file, NULL, &tmp, err};
+    const json_t *b = json_object_get(r, "blockIO");
+    if (b && parse_update_blkio(&x, b, set) < 0) {
+        free(l.cpuset_cpus);
+        free(l.cpuset_mems);
+        return -1;
+    }
+    const json_t *m = json_object_get(r, "memory"), *c = json_object_get(r, "cpu"), *p = json_object_get(r, "pids");
+    set->memory = m && json_object_get(m, "limit");
+    set->memory_max = l.memory_max;
+    set->swap = m && json_object_get(m, "swap");
+    set->swap_max = set->swap ? json_integer_value(json_object_get(m, "swap")) : -1;
+    set->pids = p && json_object_get(p, "limit");
+    set->pids_max = l.pids_max;
+    set->shares = c && json_object_get(c, "shares");
+    set->cpu_shares = set->shares ? json_integer_value(json_object_get(c, "shares")) : -1;
+    set->quota = c && json_object_get(c, "quota");
+    set->cpu_quota_us = l.cpu_quota_us;
+    set->period = c && json_object_get(c, "period");
+    set->cpu_period_us = set->period ? json_integer_value(json_object_get(c, "period")) : -1;
+    set->cpuset_cpus = l.cpuset_cpus;
+    set->cpuset_mems = l.cpuset_mems;
+    return 0;
+}
+
 /* cgroupsPath: always beneath gbox's own cgroup; '/' separated components are flattened into
  * one leaf name (the sandbox library creates a single level). */
 static int parse_cgroups_path(const struct ctx *x, const char *cp, struct sbx_spec *s)

@@ -60,6 +60,9 @@ void oci_config_free(struct oci_config *c);
 void oci_config_cgroup_mounts(struct oci_config *c);
 /* A linux.resources object (`update --resources FILE`) into limits (-1: unchanged). */
 int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_limits *l, struct sbx_err **err);
+/* `update --resources FILE`: what the object names, as a set of changes (the cpuset strings are
+ * the caller's to free). The same checks as in config.json; blockIO.weight besides. */
+int oci_update_parse(const json_t *r, const char *file, struct sbx_cgroup_set *set, struct sbx_err **err);
 
 /* "RLIMIT_NOFILE" -> RLIMIT_NOFILE; -1 if unknown. */
 int oci_rlimit_from_name(const char *name);

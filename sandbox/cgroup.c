@@ -907,3 +907,147 @@ int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgrou
     forget(cg);
     return rc;
 }
+
+/* ---- OCI update: set the given limits, all or nothing --------------------------------------- */
+
+struct set_op {
+    const char *dir, *file;
+    char val[128];
+    char *old; /* the file's contents before, once written */
+};
+
+static int add_op(struct set_op *ops, size_t *n, const char *dir, const char *ctl, const char *file, const char *val,
+                  struct sbx_err **err)
+{
+    if (!dir)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP,
+                           "the sandbox has no %s cgroup (it was created without %s limits): %s cannot change", ctl,
+                           ctl, file);
+    if (!file_exists(dir, file))
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP, "%s/%s does not exist on this host", dir, file);
+    ops[*n] = (struct set_op){.dir = dir, .file = file};
+    snprintf(ops[*n].val, sizeof(ops[*n].val), "%s", val);
+    (*n)++;
+    return 0;
+}
+
+static const char *num_or(char *b, size_t len, int64_t v, const char *unlimited)
+{
+    if (v < 0)
+        return unlimited;
+    snprintf(b, len, "%lld", (long long)v);
+    return b;
+}
+
+/* The cgroup files and values for s, in the order they must be written. */
+static int plan_set(const struct sbx_cgroup *cg, const struct sbx_cgroup_set *s, struct set_op *ops, size_t *n,
+                    struct sbx_err **err)
+{
+    char b[64];
+    bool v2 = cg->layout == SBX_CG_V2;
+    const char *mem = v2 ? cg->v2 : cg->v1[V1_MEMORY], *cpu = v2 ? cg->v2 : cg->v1[V1_CPU];
+    const char *pids = v2 ? cg->v2 : cg->v1[V1_PIDS], *cpuset = v2 ? cg->v2 : cg->v1[V1_CPUSET];
+    const char *io = v2 ? cg->v2 : cg->v1[V1_BLKIO];
+    /* v1 keeps memory <= memory+swap at every step: a raised memsw goes first, a lowered one last */
+    bool memsw_first = false;
+    if (!v2 && s->swap && mem) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/memory.memsw.limit_in_bytes", mem);
+        char *cur = read_file(p, NULL);
+        memsw_first = cur && (s->swap_max < 0 || s->swap_max > strtoll(cur, NULL, 10));
+        free(cur);
+    }
+    if (s->memory && !memsw_first && add_op(ops, n, mem, "memory", v2 ? "memory.max" : "memory.limit_in_bytes",
+                                            num_or(b, sizeof(b), s->memory_max, v2 ? "max" : "-1"), err) < 0)
+        return -1;
+    if (s->swap) { /* memory+swap; v2 counts swap alone */
+        int64_t sw = s->swap_max < 0 ? -1 : (v2 && s->memory_max >= 0 ? s->swap_max - s->memory_max : s->swap_max);
+        if (add_op(ops, n, mem, "memory", v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes",
+                   num_or(b, sizeof(b), sw, v2 ? "max" : "-1"), err) < 0)
+            return -1;
+    }
+    if (s->memory && memsw_first && add_op(ops, n, mem, "memory", "memory.limit_in_bytes",
+                                           num_or(b, sizeof(b), s->memory_max, "-1"), err) < 0)
+        return -1;
+    if (s->pids && add_op(ops, n, pids, "pids", "pids.max", num_or(b, sizeof(b), s->pids_max, "max"), err) < 0)
+        return -1;
+    if (s->shares) {
+        int64_t w = s->cpu_shares * 100 / 1024;
+        if (add_op(ops, n, cpu, "cpu", v2 ? "cpu.weight" : "cpu.shares",
+                   num_or(b, sizeof(b), v2 ? (w < 1 ? 1 : w) : s->cpu_shares, ""), err) < 0)
+            return -1;
+    }
+    if (v2 && (s->quota || s->period)) { /* cpu.max "QUOTA PERIOD": the part not given stays */
+        char p[PATH_MAX], q[32] = "max";
+        long long period = 100000;
+        snprintf(p, sizeof(p), "%s/cpu.max", cpu ? cpu : "");
+        char *old = cpu ? read_file(p, NULL) : NULL;
+        if (old && sscanf(old, "%31s %lld", q, &period) != 2)
+            snprintf(q, sizeof(q), "max");
+        free(old);
+        if (s->quota)
+            num_or(q, sizeof(q), s->cpu_quota_us, "max");
+        if (s->period)
+            period = s->cpu_period_us;
+        snprintf(b, sizeof(b), "%s %lld", s->quota && s->cpu_quota_us < 0 ? "max" : q, period);
+        if (add_op(ops, n, cpu, "cpu", "cpu.max", b, err) < 0)
+            return -1;
+    } else {
+        /* the period first: the kernel checks the quota against it */
+        if (s->period && add_op(ops, n, cpu, "cpu", "cpu.cfs_period_us", num_or(b, sizeof(b), s->cpu_period_us, ""), err) < 0)
+            return -1;
+        if (s->quota && add_op(ops, n, cpu, "cpu", "cpu.cfs_quota_us", num_or(b, sizeof(b), s->cpu_quota_us, "-1"), err) < 0)
+            return -1;
+    }
+    if (s->cpuset_cpus && add_op(ops, n, cpuset, "cpuset", "cpuset.cpus", s->cpuset_cpus, err) < 0)
+        return -1;
+    if (s->cpuset_mems && add_op(ops, n, cpuset, "cpuset", "cpuset.mems", s->cpuset_mems, err) < 0)
+        return -1;
+    if (s->weight) {
+        /* the BFQ scheduler's weight (1..1000), else the plain one; neither: the host has none */
+        const char *f = v2 ? "io.bfq.weight" : "blkio.bfq.weight";
+        if (io && !file_exists(io, f))
+            f = v2 ? "io.weight" : "blkio.weight";
+        if (io && !file_exists(io, f))
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP,
+                               "this host's %s controller has no weight file (%s.bfq.weight needs the BFQ I/O "
+                               "scheduler): blockIO.weight cannot be set",
+                               v2 ? "io" : "blkio", v2 ? "io" : "blkio");
+        if (add_op(ops, n, io, v2 ? "io" : "blkio", f, num_or(b, sizeof(b), s->io_weight, ""), err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int sbx_cgroup_set_at(const struct sbx_started *where, const struct sbx_cgroup_set *s, struct sbx_err **err)
+{
+    struct set_op ops[12];
+    size_t n = 0;
+    struct sbx_cgroup *cg = reopen(where);
+    int rc = plan_set(cg, s, ops, &n, err);
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++) {
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", ops[done].dir, ops[done].file);
+        ops[done].old = read_file(p, NULL);
+        if (!ops[done].old) {
+            rc = sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "read %s", p);
+            break;
+        }
+        if (cg_write(ops[done].dir, ops[done].file, ops[done].val, err) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc < 0) /* put back what was written, newest first */
+        while (done-- > 0) {
+            char *nl = strchr(ops[done].old, '\n');
+            if (nl)
+                *nl = '\0';
+            cg_write(ops[done].dir, ops[done].file, ops[done].old, NULL);
+        }
+    for (size_t i = 0; i < n; i++)
+        free(ops[i].old);
+    forget(cg);
+    return rc;
+}

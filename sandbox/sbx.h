@@ -390,6 +390,18 @@ unsigned sbx_cgroup_updatable_at(const struct sbx_started *where);
 int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgroup_limits *old,
                          const struct sbx_cgroup_limits *l, unsigned what, struct sbx_err **err);
 
+/* Set some limits of a running sandbox (OCI `update`): only the fields marked given change, the
+ * others keep their values. All or nothing: every controller must have a cgroup for the sandbox
+ * (else -1, EOPNOTSUPP, nothing written), and when a write fails the files already written get
+ * their old contents back. Values as OCI linux.resources has them: -1 = unlimited for memory,
+ * swap (memory+swap), pids and quota; shares on the v1 scale (mapped to cpu.weight on v2). */
+struct sbx_cgroup_set {
+    bool memory, swap, pids, shares, quota, period, weight; /* which fields are given */
+    int64_t memory_max, swap_max, pids_max, cpu_shares, cpu_quota_us, cpu_period_us, io_weight;
+    const char *cpuset_cpus, *cpuset_mems; /* NULL: unchanged */
+};
+int sbx_cgroup_set_at(const struct sbx_started *where, const struct sbx_cgroup_set *s, struct sbx_err **err);
+
 /* Start argv inside a running sandbox found by `where`: its cgroups, its namespaces (entered
  * through a pidfd of its init), the spec's uid/gid without supplementary groups, capabilities,
  * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the

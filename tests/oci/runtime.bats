@@ -369,3 +369,65 @@ base"
     run -2 create --bundle "$b2" c3
     assert_output --partial "network.mode none forbids joining the network namespace /proc/$init/ns/net"
 }
+
+@test "update --resources changes memory, pids and cpu (shares, quota, period, cpus, mems); the rest stays" {
+    b=$(make_bundle sleep 100)
+    edit_config '.linux.resources={"memory":{"limit":67108864},"pids":{"limit":40},
+                 "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0","mems":"0"}}'
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    st=$BATS_TEST_TMPDIR/root/c1/state.json
+    dir() { jq -r --arg c "/$1/" '.cgroup_v1[] | select(contains($c))' "$st"; }
+    cpu=$(dir cpu) cpuset=$(dir cpuset) mem=$(dir memory) pids=$(dir pids)
+    [ -n "$cpu" ] && [ -n "$cpuset" ] && [ -n "$mem" ] && [ -n "$pids" ]
+    assert_equal "$(cat "$cpu/cpu.shares" "$cpu/cpu.cfs_quota_us" "$cpu/cpu.cfs_period_us" | tr '\n' ' ')" "512 50000 100000 "
+    ncpu=$(cat "$(dirname "$cpuset")/cpuset.cpus")
+    echo '{"cpu":{"shares":256,"quota":20000,"period":50000,"cpus":"'"$ncpu"'","mems":"0"},"memory":{"limit":100663296},"pids":{"limit":50}}' >"$BATS_TEST_TMPDIR/r.json"
+    run -0 runc update --resources "$BATS_TEST_TMPDIR/r.json" c1
+    assert_equal "$(cat "$cpu/cpu.shares" "$cpu/cpu.cfs_quota_us" "$cpu/cpu.cfs_period_us" | tr '\n' ' ')" "256 20000 50000 "
+    assert_equal "$(cat "$cpuset/cpuset.cpus")" "$ncpu"
+    assert_equal "$(cat "$mem/memory.limit_in_bytes" "$pids/pids.max" | tr '\n' ' ')" "100663296 50 "
+    # only what the file names changes; -1 lifts the quota (stdin as the file)
+    run -0 runc update --resources - c1 <<<'{"cpu":{"quota":-1}}'
+    assert_equal "$(cat "$cpu/cpu.shares" "$cpu/cpu.cfs_quota_us" "$cpu/cpu.cfs_period_us" | tr '\n' ' ')" "256 -1 50000 "
+    assert_equal "$(cat "$mem/memory.limit_in_bytes" "$pids/pids.max" | tr '\n' ' ')" "100663296 50 "
+}
+
+@test "update refuses bad fields precisely and changes nothing, also when a later write fails" {
+    b=$(make_bundle sleep 100)
+    edit_config '.linux.resources={"memory":{"limit":67108864},"cpu":{"shares":512,"cpus":"0"}}'
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    st=$BATS_TEST_TMPDIR/root/c1/state.json
+    cpu=$(jq -r '.cgroup_v1[] | select(contains("/cpu/"))' "$st")
+    mem=$(jq -r '.cgroup_v1[] | select(contains("/memory/"))' "$st")
+    cpuset=$(jq -r '.cgroup_v1[] | select(contains("/cpuset/"))' "$st")
+    r=$BATS_TEST_TMPDIR/r.json
+    echo '{"cpu":{"shares":1}}' >"$r"
+    run -2 runc update --resources "$r" c1
+    assert_output --partial "$r: linux.resources.cpu.shares: expected"
+    echo '{"cpu":{"shares":300,"realtimeRuntime":5}}' >"$r"
+    run -2 runc update --resources "$r" c1
+    assert_output --partial "$r: linux.resources.cpu.realtimeRuntime: not supported"
+    echo '{"cpu":{"shares":300},"blockIO":{"weightDevice":[{"major":8,"minor":0,"weight":10}]}}' >"$r"
+    run -2 runc update --resources "$r" c1
+    assert_output --partial "$r: linux.resources.blockIO.weightDevice: not supported by update (weight is)"
+    # a controller the container has no cgroup for: nothing is written, not even the memory limit
+    echo '{"memory":{"limit":100663296},"pids":{"limit":9}}' >"$r"
+    run -125 runc update --resources "$r" c1
+    assert_output --partial "update c1 ($r): the sandbox has no pids cgroup"
+    echo '{"memory":{"limit":100663296},"blockIO":{"weight":500}}' >"$r"
+    run -125 runc update --resources "$r" c1
+    assert_output --regexp "update c1 \\($r\\): (the sandbox has no blkio cgroup|this host's blkio controller has no weight file)"
+    assert_equal "$(cat "$mem/memory.limit_in_bytes")" 67108864
+    # the kernel refuses the cpuset (no such cpu) after shares were written: shares are put back
+    echo '{"cpu":{"shares":300,"cpus":"1023"}}' >"$r"
+    run -125 runc update --resources "$r" c1
+    assert_output --partial "cpuset.cpus"
+    assert_equal "$(cat "$cpu/cpu.shares")" 512
+    assert_equal "$(cat "$cpuset/cpuset.cpus")" 0
+    run -1 runc update --resources "$r" nope
+    assert_output --partial "container nope does not exist"
+}
