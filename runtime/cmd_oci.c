@@ -139,42 +139,11 @@ static int write_pid_file(const char *file, pid_t pid, struct sbx_err **err)
 
 /* ---- hooks ---------------------------------------------------------------------------------- */
 
-static int run_hook(const struct oci_hook *h, const char *state, const char *kind, struct sbx_err **err)
+static int run_hook(const struct sbx_hook *h, const char *state, const char *kind, struct sbx_err **err)
 {
-    int in[2];
-    if (pipe2(in, O_CLOEXEC) < 0)
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "pipe for %s hook", kind);
-    int pidfd = -1;
-    pid_t pid = fork();
-    if (pid == 0) {
-        dup2(in[0], 0);
-        execve(h->path, h->args, h->env);
-        _exit(127);
-    }
-    close(in[0]);
-    if (pid < 0) {
-        close(in[1]);
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "fork %s hook", kind);
-    }
-    signal(SIGPIPE, SIG_IGN); /* a hook that does not read its stdin */
-    write_all(in[1], state, strlen(state));
-    close(in[1]);
-    pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-    struct pollfd p = {.fd = pidfd, .events = POLLIN};
-    if (h->timeout > 0 && pidfd >= 0 && poll(&p, 1, h->timeout * 1000) == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        close(pidfd);
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "%s hook %s: timed out after %d s", kind, h->path, h->timeout);
-    }
-    if (pidfd >= 0)
-        close(pidfd);
-    int st;
-    if (TEMP_RETRY(waitpid(pid, &st, 0)) < 0)
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "wait for %s hook %s", kind, h->path);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "%s hook %s failed (%s %d)", kind, h->path,
-                           WIFEXITED(st) ? "exit code" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+    char msg[600];
+    if (sbx_hook_run(h, state, kind, msg, sizeof(msg)) < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "%s", msg);
     return 0;
 }
 
@@ -283,6 +252,36 @@ static void shim_created(void *arg, const struct sbx_started *info)
     shim_say(sh, "OK");
 }
 
+/* To a waiting `start` (ROOT/ID/started.fifo): "OK" once the program is forked, or "ERR CODE
+ * MESSAGE" when the container ended before (a startContainer hook failed). No reader: no one asks. */
+static void shim_tell_start(const struct shim *sh, const char *msg)
+{
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/started.fifo", sh->dir);
+    int fd = open(p, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    write_all(fd, msg, strlen(msg)); /* < PIPE_BUF: one piece */
+    close(fd);
+}
+
+static void shim_started(void *arg, const struct sbx_started *info)
+{
+    (void)info;
+    shim_tell_start(arg, "OK");
+}
+
+/* The state on the stdin of the hooks inside the container (their pid is the shim's, as for
+ * every state document of gbox-runc). */
+static char *hook_state(const json_t *doc, const char *status)
+{
+    json_t *pub = oci_state_public(doc);
+    json_object_set_new(pub, "status", json_string(status));
+    char *s = json_dumps(pub, JSON_COMPACT);
+    json_decref(pub);
+    return s;
+}
+
 static void __attribute__((noreturn)) shim_main(struct shim *sh, int console_slave)
 {
     struct oci_config *c = sh->cfg;
@@ -307,7 +306,11 @@ static void __attribute__((noreturn)) shim_main(struct shim *sh, int console_sla
         sbx_err_set(&err, GBOX_EXIT_LAUNCH, errno, "process.oomScoreAdj: set oom_score_adj to %s", adj);
     c->spec.wait_start = true;
     c->spec.on_created = shim_created;
+    c->spec.on_start = shim_started;
     c->spec.on_start_arg = sh;
+    char *creating = hook_state(sh->doc, "creating"), *created = hook_state(sh->doc, "created");
+    c->spec.create_hooks = (struct sbx_hooks){c->hooks[OCI_HOOK_CREATE_CONTAINER], c->n_hooks[OCI_HOOK_CREATE_CONTAINER], creating};
+    c->spec.start_hooks = (struct sbx_hooks){c->hooks[OCI_HOOK_START_CONTAINER], c->n_hooks[OCI_HOOK_START_CONTAINER], created};
     struct sbx_result res;
     int code = GBOX_EXIT_LAUNCH;
     if (!err && sbx_run(&c->spec, &res, &err) == 0)
@@ -315,13 +318,17 @@ static void __attribute__((noreturn)) shim_main(struct shim *sh, int console_sla
     if (err) {
         char msg[1100];
         snprintf(msg, sizeof(msg), "ERR %d %s", err->code ? err->code : GBOX_EXIT_LAUNCH, err->msg);
-        if (sh->ready_fd < 0) /* after start (exec failed): the container's stderr and the log */
+        if (sh->ready_fd < 0) { /* after start: the container's stderr, the log and `start` */
             fprintf(stderr, "gbox: %s\n", err->msg);
+            shim_tell_start(sh, msg);
+        }
         log_line("error", err->msg);
         shim_say(sh, msg);
         sbx_err_free(&err);
     }
     shim_say(sh, "ERR 125 the container ended during setup");
+    free(creating);
+    free(created);
     _exit(code);
 }
 
@@ -364,6 +371,9 @@ static pid_t do_create(const char *id, const char *bundle_arg, const char *conso
     snprintf(fifo, sizeof(fifo), "%s/start.fifo", st->dir);
     if (mkdir(stage, 0755) < 0 || mkfifo(fifo, 0600) < 0)
         return sbx_err_set(err, 1, errno, "create %s", stage), -1;
+    snprintf(fifo, sizeof(fifo), "%s/started.fifo", st->dir);
+    if (mkfifo(fifo, 0600) < 0)
+        return sbx_err_set(err, 1, errno, "create %s", fifo), -1;
     struct oci_config c;
     if (oci_config_load(bundle, stage, &c, err) < 0 || oci_policy_apply(&c, err) < 0) {
         oci_config_free(&c);
@@ -566,6 +576,42 @@ static int __attribute__((format(printf, 3, 4))) state_fail(struct oci_state *st
     return oci_fail(&err);
 }
 
+/* After the go: wait until the shim says the program was forked ("OK"), or why the container
+ * ended before (the startContainer hooks run in between); closes said. */
+static int start_outcome(const char *id, const json_t *doc, int said, struct sbx_err **err)
+{
+    pid_t shim = (pid_t)json_integer_value(json_object_get(doc, "shim_pid"));
+    int pidfd = (int)syscall(SYS_pidfd_open, shim, 0);
+    if (pidfd >= 0 && !oci_pid_alive(shim, json_integer_value(json_object_get(doc, "shim_start")))) {
+        close(pidfd);
+        pidfd = -1;
+    }
+    char msg[1200];
+    size_t n = 0;
+    for (;;) {
+        struct pollfd p[2] = {{.fd = said, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+        /* the shim gone already: what it said is in the fifo, or nothing will be */
+        if (poll(p, 2, pidfd < 0 ? 0 : -1) < 0 && errno != EINTR)
+            break;
+        ssize_t r = p[0].revents ? TEMP_RETRY(read(said, msg + n, sizeof(msg) - 1 - n)) : 0;
+        if (r > 0)
+            n += (size_t)r;
+        if ((p[0].revents & POLLHUP) || (r == 0 && p[0].revents) || p[1].revents || pidfd < 0 ||
+            n >= sizeof(msg) - 1)
+            break;
+    }
+    msg[n] = '\0';
+    close(said);
+    if (pidfd >= 0)
+        close(pidfd);
+    if (strncmp(msg, "OK", 2) == 0)
+        return 0;
+    int code = GBOX_EXIT_LAUNCH, off = 0;
+    if (sscanf(msg, "ERR %d %n", &code, &off) >= 1 && off > 0)
+        return sbx_err_set(err, code, 0, "start container %s: %s", id, msg + off);
+    return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "start container %s: it ended before its program started", id);
+}
+
 static int cmd_start(int argc, char **argv)
 {
     int rc;
@@ -579,18 +625,24 @@ static int cmd_start(int argc, char **argv)
     if (strcmp(status, "created") != 0)
         return state_fail(&st, 1, "container %s is %s: only a created container can be started", id, status);
     char fifo[PATH_MAX + 16];
+    snprintf(fifo, sizeof(fifo), "%s/started.fifo", st.dir);
+    /* opened before the go: the shim says there whether the program started */
+    int said = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     snprintf(fifo, sizeof(fifo), "%s/start.fifo", st.dir);
     int fd = open(fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     char go = 1;
     if (fd < 0 || write(fd, &go, 1) != 1) {
+        int e = errno;
         if (fd >= 0)
             close(fd);
-        return state_fail(&st, 1, "start container %s: its shim is gone (%s)", id, strerror(errno));
+        if (said >= 0)
+            close(said);
+        return state_fail(&st, 1, "start container %s: its shim is gone (%s)", id, strerror(e));
     }
     close(fd);
     json_object_set_new(st.doc, "started", json_true());
     struct sbx_err *err = NULL;
-    if (oci_state_save(&st, &err) < 0) {
+    if (oci_state_save(&st, &err) < 0 || (said >= 0 && start_outcome(id, st.doc, said, &err) < 0)) {
         oci_state_close(&st);
         return oci_fail(&err);
     }
@@ -1063,10 +1115,10 @@ static int cmd_features(int argc, char **argv)
         if (cap_name(i))
             json_array_append_new(caps, json_string(cap_name(i)));
     json_t *f = json_pack(
-        "{s:s,s:s,s:[sssssss],s:[sssssssssssssssssss],s:{s:[sssssss],s:o,s:{s:b,s:b,s:b},"
+        "{s:s,s:s,s:[ssssss],s:[sssssssssssssssssss],s:{s:[sssssss],s:o,s:{s:b,s:b,s:b},"
         "s:{s:b,s:[sssssss],s:[sssssss],s:[ss]},s:{s:b}},s:{s:s}}",
         "ociVersionMin", "1.0.0", "ociVersionMax", "1.1.0", "hooks", "prestart", "createRuntime",
-        "createContainer", "startContainer", "poststart", "poststop", "(createContainer and startContainer: refused)",
+        "createContainer", "startContainer", "poststart", "poststop",
         "mountOptions", "bind", "rbind", "ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec",
         "relatime", "strictatime", "noatime", "private", "rprivate", "slave", "rslave", "mode=", "size=",
         "linux", "namespaces", "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "capabilities", caps,

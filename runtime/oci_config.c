@@ -1177,12 +1177,7 @@ static int parse_hooks(const struct ctx *x, const json_t *h, struct oci_config *
             return -1;
         if (!a)
             continue;
-        if ((k == OCI_HOOK_CREATE_CONTAINER || k == OCI_HOOK_START_CONTAINER) && json_array_size(a) > 0) {
-            char p[64];
-            sub(p, sizeof(p), "hooks", keys[k]);
-            return refuse(x, p, "hooks that run inside the container are not supported yet");
-        }
-        c->hooks[k] = xcalloc(json_array_size(a) + 1, sizeof(struct oci_hook));
+        c->hooks[k] = xcalloc(json_array_size(a) + 1, sizeof(struct sbx_hook));
         size_t i;
         json_array_foreach(a, i, e)
         {
@@ -1204,7 +1199,7 @@ static int parse_hooks(const struct ctx *x, const json_t *h, struct oci_config *
                 sub(q, sizeof(q), p, "path");
                 return bad(x, q, "an absolute path", json_object_get(e, "path"));
             }
-            struct oci_hook *hook = &c->hooks[k][c->n_hooks[k]++];
+            struct sbx_hook *hook = &c->hooks[k][c->n_hooks[k]++];
             hook->path = xstrdup(path);
             hook->timeout = (int)to;
             sub(q, sizeof(q), p, "args");

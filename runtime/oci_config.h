@@ -16,13 +16,6 @@ enum oci_hook_kind {
     OCI_HOOK_N,
 };
 
-struct oci_hook {
-    char *path;
-    char **args; /* NULL-terminated; args[0] may differ from path */
-    char **env;
-    int timeout; /* seconds, 0: none */
-};
-
 struct oci_config {
     struct sbx_spec spec;
     bool terminal;          /* process.terminal */
@@ -33,7 +26,7 @@ struct oci_config {
     char *policy;           /* annotation org.graphoid.policy, NULL when absent */
     json_t *annotations;    /* the annotations object (owned), never NULL */
     char *cgroup_mount;     /* destination of a "cgroup" mount (see oci_config_cgroup_mounts) */
-    struct oci_hook *hooks[OCI_HOOK_N];
+    struct sbx_hook *hooks[OCI_HOOK_N];
     size_t n_hooks[OCI_HOOK_N];
 };
 

@@ -67,6 +67,12 @@ int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *rea
         char go;
         if (write_all(sync_fd, &c, sizeof(c)) < 0 || TEMP_RETRY(read(sync_fd, &go, 1)) != 1)
             return -1;
+        /* OCI startContainer: in the container, started, before the program */
+        struct child_msg m = {.type = MSG_ERROR};
+        if (sbx_hooks_in_child(&spec->start_hooks, "startContainer", &m.err) < 0) {
+            write_all(sync_fd, &m, sizeof(m));
+            return -1;
+        }
     }
     pid_t pid = fork();
     if (pid < 0) {

@@ -37,6 +37,9 @@ struct child_msg {
     } stages[8];
 };
 
+/* hook.c: run hs's hooks in order; the first failure fills ce (stage kind). */
+int sbx_hooks_in_child(const struct sbx_hooks *hs, const char *kind, struct child_err *ce);
+
 /* seccomp.c */
 struct sbx_bpf {
     struct sock_filter *insns;

@@ -10,7 +10,7 @@
  *   4. the plan's mounts in order; every target is resolved with openat2(RESOLVE_IN_ROOT) against
  *      the new root, so a symlink in the image can never point a mount at a host path
  *      (CVE-2021-30465 class), and mounted through its O_PATH fd;
- *   5. remount the root read-only, pivot_root, detach the old root.
+ *   5. remount the root read-only; the createContainer hooks (OCI); pivot_root, detach the old root.
  */
 #include "internal.h"
 #include "util.h"
@@ -433,6 +433,11 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
     if (spec->readonly_root &&
         mount(NULL, newroot, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
         return child_fail(ce, "mount", errno, "remount root read-only");
+
+    /* OCI createContainer: the container's namespaces and mounts are in place, the host's file
+     * system still visible (its paths resolve there) */
+    if (sbx_hooks_in_child(&spec->create_hooks, "createContainer", ce) < 0)
+        return -1;
 
     /* pivot_root(new, new) stacks the old root on top of the new one; detaching "." then drops
      * the old root without needing a directory for it inside the image. */

@@ -215,6 +215,23 @@ struct sbx_ns_join {
     char *path;    /* /proc/PID/ns/net, /run/netns/NAME, ... */
 };
 
+/* A program run at a moment of the sandbox's life (the OCI hooks) with a state document on its
+ * stdin; it must exit 0, within timeout seconds (0: no limit), else it is killed. */
+struct sbx_hook {
+    char *path;
+    char **args;   /* NULL-terminated; args[0] may differ from path */
+    char **env;
+    int timeout;   /* seconds, 0: none */
+};
+struct sbx_hooks {
+    const struct sbx_hook *hooks; /* the caller's: sbx_spec_free leaves them */
+    size_t n;
+    const char *state;            /* their stdin */
+};
+/* Run one hook and wait for it (SIGCHLD is blocked meanwhile): 0, or -1 with msg
+ * ("KIND hook PATH failed (exit code 1)", "... timed out after N s", "... exec: ENOENT text"). */
+int sbx_hook_run(const struct sbx_hook *h, const char *state, const char *kind, char *msg, size_t len);
+
 /* A namespaced sysctl written inside the sandbox (/proc/sys/KEY with '.' -> '/'), after the mounts. */
 struct sbx_sysctl {
     char *key, *value;
@@ -301,6 +318,13 @@ struct sbx_spec {
     bool wait_start;
     int start_fd;
     void (*on_created)(void *arg, const struct sbx_started *info);
+    /* OCI createContainer: run in the child, in the sandbox's namespaces, once every mount is in
+     * place and before pivot_root (paths resolve in the host's file system), with the root of
+     * the sandbox's user namespace and its capabilities; a failure fails the setup (stage
+     * "createContainer"). startContainer (wait_start only): run by the init once started, before
+     * the program is forked (paths resolve in the container), with the program's credentials and
+     * under its seccomp filters; a failure ends the sandbox (stage "startContainer"). */
+    struct sbx_hooks create_hooks, start_hooks;
     /* A warm sandbox (the daemon's pool, runtime/pool.c): with hold_fd >= 0 the whole sandbox is
      * set up (namespaces, cgroups, root, credentials, Landlock, seccomp) when on_release is set,
      * and its init waits before starting a program. on_held is called once it waits; when

@@ -214,9 +214,74 @@ createRuntime c1 created"
     run -125 create --bundle "$b" c1
     assert_output --partial "prestart hook /bin/false failed (exit code 1)"
     [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
-    edit_config '.hooks={"createContainer":[{"path":"/bin/true"}]}'
-    run -2 create --bundle "$b" c1
-    assert_output --partial "hooks.createContainer: hooks that run inside the container are not supported yet"
+}
+
+@test "createContainer runs in the container's namespaces before pivot_root; startContainer in the container after start" {
+    b=$(make_bundle sh -c 'echo program >> /startlog')
+    hostlog=$BATS_TEST_TMPDIR/create.log
+    # createContainer: a host path; the host's file system is still visible (no pivot_root yet)
+    printf '#!/bin/sh\nst=$(cat)\n{ echo "$(echo "$st" | jq -r .id) $(echo "$st" | jq -r .status) $(echo "$st" | jq -r .pid)"\n  readlink /proc/self/ns/mnt; readlink /proc/self/ns/pid; readlink /proc/self/ns/uts\n  test -e %s/config.json && echo host-visible; } > %s\n' "$b" "$hostlog" >"$BATS_TEST_TMPDIR/cc.sh"
+    chmod +x "$BATS_TEST_TMPDIR/cc.sh"
+    # startContainer: a path inside the container only
+    cat >"$b/rootfs/starthook.sh" <<'EOS'
+#!/bin/sh
+st=$(cat)
+echo "startContainer $1 $(echo "$st" | grep -o '"status":"[a-z]*"')" >> /startlog
+EOS
+    chmod +x "$b/rootfs/starthook.sh"
+    [ ! -e /starthook.sh ]
+    edit_config --arg cc "$BATS_TEST_TMPDIR/cc.sh" '.hooks={"createContainer":[{"path":$cc}],
+        "startContainer":[{"path":"/starthook.sh","args":["starthook.sh","arg1"],"timeout":30}]}'
+    run -0 create --bundle "$b" --pid-file "$BATS_TEST_TMPDIR/pid" c1
+    init=$(jq -r .init_pid "$BATS_TEST_TMPDIR/root/c1/state.json")
+    run -0 cat "$hostlog"
+    assert_line --index 0 "c1 creating $(cat "$BATS_TEST_TMPDIR/pid")"
+    assert_line --index 1 "$(readlink /proc/"$init"/ns/mnt)"
+    assert_line --index 2 "$(readlink /proc/"$init"/ns/pid)"
+    assert_line --index 3 "$(readlink /proc/"$init"/ns/uts)"
+    assert_line --index 4 host-visible
+    [ "$(readlink /proc/"$init"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ]
+    # created: startContainer has not run
+    [ ! -e "$b/rootfs/startlog" ]
+    run -0 runc start c1
+    wait_status c1 stopped
+    run -0 cat "$b/rootfs/startlog"
+    assert_output 'startContainer arg1 "status":"created"
+program'
+}
+
+@test "a failing createContainer hook fails create and leaves nothing; a hook that hangs times out" {
+    b=$(make_bundle true)
+    edit_config '.hooks={"createContainer":[{"path":"/bin/false"}]}'
+    run -125 create --bundle "$b" c1
+    assert_output --partial "sandbox setup failed at createContainer: createContainer hook /bin/false failed (exit code 1)"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+    edit_config '.hooks={"createContainer":[{"path":"/bin/sleep","args":["sleep","60"],"timeout":1}]}'
+    run -125 create --bundle "$b" c1
+    assert_output --partial "createContainer hook /bin/sleep: timed out after 1 s"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+    edit_config '.hooks={"createContainer":[{"path":"/nonexistent/hook"}]}'
+    run -125 create --bundle "$b" c1
+    assert_output --partial "createContainer hook /nonexistent/hook: exec: No such file or directory"
+}
+
+@test "a failing startContainer hook stops the container before its program; start reports it" {
+    b=$(make_bundle sh -c 'echo ran > /ran')
+    edit_config '.hooks={"startContainer":[{"path":"/bin/false"}]}'
+    run -0 create --bundle "$b" c1
+    run -125 runc start c1
+    assert_output --partial "start container c1: sandbox setup failed at startContainer: startContainer hook /bin/false failed (exit code 1)"
+    wait_status c1 stopped
+    [ ! -e "$b/rootfs/ran" ]
+    run -0 runc delete c1
+    # the path resolves in the container: a host-only path is not found there
+    edit_config --arg h "$BATS_TEST_TMPDIR/host-only" '.hooks={"startContainer":[{"path":$h}]}'
+    printf '#!/bin/sh\nexit 0\n' >"$BATS_TEST_TMPDIR/host-only"
+    chmod +x "$BATS_TEST_TMPDIR/host-only"
+    run -0 create --bundle "$b" c2
+    run -125 runc start c2
+    assert_output --partial "startContainer hook $BATS_TEST_TMPDIR/host-only: exec: No such file or directory"
+    [ ! -e "$b/rootfs/ran" ]
 }
 
 @test "exec runs in the container: command line, --process FILE, --detach with a pid file" {
