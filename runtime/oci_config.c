@@ -642,8 +642,9 @@ static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spe
             return refuse(x, q, "namespace listed twice");
         if (path && path[0]) {
             sub(q, sizeof(q), p, "path");
-            if (f != CLONE_NEWNET && f != CLONE_NEWIPC && f != CLONE_NEWUTS)
-                return refuse(x, q, "joining an existing namespace is supported for network, ipc and uts only");
+            if (f == CLONE_NEWNS)
+                return refuse(x, q, "joining an existing mount namespace is not supported (gbox builds the "
+                                    "container's root in a new mount namespace of its own)");
             if (path[0] != '/')
                 return bad(x, q, "an absolute path", json_object_get(e, "path"));
             s->ns_join = realloc(s->ns_join, (s->n_ns_join + 1) * sizeof(*s->ns_join));
@@ -1289,7 +1290,9 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
             parse_idmap(x, gm, "linux.gidMappings", &s->gid_map) < 0)
             return -1;
     } else if ((um && json_array_size(um)) || (gm && json_array_size(gm))) {
-        return refuse(x, "linux.uidMappings", "mappings without a user namespace");
+        return refuse(x, "linux.uidMappings", has_join(s, CLONE_NEWUSER)
+                                                  ? "mappings with a joined user namespace (its mappings are its own)"
+                                                  : "mappings without a user namespace");
     }
     if ((dev && parse_devices(x, dev) < 0) || (res && parse_resources(x, res, s) < 0) ||
         (sys && parse_sysctl(x, sys, s) < 0) || (sc && parse_seccomp(x, sc, s) < 0) ||

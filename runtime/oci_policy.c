@@ -74,6 +74,14 @@ static void policy_rlimits(const struct gbox_policy *p, struct sbx_spec *s)
     }
 }
 
+static bool policy_joined(const struct sbx_spec *s, int type)
+{
+    for (size_t i = 0; i < s->n_ns_join; i++)
+        if (s->ns_join[i].type == type)
+            return true;
+    return false;
+}
+
 int oci_policy_apply(struct oci_config *c, struct sbx_err **err)
 {
     if (!c->policy)
@@ -112,8 +120,8 @@ int oci_policy_apply(struct oci_config *c, struct sbx_err **err)
     } ns[] = {{"namespaces.pid", CLONE_NEWPID}, {"namespaces.ipc", CLONE_NEWIPC},
               {"namespaces.uts", CLONE_NEWUTS}, {"namespaces.cgroup", CLONE_NEWCGROUP}};
     for (size_t k = 0; k < ARRAY_LEN(ns); k++)
-        if (json_is_true(pol_get(p, ns[k].field)))
-            s->ns_flags |= ns[k].flag;
+        if (json_is_true(pol_get(p, ns[k].field)) && !policy_joined(s, ns[k].flag))
+            s->ns_flags |= ns[k].flag; /* a joined one is not the host's either */
     /* the policy's filters join the config's: every filter is loaded, the strictest answer wins */
     struct sbx_seccomp add;
     policy_take_seccomp(p, &add);

@@ -122,8 +122,10 @@ int sbx_exec_in_opts(const struct sbx_started *where, const struct sbx_spec *spe
         if (setgroups(0, NULL) < 0) /* setgroups is denied inside: drop ours before entering */
             fail("drop supplementary groups");
         join_cgroups(where);
-        int ns = spec->ns_flags & (CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC |
-                                   CLONE_NEWPID | CLONE_NEWCGROUP);
+        int ns = spec->ns_flags;
+        for (size_t i = 0; i < spec->n_ns_join; i++) /* joined ones are the init's too (OCI pods) */
+            ns |= spec->ns_join[i].type;
+        ns &= CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID | CLONE_NEWCGROUP;
         if (setns(initfd, ns) < 0)
             fail("enter the sandbox's namespaces");
         for (int fd = 3; fd < 1024; fd++)

@@ -37,6 +37,9 @@ struct child_msg {
     } stages[8];
 };
 
+/* launch.c: whether the spec joins an existing namespace of this CLONE_NEW* type */
+bool sbx_ns_joined(const struct sbx_spec *s, int type);
+
 /* hook.c: run hs's hooks in order; the first failure fills ce (stage kind). */
 int sbx_hooks_in_child(const struct sbx_hooks *hs, const char *kind, struct child_err *ce);
 

@@ -58,6 +58,8 @@ struct launch {
     struct sbx_net *net; /* veth: the host end and its netlink socket */
     int sock[2];
     int state_lock; /* flock on spec->state_dir while the sandbox lives (overlay.c) */
+    int *ns_fd;     /* spec->ns_join[i] opened by gbox (still in its own namespaces, with ptrace
+                       access to a non-dumpable init's /proc/PID/ns) */
     pid_t parent;
 };
 
@@ -98,17 +100,14 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     char go;
     if (TEMP_RETRY(read(fd, &go, 1)) != 1)
         return child_fail(ce, "sync", errno, "wait for the parent");
-    if ((s->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+    if ((s->ns_flags & CLONE_NEWUSER || sbx_ns_joined(s, CLONE_NEWUSER)) &&
+        (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return child_fail(ce, "userns", errno, "become root of the user namespace");
     for (size_t i = 0; i < s->n_ns_join; i++) {
-        int nfd = open(s->ns_join[i].path, O_RDONLY | O_CLOEXEC);
-        if (nfd < 0 || setns(nfd, s->ns_join[i].type) < 0) {
-            int e = errno;
-            if (nfd >= 0)
-                close(nfd);
-            return child_fail(ce, "setns", e, "join namespace %s", s->ns_join[i].path);
-        }
-        close(nfd);
+        if (s->ns_join[i].type == CLONE_NEWUSER || s->ns_join[i].type == CLONE_NEWPID)
+            continue; /* joined before clone (do_clone) */
+        if (setns(l->ns_fd[i], s->ns_join[i].type) < 0)
+            return child_fail(ce, "setns", errno, "join namespace %s", s->ns_join[i].path);
     }
     if (setsid() < 0)
         return child_fail(ce, "session", errno, "setsid");
@@ -222,14 +221,86 @@ static int __attribute__((noreturn)) child_main(struct launch *l)
 
 /* ---- parent --------------------------------------------------------------------------------- */
 
+bool sbx_ns_joined(const struct sbx_spec *s, int type)
+{
+    for (size_t i = 0; i < s->n_ns_join; i++)
+        if (s->ns_join[i].type == type)
+            return true;
+    return false;
+}
+
+static pid_t clone_raw(const struct launch *l, uint64_t flags, int *pidfd, struct sbx_err **err);
+
+/* A user or pid namespace to join is entered before clone, by a helper forked for it: a user
+ * namespace first (the namespaces clone creates are then its own: the container's root can
+ * mount in them), then a pid namespace (setns sets the namespace of the caller's children
+ * only). The helper clones the sandbox with CLONE_PARENT, so it is gbox's child as always, says
+ * its pid and exits; gbox itself never leaves its namespaces. */
+static pid_t clone_joined(const struct launch *l, uint64_t flags, int *pidfd, struct sbx_err **err)
+{
+    int pp[2];
+    if (pipe2(pp, O_CLOEXEC) < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "pipe"), -1;
+    pid_t helper = fork();
+    if (helper < 0) {
+        close(pp[0]);
+        close(pp[1]);
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "fork"), -1;
+    }
+    if (helper == 0) {
+        close(pp[0]);
+        struct { pid_t pid; int err; char what[200]; } r = {-1, 0, ""};
+        static const int order[] = {CLONE_NEWUSER, CLONE_NEWPID};
+        for (size_t k = 0; k < ARRAY_LEN(order) && !r.err; k++)
+            for (size_t i = 0; i < l->spec->n_ns_join && !r.err; i++)
+                if (l->spec->ns_join[i].type == order[k] && setns(l->ns_fd[i], order[k]) < 0) {
+                    r.err = errno;
+                    snprintf(r.what, sizeof(r.what), "join namespace %s", l->spec->ns_join[i].path);
+                }
+        if (!r.err) {
+            r.pid = clone_raw(l, (flags & ~(uint64_t)CLONE_PIDFD) | CLONE_PARENT, NULL, NULL);
+            if (r.pid == 0)
+                child_main((struct launch *)l);
+            if (r.pid < 0) {
+                r.err = errno;
+                snprintf(r.what, sizeof(r.what), "clone3 into the joined namespaces");
+            }
+        }
+        write_all(pp[1], &r, sizeof(r));
+        _exit(0);
+    }
+    close(pp[1]);
+    struct { pid_t pid; int err; char what[200]; } r = {-1, EPROTO, "hear from the namespace helper"};
+    ssize_t n = TEMP_RETRY(read(pp[0], &r, sizeof(r)));
+    close(pp[0]);
+    TEMP_RETRY(waitpid(helper, NULL, 0));
+    if (n != (ssize_t)sizeof(r) || r.pid <= 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, n == (ssize_t)sizeof(r) ? r.err : EPROTO, "%s", r.what), -1;
+    *pidfd = (int)syscall(SYS_pidfd_open, r.pid, 0);
+    if (*pidfd < 0) {
+        int e = errno;
+        kill(r.pid, SIGKILL);
+        TEMP_RETRY(waitpid(r.pid, NULL, 0));
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, e, "pidfd_open of the sandbox"), -1;
+    }
+    return r.pid;
+}
+
 static pid_t do_clone(const struct launch *l, int *pidfd, struct sbx_err **err)
 {
     uint64_t flags = (uint64_t)(l->spec->ns_flags & ~CLONE_NEWCGROUP) | CLONE_PIDFD;
+    if (sbx_ns_joined(l->spec, CLONE_NEWUSER) || sbx_ns_joined(l->spec, CLONE_NEWPID))
+        return clone_joined(l, flags, pidfd, err);
+    return clone_raw(l, flags, pidfd, err);
+}
+
+static pid_t clone_raw(const struct launch *l, uint64_t flags, int *pidfd, struct sbx_err **err)
+{
     int cgfd = sbx_cgroup_clone_fd(l->cg);
     struct clone_args args = {
         .flags = flags | (cgfd >= 0 ? CLONE_INTO_CGROUP : 0),
         .pidfd = (uint64_t)(uintptr_t)pidfd,
-        .exit_signal = SIGCHLD,
+        .exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD, /* CLONE_PARENT: the helper's, SIGCHLD */
         .cgroup = cgfd >= 0 ? (uint64_t)cgfd : 0,
     };
     long pid = syscall(SYS_clone3, &args, sizeof(args));
@@ -562,6 +633,14 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "socketpair");
         goto out;
     }
+    l.ns_fd = spec->n_ns_join ? xcalloc(spec->n_ns_join, sizeof(int)) : NULL;
+    for (size_t i = 0; i < spec->n_ns_join; i++)
+        l.ns_fd[i] = -1;
+    for (size_t i = 0; i < spec->n_ns_join; i++)
+        if ((l.ns_fd[i] = open(spec->ns_join[i].path, O_RDONLY | O_CLOEXEC)) < 0) {
+            sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "open namespace %s", spec->ns_join[i].path);
+            goto out;
+        }
     /* Block the forwarded signals before clone: the child inherits the mask and its init waits
      * for them with sigwaitinfo; the parent reads them from a signalfd. */
     sigset_t set, old;
@@ -647,6 +726,10 @@ out:
         close(w.listener);
     if (l.state_lock >= 0)
         close(l.state_lock);
+    for (size_t i = 0; l.ns_fd && i < spec->n_ns_join; i++)
+        if (l.ns_fd[i] >= 0)
+            close(l.ns_fd[i]);
+    free(l.ns_fd);
     return rc;
 }
 

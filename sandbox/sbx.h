@@ -208,8 +208,11 @@ struct sbx_idmap {
     uint32_t inside, outside, count;
 };
 
-/* An existing namespace the sandbox joins instead of creating one (CLONE_NEWNET, CLONE_NEWIPC or
- * CLONE_NEWUTS; not with CLONE_NEWUSER: the new user namespace would not own it). */
+/* An existing namespace the sandbox joins instead of creating one: CLONE_NEWUSER and CLONE_NEWPID
+ * before clone (user first: the namespaces the sandbox creates are then owned by it; its own id
+ * maps are not written), CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS and CLONE_NEWCGROUP in the child
+ * first thing after the parent's go. A mount namespace cannot be joined (the sandbox builds its
+ * root in a new one); none together with a new user namespace (it would not own them). */
 struct sbx_ns_join {
     int type;
     char *path;    /* /proc/PID/ns/net, /run/netns/NAME, ... */

@@ -43,7 +43,8 @@ int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce)
      * then trims every set to exactly what the policy grants. */
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return child_fail(ce, "credentials", errno, "PR_SET_KEEPCAPS");
-    if (!(spec->ns_flags & CLONE_NEWUSER) && setgroups(0, NULL) < 0)
+    /* in a user namespace (new or joined) setgroups may be denied: sbx_run dropped them before clone */
+    if (!(spec->ns_flags & CLONE_NEWUSER) && !sbx_ns_joined(spec, CLONE_NEWUSER) && setgroups(0, NULL) < 0)
         return child_fail(ce, "credentials", errno, "clear supplementary groups");
     if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
         return child_fail(ce, "credentials", errno, "setresgid %u", (unsigned)spec->gid);

@@ -496,3 +496,55 @@ base"
     run -1 runc update --resources "$r" nope
     assert_output --partial "container nope does not exist"
 }
+
+@test "linux.namespaces paths: a second container joins the first one's user, pid and cgroup namespaces" {
+    b=$(make_bundle sleep 100)
+    chown -R 100000:100000 "$b/rootfs"
+    # the user namespace's root (host uid 100000) must reach the bundle and the state directory
+    d=$BATS_TEST_TMPDIR
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+    edit_config '.linux.namespaces += [{"type":"user"},{"type":"cgroup"}]
+        | .linux.uidMappings=[{"containerID":0,"hostID":100000,"size":65536}]
+        | .linux.gidMappings=[{"containerID":0,"hostID":100000,"size":65536}]'
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    init=$(jq -r .init_pid "$BATS_TEST_TMPDIR/root/c1/state.json")
+    b2=$BATS_TEST_TMPDIR/bundle2
+    mkdir -p "$b2"
+    ln -s "$b/rootfs" "$b2/rootfs"
+    jq --arg p "/proc/$init/ns" '.process.args=["sh","-c","for n in user pid cgroup net ipc uts mnt; do readlink /proc/self/ns/$n; done; cat /proc/self/uid_map; pidof sleep"]
+        | del(.linux.uidMappings, .linux.gidMappings)
+        | .linux.namespaces = [{"type":"mount"},{"type":"user","path":($p + "/user")},{"type":"pid","path":($p + "/pid")},
+            {"type":"cgroup","path":($p + "/cgroup")},{"type":"network","path":($p + "/net")},
+            {"type":"ipc","path":($p + "/ipc")},{"type":"uts","path":($p + "/uts")}]' \
+        "$b/config.json" >"$b2/config.json"
+    run runc run --bundle "$b2" c2
+    echo "$output"
+    [ "$status" -eq 0 ]
+    for i in 0 1 2 3 4 5; do
+        n=(user pid cgroup net ipc uts)
+        assert_line --index "$i" "$(readlink /proc/"$init"/ns/${n[$i]})"
+    done
+    # its own mount namespace; A's user namespace's map (no map of its own); A's program is visible
+    [ "${lines[6]}" != "$(readlink /proc/"$init"/ns/mnt)" ]
+    assert_equal "$(echo ${lines[7]})" "0 100000 65536"
+    [ -n "${lines[8]}" ]
+    # exec in such a container enters the joined namespaces too
+    jq '.process.args=["sleep","100"]' "$b2/config.json" >"$b2/c" && mv "$b2/c" "$b2/config.json"
+    run -0 create --bundle "$b2" c4
+    run -0 runc start c4
+    wait_status c4 running
+    run -0 runc exec c4 sh -c 'for n in user pid net; do readlink /proc/self/ns/$n; done'
+    assert_output "$(for n in user pid net; do readlink /proc/"$init"/ns/$n; done)"
+    run -0 runc delete --force c4
+    # id maps with a joined user namespace, and joining a mount namespace, are refused by name
+    jq --arg p "/proc/$init/ns" '.linux.uidMappings=[{"containerID":0,"hostID":100000,"size":65536}]' "$b2/config.json" >"$b2/c"
+    mv "$b2/c" "$b2/config.json"
+    run -2 create --bundle "$b2" c3
+    assert_output --partial "linux.uidMappings: mappings with a joined user namespace (its mappings are its own)"
+    jq --arg p "/proc/$init/ns" 'del(.linux.uidMappings) | .linux.namespaces[0]={"type":"mount","path":($p + "/mnt")}' "$b2/config.json" >"$b2/c"
+    mv "$b2/c" "$b2/config.json"
+    run -2 create --bundle "$b2" c3
+    assert_output --partial "linux.namespaces[0].path: joining an existing mount namespace is not supported"
+}
