@@ -134,9 +134,9 @@ teardown() {
     edit_config '.process.capabilities.bounding -= ["CAP_NOPE"] | .linux.bogus=1'
     run -2 create --bundle "$b" c1
     assert_output --partial "linux.bogus: unknown or unsupported field"
-    edit_config 'del(.linux.bogus) | .linux.namespaces |= (map(select(.type != "pid")) + [{"type":"pid","path":"/proc/1/ns/pid"}])'
+    edit_config 'del(.linux.bogus) | .linux.namespaces |= (map(select(.type != "mount")) + [{"type":"mount","path":"/proc/1/ns/mnt"}])'
     run -2 create --bundle "$b" c1
-    assert_output --partial "path: joining an existing namespace is supported for network, ipc and uts only"
+    assert_output --partial "path: joining an existing mount namespace is not supported"
     echo '{"ociVersion": "1.0.2",' >"$b/config.json"
     run -2 create --bundle "$b" c1
     assert_output --partial "config.json: line 2"
