@@ -836,7 +836,7 @@ int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_lim
     struct ctx x = {file, NULL, &tmp, err};
     struct sbx_spec s;
     memset(&s, 0, sizeof(s));
-    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0};
+    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false};
     int rc = json_is_object(r) ? parse_resources(&x, r, &s) : bad(&x, "(top level)", "an object", r);
     *l = s.limits;
     if (rc < 0) {
@@ -1303,7 +1303,8 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
 
 static void spec_defaults(struct sbx_spec *s, const char *stage_dir)
 {
-    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0};
+    /* every_controller: `update` may set any limit later, as with runc */
+    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, true};
     s->cgroup_enabled = true; /* kill, pause and stats go through the container's cgroup */
     s->stage_dir = xstrdup(stage_dir);
     s->upper_size = 1 << 20;
@@ -1338,8 +1339,6 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
         return refuse(x, "process", "required field missing (gbox runs one process per container)");
     if (!lx)
         return refuse(x, "linux", "required field missing");
-    if (dom && dom[0])
-        return refuse(x, "domainname", "not supported");
     const char *k;
     json_object_foreach((json_t *)ann, k, e)
     {
@@ -1358,6 +1357,11 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
         if (!(s->ns_flags & CLONE_NEWUTS) && !has_join(s, CLONE_NEWUTS))
             return refuse(x, "hostname", "setting it needs a uts namespace");
         s->hostname = xstrdup(host);
+    }
+    if (dom && dom[0]) {
+        if (!(s->ns_flags & CLONE_NEWUTS) && !has_join(s, CLONE_NEWUTS))
+            return refuse(x, "domainname", "setting it needs a uts namespace");
+        s->domainname = xstrdup(dom);
     }
     size_t i;
     json_array_foreach(mounts, i, e) if (parse_mount(x, e, i, s) < 0) return -1;

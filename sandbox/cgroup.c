@@ -183,6 +183,17 @@ static void needed(const struct sbx_cgroup_limits *l, bool need[V1_N])
     need[V1_CPUSET] = l->cpuset_cpus || l->cpuset_mems;
 }
 
+/* needed(), plus with every_controller the limit controllers this host has (found[i]); strict
+ * keeps what the limits themselves need (a missing controller is an error only for those). */
+static void wanted(const struct sbx_cgroup_limits *l, const bool found[V1_N], bool need[V1_N], bool strict[V1_N])
+{
+    needed(l, strict);
+    memcpy(need, strict, sizeof(bool) * V1_N);
+    if (l->every_controller)
+        for (int i = 0; i < V1_N; i++)
+            need[i] |= found[i] && i != V1_CPUACCT && i != V1_FREEZER;
+}
+
 static void io_value(char *b, size_t len, const char *key, int64_t v)
 {
     size_t n = strlen(b);
@@ -212,10 +223,14 @@ static int write_io_max(const char *d, const struct sbx_cgroup_limits *l, struct
 static int apply_v2(struct sbx_cgroup *cg, const char *parent, const struct sbx_cgroup_limits *l,
                     struct sbx_err **err)
 {
-    bool need[V1_N];
-    needed(l, need);
+    bool need[V1_N], strict[V1_N], avail[V1_N];
+    for (int i = 0; i < V1_N; i++)
+        avail[i] = has_word(parent, "cgroup.controllers", v2_names[i]);
+    wanted(l, avail, need, strict);
     for (int i = 0; i < V1_N; i++) {
         if (!need[i] || has_word(parent, "cgroup.subtree_control", v2_names[i]))
+            continue;
+        if (!strict[i] && !avail[i])
             continue;
         /* Available to us but not switched on for our children: switch it on. That works when our
          * own cgroup is the root or holds no process (cgroup v2's "no internal processes"). */
@@ -293,8 +308,10 @@ static int throttle_v1(const char *dir, const char *file, const struct sbx_io_li
 static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sbx_cgroup_limits *l,
                     const char *name, struct sbx_err **err)
 {
-    bool need[V1_N];
-    needed(l, need);
+    bool need[V1_N], strict[V1_N], found[V1_N];
+    for (int i = 0; i < V1_N; i++)
+        found[i] = v1[i].found;
+    wanted(l, found, need, strict);
     /* accounting: on a legacy host cpuacct gives cpu usage and the freezer a race-free kill (the
      * v2 tree does both on hybrid hosts) */
     if (cg->layout == SBX_CG_V1)
@@ -304,7 +321,7 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
                            "resources.memory.high needs the cgroup v2 memory controller; this host "
                            "has memory on cgroup v1 (%s)", v1[V1_MEMORY].mnt);
     for (int i = 0; i < V1_N; i++) {
-        if (need[i] && !v1[i].found && i != V1_CPUACCT && i != V1_FREEZER)
+        if (strict[i] && !v1[i].found && i != V1_CPUACCT && i != V1_FREEZER)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
                                "the policy sets a %s limit but this host has no %s cgroup controller",
                                i == V1_BLKIO ? "resources.io" : v1_names[i], v1_names[i]);
@@ -791,8 +808,10 @@ size_t sbx_cgroup_plan_dirs(const struct sbx_spec *spec, struct sbx_cgroup_dir *
     }
     if (layout == SBX_CG_V2)
         return n;
-    bool need[V1_N];
-    needed(&spec->limits, need);
+    bool need[V1_N], strict[V1_N], found[V1_N];
+    for (int i = 0; i < V1_N; i++)
+        found[i] = v1[i].found;
+    wanted(&spec->limits, found, need, strict);
     if (layout == SBX_CG_V1)
         need[V1_CPUACCT] = need[V1_FREEZER] = true;
     for (int i = 0; i < V1_N && n < max; i++) {

@@ -120,6 +120,8 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     }
     if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
         return child_fail(ce, "hostname", errno, "sethostname %s", s->hostname);
+    if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+        return child_fail(ce, "hostname", errno, "setdomainname %s", s->domainname);
     if (sbx_net_in_child(s, ce) < 0)
         return -1;
     child_stage(ready, "net", &t);
@@ -746,6 +748,7 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->cwd);
     free(s->rlimits);
     free(s->hostname);
+    free(s->domainname);
     free(s->rootfs);
     for (size_t i = 0; i < s->n_layers; i++)
         free(s->layers[i]);

@@ -169,6 +169,9 @@ struct sbx_cgroup_limits {
     char *cpuset_mems;   /* memory nodes */
     struct sbx_io_limit *io;
     size_t n_io;
+    bool every_controller; /* also a cgroup in each limit controller the host has (memory, cpu,
+                              pids, cpuset, blkio/io) with no limit set, so that any limit can be
+                              set later (OCI `update`, as runc) */
 };
 
 /* Landlock: which paths (inside the sandbox, after pivot_root) the program may use and how. */
@@ -263,6 +266,7 @@ struct sbx_spec {
     int ns_flags;
     struct sbx_idmap uid_map, gid_map; /* used when CLONE_NEWUSER is set */
     char *hostname;          /* NULL: leave as is */
+    char *domainname;        /* NIS domain name (needs a uts namespace); NULL: leave as is */
 
     /* filesystem */
     char *rootfs;            /* host directory of the root image (lower layer) when it is one */

@@ -160,13 +160,14 @@ teardown() {
     assert_output --partial "rc=1"
 }
 
-@test "limits, hostname, sysctl, rlimits, masked and read-only paths apply inside" {
-    b=$(make_bundle sh -c 'hostname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; cat /proc/sys/net/ipv4/ip_forward; ulimit -n; cat /proc/keys | wc -c; (echo 0 > /proc/sys/net/ipv4/ip_forward) 2>&1 | grep -c Read-only')
-    edit_config '.hostname="oci-host" | .linux.resources={"memory":{"limit":67108864},"pids":{"limit":33}}
+@test "limits, hostname, domainname, sysctl, rlimits, masked and read-only paths apply inside" {
+    b=$(make_bundle sh -c 'hostname; cat /proc/sys/kernel/domainname; cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max; cat /proc/sys/net/ipv4/ip_forward; ulimit -n; cat /proc/keys | wc -c; (echo 0 > /proc/sys/net/ipv4/ip_forward) 2>&1 | grep -c Read-only')
+    edit_config '.hostname="oci-host" | .domainname="oci.example" | .linux.resources={"memory":{"limit":67108864},"pids":{"limit":33}}
                  | .mounts += [{"destination":"/sys/fs/cgroup","type":"cgroup","source":"cgroup","options":["ro"]}]
                  | .linux.sysctl={"net.ipv4.ip_forward":"1"} | .process.rlimits=[{"type":"RLIMIT_NOFILE","hard":321,"soft":123}]'
     run -0 runc run --bundle "$b" c1
     assert_output "oci-host
+oci.example
 67108864
 33
 1
@@ -479,13 +480,20 @@ base"
     echo '{"cpu":{"shares":300},"blockIO":{"weightDevice":[{"major":8,"minor":0,"weight":10}]}}' >"$r"
     run -2 runc update --resources "$r" c1
     assert_output --partial "$r: linux.resources.blockIO.weightDevice: not supported by update (weight is)"
-    # a controller the container has no cgroup for: nothing is written, not even the memory limit
-    echo '{"memory":{"limit":100663296},"pids":{"limit":9}}' >"$r"
-    run -125 runc update --resources "$r" c1
-    assert_output --partial "update c1 ($r): the sandbox has no pids cgroup"
+    # blockIO.weight where the host's block controller has a weight file (BFQ), else refused
+    # before anything is written, not even the memory limit
+    blk=$(jq -r '.cgroup_v1[] | select(contains("/blkio/"))' "$st")
+    [ -d "$blk" ]
     echo '{"memory":{"limit":100663296},"blockIO":{"weight":500}}' >"$r"
-    run -125 runc update --resources "$r" c1
-    assert_output --regexp "update c1 \\($r\\): (the sandbox has no blkio cgroup|this host's blkio controller has no weight file)"
+    if [ -e "$blk/blkio.bfq.weight" ] || [ -e "$blk/blkio.weight" ]; then
+        run -0 runc update --resources "$r" c1
+        run -0 cat "$blk"/blkio*weight
+        assert_output --partial 500
+        echo '{"memory":{"limit":67108864}}' | runc update --resources - c1
+    else
+        run -125 runc update --resources "$r" c1
+        assert_output --partial "update c1 ($r): this host's blkio controller has no weight file"
+    fi
     assert_equal "$(cat "$mem/memory.limit_in_bytes")" 67108864
     # the kernel refuses the cpuset (no such cpu) after shares were written: shares are put back
     echo '{"cpu":{"shares":300,"cpus":"1023"}}' >"$r"
@@ -493,6 +501,13 @@ base"
     assert_output --partial "cpuset.cpus"
     assert_equal "$(cat "$cpu/cpu.shares")" 512
     assert_equal "$(cat "$cpuset/cpuset.cpus")" 0
+    # the container has a cgroup in every controller: a limit it was created without can be set
+    pids=$(jq -r '.cgroup_v1[] | select(contains("/pids/"))' "$st")
+    [ -n "$pids" ]
+    assert_equal "$(cat "$pids/pids.max")" max
+    echo '{"pids":{"limit":9}}' >"$r"
+    run -0 runc update --resources "$r" c1
+    assert_equal "$(cat "$pids/pids.max")" 9
     run -1 runc update --resources "$r" nope
     assert_output --partial "container nope does not exist"
 }
