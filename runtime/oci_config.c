@@ -665,25 +665,51 @@ static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spe
     return 0;
 }
 
-static int parse_idmap(const struct ctx *x, const json_t *a, const char *path, struct sbx_idmap *out)
+static bool ranges_overlap(uint64_t a, uint64_t an, uint64_t b, uint64_t bn)
 {
-    if (json_array_size(a) != 1)
-        return bad(x, path, "exactly one mapping (gbox maps one range)", a);
-    const json_t *e = json_array_get(a, 0);
-    static const char *const keys[] = {"containerID", "hostID", "size", NULL};
-    char p[64];
-    idx(p, sizeof(p), path, 0);
-    if (!json_is_object(e))
-        return bad(x, p, "an object", e);
-    int64_t in = 0, out_ = 0, size = 0;
-    bool h1, h2, h3;
-    if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "containerID", 0, UINT32_MAX - 1, &in, &h1) < 0 ||
-        get_int(x, e, p, "hostID", 0, UINT32_MAX - 1, &out_, &h2) < 0 ||
-        get_int(x, e, p, "size", 1, UINT32_MAX, &size, &h3) < 0)
-        return -1;
-    if (!h1 || !h2 || !h3)
-        return refuse(x, p, "containerID, hostID and size are required");
-    *out = (struct sbx_idmap){(uint32_t)in, (uint32_t)out_, (uint32_t)size};
+    return a < b + bn && b < a + an;
+}
+
+/* 1..SBX_MAX_IDMAP ranges; none may overlap another inside or outside (the kernel's rule). */
+static int parse_idmap(const struct ctx *x, const json_t *a, const char *path, struct sbx_idmap *first,
+                       struct sbx_idmap *more, size_t *n_more)
+{
+    if (json_array_size(a) < 1 || json_array_size(a) > SBX_MAX_IDMAP)
+        return bad(x, path, "1 to 32 mappings", a);
+    *n_more = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        static const char *const keys[] = {"containerID", "hostID", "size", NULL};
+        char p[64];
+        idx(p, sizeof(p), path, i);
+        if (!json_is_object(e))
+            return bad(x, p, "an object", e);
+        int64_t in = 0, out_ = 0, size = 0;
+        bool h1, h2, h3;
+        if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "containerID", 0, UINT32_MAX - 1, &in, &h1) < 0 ||
+            get_int(x, e, p, "hostID", 0, UINT32_MAX - 1, &out_, &h2) < 0 ||
+            get_int(x, e, p, "size", 1, UINT32_MAX, &size, &h3) < 0)
+            return -1;
+        if (!h1 || !h2 || !h3)
+            return refuse(x, p, "containerID, hostID and size are required");
+        struct sbx_idmap m = {(uint32_t)in, (uint32_t)out_, (uint32_t)size};
+        for (size_t k = 0; k < i; k++) {
+            const struct sbx_idmap *o = k == 0 ? first : &more[k - 1];
+            if (ranges_overlap(m.inside, m.count, o->inside, o->count) ||
+                ranges_overlap(m.outside, m.count, o->outside, o->count)) {
+                char q[64], want[128];
+                idx(q, sizeof(q), path, k);
+                snprintf(want, sizeof(want), "a range overlapping no other (it overlaps %s inside or outside)", q);
+                return bad(x, p, want, e);
+            }
+        }
+        if (i == 0)
+            *first = m;
+        else
+            more[(*n_more)++] = m;
+    }
     return 0;
 }
 
@@ -1286,8 +1312,8 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
     if (s->ns_flags & CLONE_NEWUSER) {
         if (!um || !gm)
             return refuse(x, "linux.uidMappings", "a user namespace needs uidMappings and gidMappings");
-        if (parse_idmap(x, um, "linux.uidMappings", &s->uid_map) < 0 ||
-            parse_idmap(x, gm, "linux.gidMappings", &s->gid_map) < 0)
+        if (parse_idmap(x, um, "linux.uidMappings", &s->uid_map, s->uid_more, &s->n_uid_more) < 0 ||
+            parse_idmap(x, gm, "linux.gidMappings", &s->gid_map, s->gid_more, &s->n_gid_more) < 0)
             return -1;
     } else if ((um && json_array_size(um)) || (gm && json_array_size(gm))) {
         return refuse(x, "linux.uidMappings", has_join(s, CLONE_NEWUSER)

@@ -210,6 +210,7 @@ struct sbx_rlimit {
 struct sbx_idmap {
     uint32_t inside, outside, count;
 };
+#define SBX_MAX_IDMAP 32 /* ranges per map (the kernel takes 340 since 4.15) */
 
 /* An existing namespace the sandbox joins instead of creating one: CLONE_NEWUSER and CLONE_NEWPID
  * before clone (user first: the namespaces the sandbox creates are then owned by it; its own id
@@ -264,7 +265,9 @@ struct sbx_spec {
 
     /* namespaces: CLONE_NEW* bits; CLONE_NEWNS is always set */
     int ns_flags;
-    struct sbx_idmap uid_map, gid_map; /* used when CLONE_NEWUSER is set */
+    struct sbx_idmap uid_map, gid_map; /* used when CLONE_NEWUSER is set: the first range */
+    struct sbx_idmap uid_more[SBX_MAX_IDMAP - 1], gid_more[SBX_MAX_IDMAP - 1]; /* further ranges */
+    size_t n_uid_more, n_gid_more;
     char *hostname;          /* NULL: leave as is */
     char *domainname;        /* NIS domain name (needs a uts namespace); NULL: leave as is */
 

@@ -9,16 +9,25 @@
 #include <grp.h>
 #include <sched.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/prctl.h>
 
-static int write_map(pid_t pid, const char *file, const struct sbx_idmap *m, struct sbx_err **err)
+/* The whole map in one write, as the kernel requires: the first range, then the others. */
+static int write_map(pid_t pid, const char *file, const struct sbx_idmap *m, const struct sbx_idmap *more,
+                     size_t n_more, struct sbx_err **err)
 {
-    char path[64], line[96];
+    char path[64], text[SBX_MAX_IDMAP * 36];
     snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-    snprintf(line, sizeof(line), "%u %u %u\n", m->inside, m->outside, m->count);
-    if (write_file(path, line) < 0)
-        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "write %s (\"%u %u %u\")", path, m->inside,
-                           m->outside, m->count);
+    size_t n = 0;
+    for (size_t i = 0; i <= n_more && i < SBX_MAX_IDMAP; i++) {
+        const struct sbx_idmap *r = i == 0 ? m : &more[i - 1];
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%u %u %u\n", r->inside, r->outside, r->count);
+    }
+    if (write_file(path, text) < 0) {
+        text[strcspn(text, "\n")] = '\0';
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "write %s (\"%s\"%s)", path, text,
+                           n_more ? " and more ranges" : "");
+    }
     return 0;
 }
 
@@ -31,8 +40,8 @@ int sbx_userns_from_parent(pid_t pid, const struct sbx_spec *spec, struct sbx_er
     /* deny: the sandbox may never add itself to groups it was not given (CVE-2014-8989). */
     if (write_file(path, "deny") < 0)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "write %s", path);
-    if (write_map(pid, "uid_map", &spec->uid_map, err) < 0 ||
-        write_map(pid, "gid_map", &spec->gid_map, err) < 0)
+    if (write_map(pid, "uid_map", &spec->uid_map, spec->uid_more, spec->n_uid_more, err) < 0 ||
+        write_map(pid, "gid_map", &spec->gid_map, spec->gid_more, spec->n_gid_more, err) < 0)
         return -1;
     return 0;
 }

@@ -563,3 +563,22 @@ base"
     run -2 create --bundle "$b2" c3
     assert_output --partial "linux.namespaces[0].path: joining an existing mount namespace is not supported"
 }
+
+@test "uid and gid mappings with several ranges; overlapping ranges are refused by name" {
+    b=$(make_bundle sh -c 'cat /proc/self/uid_map /proc/self/gid_map')
+    chown -R 100000:100000 "$b/rootfs"
+    d=$BATS_TEST_TMPDIR
+    while [ "$d" != / ] && [ "$d" != /tmp ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+    edit_config '.linux.namespaces += [{"type":"user"}]
+        | .linux.uidMappings=[{"containerID":0,"hostID":100000,"size":1000},{"containerID":1000,"hostID":300000,"size":500}]
+        | .linux.gidMappings=[{"containerID":0,"hostID":100000,"size":1000},{"containerID":5000,"hostID":400000,"size":10}]'
+    run -0 runc run --bundle "$b" c1
+    assert_equal "$(echo "$output" | tr -s ' ' | sed 's/^ //')" "0 100000 1000
+1000 300000 500
+0 100000 1000
+5000 400000 10"
+    edit_config '.linux.uidMappings[1].hostID=100500'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "linux.uidMappings[1]: expected a range overlapping no other (it overlaps linux.uidMappings[0] inside or outside)"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+}
