@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -714,7 +715,108 @@ static int parse_idmap(const struct ctx *x, const json_t *a, const char *path, s
 }
 
 /* The devices gbox's /dev provides; others cannot be created. */
-static int parse_devices(const struct ctx *x, const json_t *a)
+/* linux.resources.devices: do the rules give read and write to (type, major, minor)? In order,
+ * the last rule that matches decides each access; none matches: allowed (a cgroup's default). */
+static bool devices_allow(const json_t *rules, char type, int64_t major, int64_t minor)
+{
+    bool r = true, w = true;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(rules, i, e)
+    {
+        const char *t = json_string_value(json_object_get(e, "type"));
+        const char *acc = json_string_value(json_object_get(e, "access"));
+        const json_t *ma = json_object_get(e, "major"), *mi = json_object_get(e, "minor");
+        if ((t && strcmp(t, "a") != 0 && t[0] != type) || (json_is_integer(ma) && json_integer_value(ma) >= 0 &&
+                                                           json_integer_value(ma) != major) ||
+            (json_is_integer(mi) && json_integer_value(mi) >= 0 && json_integer_value(mi) != minor))
+            continue;
+        bool allow = json_is_true(json_object_get(e, "allow"));
+        if (!acc || strchr(acc, 'r'))
+            r = allow;
+        if (!acc || strchr(acc, 'w'))
+            w = allow;
+    }
+    return r && w;
+}
+
+/* A container uid/gid as the host sees it (through the new user namespace's map), -1 unmapped. */
+static int64_t host_id(const struct sbx_spec *s, bool gid, int64_t id)
+{
+    if (!(s->ns_flags & CLONE_NEWUSER))
+        return id;
+    size_t n = gid ? s->n_gid_more : s->n_uid_more;
+    for (size_t i = 0; i <= n; i++) {
+        const struct sbx_idmap *m = i == 0 ? (gid ? &s->gid_map : &s->uid_map) : (gid ? &s->gid_more[i - 1] : &s->uid_more[i - 1]);
+        if (id >= m->inside && id < (int64_t)m->inside + m->count)
+            return (int64_t)m->outside + (id - m->inside);
+    }
+    return -1;
+}
+
+/* One linux.devices entry beyond gbox's six: the host's own node at the same path, bound in
+ * (gbox creates no device nodes). Type, numbers, and mode and owner when given, must be the
+ * host node's: a bind cannot change them. */
+static int parse_device(const struct ctx *x, const json_t *e, const char *p, const json_t *rules, struct sbx_spec *s)
+{
+    static const char *const keys[] = {"type", "path", "major", "minor", "fileMode", "uid", "gid", NULL};
+    const char *type, *path;
+    int64_t maj = -1, mnr = -1, mode = 0, uid = 0, gid = 0;
+    bool hma, hmi, hmo, hu, hg;
+    char q[96];
+    if (check_keys(x, e, p, keys) < 0 || get_str(x, e, p, "type", true, &type) < 0 ||
+        get_str(x, e, p, "path", true, &path) < 0 || get_int(x, e, p, "major", 0, 4095, &maj, &hma) < 0 ||
+        get_int(x, e, p, "minor", 0, 1048575, &mnr, &hmi) < 0 ||
+        get_int(x, e, p, "fileMode", 0, 07777, &mode, &hmo) < 0 || get_int(x, e, p, "uid", 0, UINT32_MAX, &uid, &hu) < 0 ||
+        get_int(x, e, p, "gid", 0, UINT32_MAX, &gid, &hg) < 0)
+        return -1;
+    sub(q, sizeof(q), p, "type");
+    if (strcmp(type, "c") != 0 && strcmp(type, "u") != 0 && strcmp(type, "b") != 0)
+        return bad(x, q, "c, u or b (fifos are not supported)", json_object_get(e, "type"));
+    sub(q, sizeof(q), p, "path");
+    if (path[0] != '/' || strstr(path, "/../") || strncmp(path, "/dev/", 5) != 0)
+        return bad(x, q, "an absolute path under /dev without \"..\"", json_object_get(e, "path"));
+    if (!hma || !hmi)
+        return refuse(x, p, "major and minor are required");
+    char t = type[0] == 'b' ? 'b' : 'c';
+    struct stat st;
+    if (lstat(path, &st) < 0 || (t == 'b' ? !S_ISBLK(st.st_mode) : !S_ISCHR(st.st_mode)) ||
+        (int64_t)major(st.st_rdev) != maj || (int64_t)minor(st.st_rdev) != mnr) {
+        char why[300];
+        snprintf(why, sizeof(why), "the host has no %s device %lld:%lld at %s (gbox binds the host's device "
+                 "nodes, it does not create them)", t == 'b' ? "block" : "character", (long long)maj,
+                 (long long)mnr, path);
+        return refuse(x, p, why);
+    }
+    if (hmo && (int64_t)(st.st_mode & 07777) != mode) {
+        sub(q, sizeof(q), p, "fileMode");
+        char want[80];
+        snprintf(want, sizeof(want), "the host node's mode %04o (a bind cannot change it)", (unsigned)(st.st_mode & 07777));
+        return bad(x, q, want, json_object_get(e, "fileMode"));
+    }
+    if ((hu && host_id(s, false, uid) != (int64_t)st.st_uid) || (hg && host_id(s, true, gid) != (int64_t)st.st_gid)) {
+        sub(q, sizeof(q), p, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid");
+        char want[96];
+        snprintf(want, sizeof(want), "the host node's owner %u:%u (a bind cannot change it)", (unsigned)st.st_uid,
+                 (unsigned)st.st_gid);
+        return bad(x, q, want, json_object_get(e, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid"));
+    }
+    if (!devices_allow(rules, t, maj, mnr)) {
+        char why[200];
+        snprintf(why, sizeof(why), "linux.resources.devices does not allow read and write of %c %lld:%lld",
+                 t, (long long)maj, (long long)mnr);
+        return refuse(x, p, why);
+    }
+    x->c->devices = realloc(x->c->devices, (x->c->n_devices + 1) * sizeof(char *));
+    if (!x->c->devices)
+        abort();
+    x->c->devices[x->c->n_devices++] = xstrdup(path);
+    return 0;
+}
+
+/* gbox's /dev has six devices; others are the host's nodes, bound after the mounts
+ * (oci_config_load). */
+static int parse_devices(const struct ctx *x, const json_t *a, const json_t *rules, struct sbx_spec *s)
 {
     static const char *const have[] = {"/dev/null", "/dev/zero", "/dev/full", "/dev/random",
                                        "/dev/urandom", "/dev/tty", NULL};
@@ -724,12 +826,14 @@ static int parse_devices(const struct ctx *x, const json_t *a)
     {
         char p[64];
         idx(p, sizeof(p), "linux.devices", i);
-        const char *path = json_is_object(e) ? json_string_value(json_object_get(e, "path")) : NULL;
+        if (!json_is_object(e))
+            return bad(x, p, "an object", e);
+        const char *path = json_string_value(json_object_get(e, "path"));
         bool ok = false;
         for (const char *const *h = have; path && *h && !ok; h++)
             ok = strcmp(*h, path) == 0;
-        if (!ok)
-            return bad(x, p, "one of /dev/null, zero, full, random, urandom, tty (other devices are not supported)", e);
+        if (!ok && parse_device(x, e, p, rules, s) < 0)
+            return -1;
     }
     return 0;
 }
@@ -1320,7 +1424,8 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
                                                   ? "mappings with a joined user namespace (its mappings are its own)"
                                                   : "mappings without a user namespace");
     }
-    if ((dev && parse_devices(x, dev) < 0) || (res && parse_resources(x, res, s) < 0) ||
+    if ((dev && parse_devices(x, dev, res ? json_object_get(res, "devices") : NULL, s) < 0) ||
+        (res && parse_resources(x, res, s) < 0) ||
         (sys && parse_sysctl(x, sys, s) < 0) || (sc && parse_seccomp(x, sc, s) < 0) ||
         parse_cgroups_path(x, cp ? cp : "", s) < 0)
         return -1;
@@ -1391,6 +1496,12 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
     }
     size_t i;
     json_array_foreach(mounts, i, e) if (parse_mount(x, e, i, s) < 0) return -1;
+    /* linux.devices beyond the six: the host's nodes, bound over the container's /dev */
+    for (size_t d = 0; d < c->n_devices; d++) {
+        struct sbx_mount *dm = add_mount(s, SBX_MOUNT_BIND, c->devices[d]);
+        dm->source = xstrdup(c->devices[d]);
+        dm->writable = dm->file = dm->device = true;
+    }
     /* after the mounts, so a masked or read-only path inside a mount is covered */
     const json_t *mp = json_object_get(lx, "maskedPaths"), *rp = json_object_get(lx, "readonlyPaths");
     if ((mp && parse_paths(x, mp, "linux.maskedPaths", SBX_MOUNT_MASK, s) < 0) ||
@@ -1464,6 +1575,9 @@ void oci_config_cgroup_mounts(struct oci_config *c)
 void oci_config_free(struct oci_config *c)
 {
     free(c->cgroup_mount);
+    for (size_t i = 0; i < c->n_devices; i++)
+        free(c->devices[i]);
+    free(c->devices);
     sbx_spec_free(&c->spec);
     free(c->policy);
     json_decref(c->annotations);

@@ -26,6 +26,8 @@ struct oci_config {
     char *policy;           /* annotation org.graphoid.policy, NULL when absent */
     json_t *annotations;    /* the annotations object (owned), never NULL */
     char *cgroup_mount;     /* destination of a "cgroup" mount (see oci_config_cgroup_mounts) */
+    char **devices;         /* linux.devices beyond gbox's six: host nodes bound at the same path */
+    size_t n_devices;
     struct sbx_hook *hooks[OCI_HOOK_N];
     size_t n_hooks[OCI_HOOK_N];
 };

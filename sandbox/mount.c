@@ -131,7 +131,8 @@ static int remount_flags(int root, const char *target, unsigned long flags, bool
         return child_fail(ce, "mount", errno, "reopen %s", target);
     /* Recursively: a bind's submounts must not stay writable (a plain MS_REMOUNT|MS_BIND only
      * changes the top mount). */
-    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+    struct mount_attr attr = {.attr_set = MOUNT_ATTR_NOSUID | ((flags & MS_NODEV) ? MOUNT_ATTR_NODEV : 0) |
+                                          ((flags & MS_NOEXEC) ? MOUNT_ATTR_NOEXEC : 0) |
                                           ((flags & MS_RDONLY) ? MOUNT_ATTR_RDONLY : 0)};
     rc = (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr));
     int e = errno;
@@ -171,7 +172,9 @@ static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urand
 
 static int mount_dev(int root, const char *target, struct child_err *ce)
 {
-    if (mount_at(root, target, false, "gbox-dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
+    /* nodev: a node made with mknod here (CAP_MKNOD, which containerd grants) is useless; the
+     * six devices are bind mounts with flags of their own */
+    if (mount_at(root, target, false, "gbox-dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
                  "size=64k,nr_inodes=1024,mode=0755", ce, "/dev tmpfs") < 0)
         return -1;
     char path[PATH_MAX], host[64];
@@ -239,9 +242,10 @@ static int apply_mount(int root, const struct sbx_spec *spec, size_t i, const st
         fd_path(src, sp, sizeof(sp));
         if (mount_at(root, m->target, m->file, sp, NULL, MS_BIND | MS_REC, NULL, ce, m->source) < 0)
             return -1;
-        if (!m->writable)
-            return remount_flags(root, m->target, MS_RDONLY | MS_NOSUID | MS_NODEV, false, ce);
-        return 0;
+        /* writable or not, never a device (a bind keeps its source mount's flags: a host
+         * directory under devtmpfs would give device access) unless it is one (OCI devices) */
+        unsigned long fl = MS_NOSUID | (m->writable ? 0 : MS_RDONLY) | (m->device ? MS_NOEXEC : MS_NODEV);
+        return remount_flags(root, m->target, fl, false, ce);
     }
     case SBX_MOUNT_TMPFS:
         snprintf(data, sizeof(data), "size=%llu,nr_inodes=%llu,mode=%04o", (unsigned long long)m->size,

@@ -65,6 +65,8 @@ struct sbx_mount {
     char *target;      /* absolute path inside the sandbox */
     bool writable;     /* BIND */
     bool file;         /* BIND: the source is a file, not a directory */
+    bool device;       /* BIND: the source is a host device node (OCI linux.devices): the mount
+                          keeps dev access (every other bind is nodev), and is noexec */
     bool optional;     /* MASK/READONLY: a missing target is fine */
     uint64_t size;     /* TMPFS: bytes */
     unsigned mode;     /* TMPFS: permission bits */

@@ -582,3 +582,32 @@ base"
     assert_output --partial "linux.uidMappings[1]: expected a range overlapping no other (it overlaps linux.uidMappings[0] inside or outside)"
     [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
 }
+
+@test "linux.devices: a host device node is bound in; /dev and binds stay nodev against mknod" {
+    [ -c /dev/net/tun ] || skip "this host has no /dev/net/tun"
+    b=$(make_bundle sh -c 'exec 3<>/dev/net/tun && echo tun-open; mknod /dev/xnull c 1 3 && (echo x > /dev/xnull) 2>&1 | grep -c "Permission denied"; (echo x > /hostdev/null) 2>&1 | grep -c "Permission denied"; echo x > /dev/null && echo null-ok')
+    edit_config '.linux.devices=[{"path":"/dev/net/tun","type":"c","major":10,"minor":200,"fileMode":384,"uid":0,"gid":0}]
+        | .linux.resources={"devices":[{"allow":false,"access":"rwm"},{"allow":true,"type":"c","major":10,"minor":200,"access":"rwm"}]}
+        | .mounts += [{"destination":"/hostdev","type":"bind","source":"/dev","options":["rbind","rw"]}]
+        | .process.capabilities.bounding += ["CAP_MKNOD"] | .process.capabilities.effective += ["CAP_MKNOD"]
+        | .process.capabilities.permitted += ["CAP_MKNOD"]'
+    run -0 runc run --bundle "$b" c1
+    assert_output "tun-open
+1
+1
+null-ok"
+    # what a bind cannot honour, or the device rules forbid, is refused by name
+    edit_config '.linux.devices[0].fileMode=438'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "linux.devices[0].fileMode: expected the host node's mode 0600 (a bind cannot change it)"
+    edit_config '.linux.devices[0].fileMode=384 | .linux.devices[0].minor=201'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "linux.devices[0]: the host has no character device 10:201 at /dev/net/tun"
+    edit_config '.linux.devices[0].minor=200 | .linux.resources.devices |= .[0:1]'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "linux.devices[0]: linux.resources.devices does not allow read and write of c 10:200"
+    edit_config '.linux.devices[0].type="p"'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "linux.devices[0].type: expected c, u or b (fifos are not supported)"
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+}
