@@ -295,14 +295,27 @@ static int parse_user(const struct ctx *x, const json_t *u, struct sbx_spec *s)
         return -1;
     size_t i;
     const json_t *e;
+    free(s->groups);
+    s->groups = NULL;
+    s->n_groups = 0;
+    if (json_array_size(ag) > 64)
+        return bad(x, "process.user.additionalGids", "at most 64 groups", ag);
     json_array_foreach(ag, i, e)
     {
-        /* the process gets no supplementary groups (gbox drops them all); its own gid is fine */
-        if (!json_is_integer(e) || json_integer_value(e) != gid) {
-            char p[320];
-            idx(p, sizeof(p), "process.user.additionalGids", i);
-            return bad(x, p, "only the primary gid (supplementary groups are not supported)", e);
-        }
+        char p[320];
+        idx(p, sizeof(p), "process.user.additionalGids", i);
+        if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) >= UINT32_MAX)
+            return bad(x, p, "a gid", e);
+        gid_t g = (gid_t)json_integer_value(e);
+        bool dup = g == (gid_t)gid;
+        for (size_t k = 0; k < s->n_groups && !dup; k++)
+            dup = s->groups[k] == g;
+        if (dup)
+            continue;
+        s->groups = realloc(s->groups, (s->n_groups + 1) * sizeof(gid_t));
+        if (!s->groups)
+            abort();
+        s->groups[s->n_groups++] = g;
     }
     s->uid = (uid_t)uid;
     s->gid = (gid_t)gid;
@@ -767,7 +780,7 @@ static int parse_device(const struct ctx *x, const json_t *e, const char *p, con
     if (check_keys(x, e, p, keys) < 0 || get_str(x, e, p, "type", true, &type) < 0 ||
         get_str(x, e, p, "path", true, &path) < 0 || get_int(x, e, p, "major", 0, 4095, &maj, &hma) < 0 ||
         get_int(x, e, p, "minor", 0, 1048575, &mnr, &hmi) < 0 ||
-        get_int(x, e, p, "fileMode", 0, 07777, &mode, &hmo) < 0 || get_int(x, e, p, "uid", 0, UINT32_MAX, &uid, &hu) < 0 ||
+        get_int(x, e, p, "fileMode", 0, 0177777, &mode, &hmo) < 0 || get_int(x, e, p, "uid", 0, UINT32_MAX, &uid, &hu) < 0 ||
         get_int(x, e, p, "gid", 0, UINT32_MAX, &gid, &hg) < 0)
         return -1;
     sub(q, sizeof(q), p, "type");
@@ -788,7 +801,8 @@ static int parse_device(const struct ctx *x, const json_t *e, const char *p, con
                  (long long)mnr, path);
         return refuse(x, p, why);
     }
-    if (hmo && (int64_t)(st.st_mode & 07777) != mode) {
+    /* podman sends the whole st_mode (type bits too): they must then be the device's */
+    if (hmo && ((int64_t)(st.st_mode & 07777) != (mode & 07777) || ((mode & S_IFMT) && (mode & S_IFMT) != (int64_t)(st.st_mode & S_IFMT)))) {
         sub(q, sizeof(q), p, "fileMode");
         char want[80];
         snprintf(want, sizeof(want), "the host node's mode %04o (a bind cannot change it)", (unsigned)(st.st_mode & 07777));
@@ -1509,6 +1523,9 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
         return -1;
     if (process_common(x, proc, s, &c->terminal) < 0)
         return -1;
+    if (s->n_groups && (s->ns_flags & CLONE_NEWUSER))
+        return refuse(x, "process.user.additionalGids", "supplementary groups with a new user namespace (gbox "
+                                                        "denies setgroups in it: CVE-2014-8989)");
     int64_t adj = 0;
     if (get_int(x, proc, "process", "oomScoreAdj", -1000, 1000, &adj, &c->has_oom_score_adj) < 0)
         return -1;

@@ -746,6 +746,7 @@ void sbx_spec_free(struct sbx_spec *s)
         free(*p);
     free(s->envp);
     free(s->cwd);
+    free(s->groups);
     free(s->rlimits);
     free(s->hostname);
     free(s->domainname);

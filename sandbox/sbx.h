@@ -261,6 +261,9 @@ struct sbx_spec {
     char *cwd;
     uid_t uid;               /* inside the sandbox */
     gid_t gid;
+    gid_t *groups;           /* supplementary groups (default none); not with a new user
+                                namespace, which denies setgroups (CVE-2014-8989) */
+    size_t n_groups;
     uint64_t caps;           /* capability bitmask kept in all five sets (default 0) */
     struct sbx_rlimit *rlimits;
     size_t n_rlimits;

@@ -52,17 +52,27 @@ int sbx_creds_in_child(const struct sbx_spec *spec, struct child_err *ce)
      * then trims every set to exactly what the policy grants. */
     if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
         return child_fail(ce, "credentials", errno, "PR_SET_KEEPCAPS");
-    /* in a user namespace (new or joined) setgroups may be denied: sbx_run dropped them before clone */
-    if (!(spec->ns_flags & CLONE_NEWUSER) && !sbx_ns_joined(spec, CLONE_NEWUSER) && setgroups(0, NULL) < 0)
-        return child_fail(ce, "credentials", errno, "clear supplementary groups");
+    /* in a user namespace (new or joined) setgroups may be denied: sbx_run dropped them before
+     * clone; the spec's own groups are set (a joined namespace may allow it) */
+    if (spec->n_groups ? setgroups(spec->n_groups, spec->groups) < 0
+                       : !(spec->ns_flags & CLONE_NEWUSER) && !sbx_ns_joined(spec, CLONE_NEWUSER) && setgroups(0, NULL) < 0)
+        return child_fail(ce, "credentials", errno, "set %zu supplementary groups", spec->n_groups);
     if (setresgid(spec->gid, spec->gid, spec->gid) < 0)
         return child_fail(ce, "credentials", errno, "setresgid %u", (unsigned)spec->gid);
     if (setresuid(spec->uid, spec->uid, spec->uid) < 0)
         return child_fail(ce, "credentials", errno, "setresuid %u", (unsigned)spec->uid);
     /* No host group may reach the sandbox: the parent dropped its own before clone, and a user
      * namespace with setgroups "deny" could not drop them here. */
-    if (getgroups(0, NULL) != 0)
-        return child_fail(ce, "credentials", 0, "%d supplementary groups left", getgroups(0, NULL));
+    gid_t have[64];
+    int n = getgroups(64, have);
+    bool same = n == (int)spec->n_groups;
+    for (int i = 0; same && i < n; i++) {
+        same = false;
+        for (size_t k = 0; k < spec->n_groups && !same; k++)
+            same = have[i] == spec->groups[k];
+    }
+    if (!same)
+        return child_fail(ce, "credentials", 0, "%d supplementary groups, not the %zu asked for", n, spec->n_groups);
     if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
         return child_fail(ce, "credentials", errno, "clear PR_SET_KEEPCAPS");
     uid_t r = (uid_t)-1, e = r, s = r; /* reported as -1 when getresuid itself fails */

@@ -120,8 +120,11 @@ IMG=localhost/gbox-busybox:1
     refute_output 256
 }
 
-@test "podman: a config gbox cannot honour fails the run with gbox's message" {
-    run pm_run run --rm "${U[@]}" --device /dev/fuse "$IMG" true
+@test "podman --device binds the host's node; a config gbox cannot honour fails the run with gbox's message" {
+    run -0 pm_run run --rm "${U[@]}" --device /dev/fuse "$IMG" sh -c 'exec 3<>/dev/fuse && echo fuse-open'
+    assert_output fuse-open
+    run pm_run run --rm "${U[@]}" --mount "type=bind,src=$BATS_TEST_TMPDIR,dst=/x,bind-propagation=rshared" "$IMG" true
     [ "$status" -ne 0 ]
-    assert_output --partial "config.json: linux.devices[0]: expected one of /dev/null"
+    # a shared bind makes podman ask for a shared root: gbox keeps every mount private
+    assert_output --partial "config.json: linux.rootfsPropagation: expected private, rprivate, slave or rslave"
 }

@@ -611,3 +611,21 @@ null-ok"
     assert_output --partial "linux.devices[0].type: expected c, u or b (fifos are not supported)"
     [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
 }
+
+@test "process.user.additionalGids are the process's supplementary groups, also in exec; refused with a new user namespace" {
+    b=$(make_bundle sh -c 'id -G; grep Groups /proc/self/status; sleep 100')
+    edit_config '.process.user={"uid":1000,"gid":1000,"additionalGids":[1000,2000,3000]}'
+    run -0 create --bundle "$b" c1
+    run -0 runc start c1
+    wait_status c1 running
+    run -0 runc exec c1 sh -c 'grep Groups /proc/self/status'
+    assert_output --regexp "^Groups:[[:space:]]+2000 3000[[:space:]]*$"
+    run -0 cat "$BATS_TEST_TMPDIR/ctr.out"
+    assert_line --index 0 "1000 2000 3000"
+    assert_line --index 1 --regexp "^Groups:[[:space:]]+2000 3000[[:space:]]*$"
+    run -0 runc delete --force c1
+    edit_config '.linux.namespaces += [{"type":"user"}] | .linux.uidMappings=[{"containerID":0,"hostID":100000,"size":65536}]
+        | .linux.gidMappings=[{"containerID":0,"hostID":100000,"size":65536}]'
+    run -2 create --bundle "$b" c2
+    assert_output --partial "process.user.additionalGids: supplementary groups with a new user namespace"
+}
