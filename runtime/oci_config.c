@@ -873,13 +873,13 @@ static int parse_memory(const struct ctx *x, const json_t *m, struct sbx_cgroup_
     static const char *const keys[] = {"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
                                        "disableOOMKiller", "useHierarchy", "checkBeforeUpdate", NULL};
     const char *P = "linux.resources.memory";
-    int64_t limit = -1, swap = -1, res = -1, dummy;
+    int64_t limit = -1, swap = -1, res = -1, swappiness = -1;
     bool hl, hs, hr, h;
     bool oomd = false;
     if (check_keys(x, m, P, keys) < 0 || get_int(x, m, P, "limit", -1, INT64_MAX, &limit, &hl) < 0 ||
         get_int(x, m, P, "swap", -1, INT64_MAX, &swap, &hs) < 0 ||
         get_int(x, m, P, "reservation", -1, INT64_MAX, &res, &hr) < 0 ||
-        get_int(x, m, P, "swappiness", 0, 100, &dummy, &h) < 0 ||
+        get_int(x, m, P, "swappiness", 0, 100, &swappiness, &h) < 0 ||
         get_bool(x, m, P, "disableOOMKiller", &oomd) < 0)
         return -1;
     if (json_object_get(m, "kernel") || json_object_get(m, "kernelTCP"))
@@ -889,6 +889,8 @@ static int parse_memory(const struct ctx *x, const json_t *m, struct sbx_cgroup_
     if (hl && limit == 0)
         return bad(x, "linux.resources.memory.limit", "an integer > 0 (or -1: unlimited)", json_object_get(m, "limit"));
     l->memory_max = limit > 0 ? limit : -1;
+    l->has_swappiness = h;
+    l->swappiness = h ? (unsigned)swappiness : 0;
     /* OCI swap is memory+swap; gbox's swap_max is swap alone */
     if (hs && swap >= 0) {
         if (limit <= 0)
@@ -980,7 +982,7 @@ int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_lim
     struct ctx x = {file, NULL, &tmp, err};
     struct sbx_spec s;
     memset(&s, 0, sizeof(s));
-    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false};
+    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false, false, 0};
     int rc = json_is_object(r) ? parse_resources(&x, r, &s) : bad(&x, "(top level)", "an object", r);
     *l = s.limits;
     if (rc < 0) {
@@ -1041,6 +1043,8 @@ int oci_update_parse(const json_t *r, const char *file, struct sbx_cgroup_set *s
     set->memory_max = l.memory_max;
     set->swap = m && json_object_get(m, "swap");
     set->swap_max = set->swap ? json_integer_value(json_object_get(m, "swap")) : -1;
+    set->swappiness = l.has_swappiness;
+    set->memory_swappiness = l.swappiness;
     set->pids = p && json_object_get(p, "limit");
     set->pids_max = l.pids_max;
     set->shares = c && json_object_get(c, "shares");
@@ -1449,7 +1453,7 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
 static void spec_defaults(struct sbx_spec *s, const char *stage_dir)
 {
     /* every_controller: `update` may set any limit later, as with runc */
-    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, true};
+    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, true, false, 0};
     s->cgroup_enabled = true; /* kill, pause and stats go through the container's cgroup */
     s->stage_dir = xstrdup(stage_dir);
     s->upper_size = 1 << 20;

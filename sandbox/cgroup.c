@@ -176,7 +176,7 @@ static bool host_has_swap(void)
 static void needed(const struct sbx_cgroup_limits *l, bool need[V1_N])
 {
     memset(need, 0, sizeof(bool) * V1_N);
-    need[V1_MEMORY] = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0;
+    need[V1_MEMORY] = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0 || l->has_swappiness;
     need[V1_CPU] = l->cpu_quota_us >= 0 || l->cpu_weight >= 0;
     need[V1_PIDS] = l->pids_max >= 0;
     need[V1_BLKIO] = l->n_io > 0;
@@ -336,6 +336,9 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
     const char *mem = cg->v1[V1_MEMORY];
     if (l->memory_max >= 0 && cg_writei(mem, "memory.limit_in_bytes", l->memory_max, err) < 0)
         return -1;
+    if (l->has_swappiness && (!mem ? sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "memory.swappiness needs the v1 memory controller") < 0
+                                   : cg_writei(mem, "memory.swappiness", l->swappiness, err) < 0))
+        return -1;
     if (l->swap_max >= 0) {
         if (file_exists(mem, "memory.memsw.limit_in_bytes")) {
             int64_t total = l->memory_max >= 0 ? l->memory_max + l->swap_max : -1;
@@ -414,6 +417,9 @@ static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct 
         if (cg->v2_fd < 0)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "open cgroup %s", cg->v2);
     }
+    if (cg->layout == SBX_CG_V2 && spec->limits.has_swappiness)
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "memory swappiness needs cgroup v1 (the v2 memory controller "
+                                                   "has no such knob)");
     if (cg->layout == SBX_CG_V2)
         return apply_v2(cg, v2->mnt, &spec->limits, err);
     bool any = false;
@@ -987,6 +993,12 @@ static int plan_set(const struct sbx_cgroup *cg, const struct sbx_cgroup_set *s,
     }
     if (s->memory && memsw_first && add_op(ops, n, mem, "memory", "memory.limit_in_bytes",
                                            num_or(b, sizeof(b), s->memory_max, "-1"), err) < 0)
+        return -1;
+    if (s->swappiness && v2)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP, "memory swappiness needs cgroup v1 (the v2 memory "
+                                                             "controller has no such knob)");
+    if (s->swappiness && add_op(ops, n, mem, "memory", "memory.swappiness",
+                                num_or(b, sizeof(b), s->memory_swappiness, ""), err) < 0)
         return -1;
     if (s->pids && add_op(ops, n, pids, "pids", "pids.max", num_or(b, sizeof(b), s->pids_max, "max"), err) < 0)
         return -1;

@@ -174,6 +174,8 @@ struct sbx_cgroup_limits {
     bool every_controller; /* also a cgroup in each limit controller the host has (memory, cpu,
                               pids, cpuset, blkio/io) with no limit set, so that any limit can be
                               set later (OCI `update`, as runc) */
+    bool has_swappiness;   /* memory.swappiness (0..100; cgroup v1 only, v2 has no such knob) */
+    unsigned swappiness;
 };
 
 /* Landlock: which paths (inside the sandbox, after pivot_root) the program may use and how. */
@@ -435,8 +437,9 @@ int sbx_cgroup_update_at(const struct sbx_started *where, const struct sbx_cgrou
  * their old contents back. Values as OCI linux.resources has them: -1 = unlimited for memory,
  * swap (memory+swap), pids and quota; shares on the v1 scale (mapped to cpu.weight on v2). */
 struct sbx_cgroup_set {
-    bool memory, swap, pids, shares, quota, period, weight; /* which fields are given */
+    bool memory, swap, pids, shares, quota, period, weight, swappiness; /* which fields are given */
     int64_t memory_max, swap_max, pids_max, cpu_shares, cpu_quota_us, cpu_period_us, io_weight;
+    int64_t memory_swappiness; /* v1 only */
     const char *cpuset_cpus, *cpuset_mems; /* NULL: unchanged */
 };
 int sbx_cgroup_set_at(const struct sbx_started *where, const struct sbx_cgroup_set *s, struct sbx_err **err);

@@ -438,7 +438,7 @@ base"
 
 @test "update --resources changes memory, pids and cpu (shares, quota, period, cpus, mems); the rest stays" {
     b=$(make_bundle sleep 100)
-    edit_config '.linux.resources={"memory":{"limit":67108864},"pids":{"limit":40},
+    edit_config '.linux.resources={"memory":{"limit":67108864,"swappiness":30},"pids":{"limit":40},
                  "cpu":{"shares":512,"quota":50000,"period":100000,"cpus":"0","mems":"0"}}'
     run -0 create --bundle "$b" c1
     run -0 runc start c1
@@ -448,6 +448,9 @@ base"
     cpu=$(dir cpu) cpuset=$(dir cpuset) mem=$(dir memory) pids=$(dir pids)
     [ -n "$cpu" ] && [ -n "$cpuset" ] && [ -n "$mem" ] && [ -n "$pids" ]
     assert_equal "$(cat "$cpu/cpu.shares" "$cpu/cpu.cfs_quota_us" "$cpu/cpu.cfs_period_us" | tr '\n' ' ')" "512 50000 100000 "
+    assert_equal "$(cat "$mem/memory.swappiness")" 30
+    run -0 runc update --resources - c1 <<<'{"memory":{"swappiness":10}}'
+    assert_equal "$(cat "$mem/memory.swappiness")" 10
     ncpu=$(cat "$(dirname "$cpuset")/cpuset.cpus")
     echo '{"cpu":{"shares":256,"quota":20000,"period":50000,"cpus":"'"$ncpu"'","mems":"0"},"memory":{"limit":100663296},"pids":{"limit":50}}' >"$BATS_TEST_TMPDIR/r.json"
     run -0 runc update --resources "$BATS_TEST_TMPDIR/r.json" c1
