@@ -941,6 +941,74 @@ static int parse_cpu(const struct ctx *x, const json_t *c, struct sbx_cgroup_lim
     return 0;
 }
 
+/* The throttle lists of blockIO: [{major, minor, rate}], merged per device into l->io. */
+static int parse_throttle(const struct ctx *x, const json_t *a, const char *path, int which, struct sbx_cgroup_limits *l)
+{
+    static const char *const keys[] = {"major", "minor", "rate", NULL};
+    size_t i;
+    const json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        char p[128];
+        idx(p, sizeof(p), path, i);
+        if (!json_is_object(e))
+            return bad(x, p, "an object", e);
+        int64_t maj = 0, mnr = 0, rate = 0;
+        bool h1, h2, h3;
+        if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "major", 0, 4095, &maj, &h1) < 0 ||
+            get_int(x, e, p, "minor", 0, 1048575, &mnr, &h2) < 0 || get_int(x, e, p, "rate", 0, INT64_MAX, &rate, &h3) < 0)
+            return -1;
+        if (!h1 || !h2 || !h3)
+            return refuse(x, p, "major, minor and rate are required");
+        if (rate == 0) /* 0: no limit */
+            continue;
+        struct sbx_io_limit *d = NULL;
+        for (size_t k = 0; k < l->n_io && !d; k++)
+            if (l->io[k].major == (unsigned)maj && l->io[k].minor == (unsigned)mnr)
+                d = &l->io[k];
+        if (!d) {
+            l->io = realloc(l->io, (l->n_io + 1) * sizeof(*l->io));
+            if (!l->io)
+                abort();
+            d = &l->io[l->n_io++];
+            *d = (struct sbx_io_limit){(unsigned)maj, (unsigned)mnr, -1, -1, -1, -1};
+        }
+        int64_t *f[] = {&d->read_bps, &d->write_bps, &d->read_iops, &d->write_iops};
+        *f[which] = rate;
+    }
+    return 0;
+}
+
+/* blockIO: weight and the four throttle lists; per-device weights are not supported. */
+static int parse_blkio(const struct ctx *x, const json_t *b, struct sbx_cgroup_limits *l)
+{
+    static const char *const keys[] = {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
+                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
+                                       "throttleWriteIOPSDevice", NULL};
+    const char *P = "linux.resources.blockIO";
+    int64_t w = 0, lw = 0;
+    bool hw, hlw;
+    if (check_keys(x, b, P, keys) < 0 || get_int(x, b, P, "weight", 10, 1000, &w, &hw) < 0 ||
+        get_int(x, b, P, "leafWeight", 10, 1000, &lw, &hlw) < 0)
+        return -1;
+    if (hlw)
+        return refuse(x, "linux.resources.blockIO.leafWeight", "not supported (cgroup v1 CFQ only; weight is)");
+    const json_t *wd = json_object_get(b, "weightDevice");
+    if (wd && !(json_is_array(wd) && json_array_size(wd) == 0))
+        return refuse(x, "linux.resources.blockIO.weightDevice", "per-device weights are not supported (weight is)");
+    l->io_weight = hw ? (unsigned)w : 0;
+    for (int k = 0; k < 4; k++) {
+        const json_t *a;
+        char p[96];
+        if (get_arr(x, b, P, keys[3 + k], &a) < 0)
+            return -1;
+        sub(p, sizeof(p), P, keys[3 + k]);
+        if (a && parse_throttle(x, a, p, k, l) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int parse_resources(const struct ctx *x, const json_t *r, struct sbx_spec *s)
 {
     static const char *const keys[] = {"memory", "cpu", "pids", "devices", "blockIO", "hugepageLimits",
@@ -951,15 +1019,18 @@ static int parse_resources(const struct ctx *x, const json_t *r, struct sbx_spec
     if (check_keys(x, r, P, keys) < 0 || get_obj(x, r, P, "memory", &mem) < 0 ||
         get_obj(x, r, P, "cpu", &cpu) < 0 || get_obj(x, r, P, "pids", &pids) < 0)
         return -1;
-    static const char *const refused[] = {"blockIO", "hugepageLimits", "network", "rdma", "unified"};
+    static const char *const refused[] = {"hugepageLimits", "network", "rdma", "unified"};
     for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
         const json_t *v = json_object_get(r, refused[i]);
         if (v && json_is_object(v) ? json_object_size(v) > 0 : v && json_array_size(v) > 0) {
             char p[64];
             sub(p, sizeof(p), P, refused[i]);
-            return refuse(x, p, "not supported (memory, cpu and pids are)");
+            return refuse(x, p, "not supported (memory, cpu, pids and blockIO are)");
         }
     }
+    const json_t *bio;
+    if (get_obj(x, r, P, "blockIO", &bio) < 0 || (bio && parse_blkio(x, bio, l) < 0))
+        return -1;
     if ((mem && parse_memory(x, mem, l) < 0) || (cpu && parse_cpu(x, cpu, l) < 0))
         return -1;
     if (pids) {
@@ -982,13 +1053,16 @@ int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_lim
     struct ctx x = {file, NULL, &tmp, err};
     struct sbx_spec s;
     memset(&s, 0, sizeof(s));
-    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false, false, 0};
+    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false, false, 0, 0};
     int rc = json_is_object(r) ? parse_resources(&x, r, &s) : bad(&x, "(top level)", "an object", r);
     *l = s.limits;
     if (rc < 0) {
         free(l->cpuset_cpus);
         free(l->cpuset_mems);
+        free(l->io);
         l->cpuset_cpus = l->cpuset_mems = NULL;
+        l->io = NULL;
+        l->n_io = 0;
     }
     return rc;
 }
@@ -1028,6 +1102,7 @@ int oci_update_parse(const json_t *r, const char *file, struct sbx_cgroup_set *s
     struct sbx_cgroup_limits l;
     int rc = oci_resources_parse(rest, file, &l, err);
     json_decref(rest);
+    free(l.io); /* blockIO was taken out: none */
     if (rc < 0)
         return -1;
     struct oci_config tmp = {.umask = -1};
@@ -1453,7 +1528,7 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
 static void spec_defaults(struct sbx_spec *s, const char *stage_dir)
 {
     /* every_controller: `update` may set any limit later, as with runc */
-    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, true, false, 0};
+    s->limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, true, false, 0, 0};
     s->cgroup_enabled = true; /* kill, pause and stats go through the container's cgroup */
     s->stage_dir = xstrdup(stage_dir);
     s->upper_size = 1 << 20;

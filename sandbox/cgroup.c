@@ -179,7 +179,7 @@ static void needed(const struct sbx_cgroup_limits *l, bool need[V1_N])
     need[V1_MEMORY] = l->memory_max >= 0 || l->memory_high >= 0 || l->swap_max >= 0 || l->has_swappiness;
     need[V1_CPU] = l->cpu_quota_us >= 0 || l->cpu_weight >= 0;
     need[V1_PIDS] = l->pids_max >= 0;
-    need[V1_BLKIO] = l->n_io > 0;
+    need[V1_BLKIO] = l->n_io > 0 || l->io_weight > 0;
     need[V1_CPUSET] = l->cpuset_cpus || l->cpuset_mems;
 }
 
@@ -203,6 +203,19 @@ static void io_value(char *b, size_t len, const char *key, int64_t v)
         snprintf(b + n, len - n, " %s=max", key);
 }
 
+/* The block controller's weight file in dir d (BFQ's first), or NULL with err set. */
+static const char *weight_file(const char *d, bool v2, struct sbx_err **err)
+{
+    static const char *const files[2][2] = {{"blkio.bfq.weight", "blkio.weight"}, {"io.bfq.weight", "io.weight"}};
+    for (int i = 0; i < 2; i++)
+        if (d && file_exists(d, files[v2][i]))
+            return files[v2][i];
+    sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP,
+                "this host's %s controller has no weight file (%s.bfq.weight needs the BFQ I/O scheduler): "
+                "blockIO.weight cannot be set", v2 ? "io" : "blkio", v2 ? "io" : "blkio");
+    return NULL;
+}
+
 /* io.max for each device of l (v2): start a sandbox, or change a running one's limits. */
 static int write_io_max(const char *d, const struct sbx_cgroup_limits *l, struct sbx_err **err)
 {
@@ -217,6 +230,9 @@ static int write_io_max(const char *d, const struct sbx_cgroup_limits *l, struct
         if (cg_write(d, "io.max", b, err) < 0)
             return -1;
     }
+    const char *wf = l->io_weight ? weight_file(d, true, err) : NULL;
+    if (l->io_weight && (!wf || cg_writei(d, wf, l->io_weight, err) < 0))
+        return -1;
     return 0;
 }
 
@@ -374,6 +390,9 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
             throttle_v1(bk, "blkio.throttle.write_iops_device", io, io->write_iops, err) < 0)
             return -1;
     }
+    const char *wf = l->io_weight ? weight_file(cg->v1[V1_BLKIO], false, err) : NULL;
+    if (l->io_weight && (!wf || cg_writei(cg->v1[V1_BLKIO], wf, l->io_weight, err) < 0))
+        return -1;
     return 0;
 }
 
@@ -1035,16 +1054,8 @@ static int plan_set(const struct sbx_cgroup *cg, const struct sbx_cgroup_set *s,
     if (s->cpuset_mems && add_op(ops, n, cpuset, "cpuset", "cpuset.mems", s->cpuset_mems, err) < 0)
         return -1;
     if (s->weight) {
-        /* the BFQ scheduler's weight (1..1000), else the plain one; neither: the host has none */
-        const char *f = v2 ? "io.bfq.weight" : "blkio.bfq.weight";
-        if (io && !file_exists(io, f))
-            f = v2 ? "io.weight" : "blkio.weight";
-        if (io && !file_exists(io, f))
-            return sbx_err_set(err, GBOX_EXIT_LAUNCH, EOPNOTSUPP,
-                               "this host's %s controller has no weight file (%s.bfq.weight needs the BFQ I/O "
-                               "scheduler): blockIO.weight cannot be set",
-                               v2 ? "io" : "blkio", v2 ? "io" : "blkio");
-        if (add_op(ops, n, io, v2 ? "io" : "blkio", f, num_or(b, sizeof(b), s->io_weight, ""), err) < 0)
+        const char *f = weight_file(io, v2, err);
+        if (!f || add_op(ops, n, io, v2 ? "io" : "blkio", f, num_or(b, sizeof(b), s->io_weight, ""), err) < 0)
             return -1;
     }
     return 0;

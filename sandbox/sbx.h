@@ -176,6 +176,7 @@ struct sbx_cgroup_limits {
                               set later (OCI `update`, as runc) */
     bool has_swappiness;   /* memory.swappiness (0..100; cgroup v1 only, v2 has no such knob) */
     unsigned swappiness;
+    unsigned io_weight;    /* 10..1000, the BFQ scheduler's weight (or the plain one); 0: none */
 };
 
 /* Landlock: which paths (inside the sandbox, after pivot_root) the program may use and how. */

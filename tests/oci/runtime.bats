@@ -632,3 +632,38 @@ null-ok"
     run -2 create --bundle "$b" c2
     assert_output --partial "process.user.additionalGids: supplementary groups with a new user namespace"
 }
+
+@test "linux.resources.blockIO: throttles per device apply; weight where the host has a weight file" {
+    dev=
+    for d in /sys/block/*; do
+        case ${d##*/} in loop* | ram*) continue ;; esac
+        dev=$(cat "$d/dev") && break
+    done
+    [ -n "$dev" ] || skip "this host has no block device to throttle"
+    maj=${dev%:*} mnr=${dev#*:}
+    b=$(make_bundle sleep 100)
+    edit_config --argjson M "$maj" --argjson m "$mnr" '.linux.resources={"blockIO":{
+        "throttleReadBpsDevice":[{"major":$M,"minor":$m,"rate":1048576}],
+        "throttleWriteIOPSDevice":[{"major":$M,"minor":$m,"rate":100}]}}'
+    run -0 create --bundle "$b" c1
+    blk=$(jq -r '.cgroup_v1[] | select(contains("/blkio/"))' "$BATS_TEST_TMPDIR/root/c1/state.json")
+    [ -d "$blk" ]
+    assert_equal "$(cat "$blk/blkio.throttle.read_bps_device")" "$dev 1048576"
+    assert_equal "$(cat "$blk/blkio.throttle.write_iops_device")" "$dev 100"
+    assert_equal "$(cat "$blk/blkio.throttle.write_bps_device")" ""
+    weight=$(ls "$blk"/blkio.bfq.weight "$blk"/blkio.weight 2>/dev/null | head -1)
+    run -0 runc delete --force c1
+    edit_config '.linux.resources.blockIO.weight=300'
+    if [ -n "$weight" ]; then
+        run -0 create --bundle "$b" c2
+        run -0 cat "$(jq -r '.cgroup_v1[] | select(contains("/blkio/"))' "$BATS_TEST_TMPDIR/root/c2/state.json")/${weight##*/}"
+        assert_output --regexp "(^| )300$"
+    else
+        run -125 create --bundle "$b" c2
+        assert_output --partial "this host's blkio controller has no weight file"
+        [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+    fi
+    edit_config '.linux.resources.blockIO={"weightDevice":[{"major":8,"minor":0,"weight":10}]}'
+    run -2 create --bundle "$b" c3
+    assert_output --partial "linux.resources.blockIO.weightDevice: per-device weights are not supported (weight is)"
+}

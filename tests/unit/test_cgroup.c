@@ -118,7 +118,7 @@ static int freeze_and_kill(enum sbx_cg_layout want)
     char name[64];
     snprintf(name, sizeof(name), "gbox-%d-900", (int)getpid());
     struct sbx_spec spec = {.cgroup_enabled = true, .cgroup_name = name};
-    spec.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, 100000, -1, 64, NULL, NULL, NULL, 0, false, false, 0};
+    spec.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, 100000, -1, 64, NULL, NULL, NULL, 0, false, false, 0, 0};
     struct sbx_cgroup *cg = NULL;
     struct sbx_err *err = NULL;
     CHECK(sbx_cgroup_prepare(&spec, &cg, &err) == 0, "prepare: %s", err ? err->msg : "?");
@@ -173,7 +173,7 @@ static int kill_tree(enum sbx_cg_layout want)
     char name[64];
     snprintf(name, sizeof(name), "gbox-%d-901", (int)getpid());
     struct sbx_spec spec = {.cgroup_enabled = true, .cgroup_name = name};
-    spec.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, 100000, -1, 64, NULL, NULL, NULL, 0, false, false, 0};
+    spec.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, 100000, -1, 64, NULL, NULL, NULL, 0, false, false, 0, 0};
     struct sbx_cgroup *cg = NULL;
     struct sbx_err *err = NULL;
     CHECK(sbx_cgroup_prepare(&spec, &cg, &err) == 0, "prepare: %s", err ? err->msg : "?");

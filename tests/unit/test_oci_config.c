@@ -163,6 +163,34 @@ static void test_groups_domainname_devices(void **state)
     oci_config_free(&c);
 }
 
+static void test_blkio(void **state)
+{
+    (void)state;
+    struct oci_config c;
+    parse_ok(config(",\"resources\":{\"blockIO\":{\"weight\":300,"
+                    "\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,\"rate\":1000}],"
+                    "\"throttleWriteIOPSDevice\":[{\"major\":8,\"minor\":0,\"rate\":50},{\"major\":8,\"minor\":16,\"rate\":7}],"
+                    "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":16,\"rate\":0}]}}", ""),
+             &c);
+    const struct sbx_cgroup_limits *l = &c.spec.limits;
+    assert_int_equal(l->io_weight, 300);
+    assert_int_equal(l->n_io, 2); /* merged per device; rate 0 is no limit */
+    assert_int_equal(l->io[0].major, 8);
+    assert_int_equal(l->io[0].minor, 0);
+    assert_int_equal(l->io[0].read_bps, 1000);
+    assert_int_equal(l->io[0].write_iops, 50);
+    assert_int_equal(l->io[0].write_bps, -1);
+    assert_int_equal(l->io[1].minor, 16);
+    assert_int_equal(l->io[1].write_iops, 7);
+    assert_int_equal(l->io[1].write_bps, -1);
+    oci_config_free(&c);
+    parse_bad(config(",\"resources\":{\"blockIO\":{\"leafWeight\":300}}", ""),
+              "cfg.json: linux.resources.blockIO.leafWeight: not supported");
+    parse_bad(config(",\"resources\":{\"blockIO\":{\"weight\":1}}", ""), "cfg.json: linux.resources.blockIO.weight: expected");
+    parse_bad(config(",\"resources\":{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8,\"rate\":1}]}}", ""),
+              "cfg.json: linux.resources.blockIO.throttleReadBpsDevice[0]: major, minor and rate are required");
+}
+
 /* update --resources: only what the object names is "given"; the checks of config.json apply */
 static void test_update_parse(void **state)
 {
@@ -225,6 +253,7 @@ int main(void)
         cmocka_unit_test(test_idmap_ranges),
         cmocka_unit_test(test_in_container_hooks),
         cmocka_unit_test(test_groups_domainname_devices),
+        cmocka_unit_test(test_blkio),
         cmocka_unit_test(test_update_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
