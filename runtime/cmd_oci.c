@@ -514,13 +514,15 @@ static int cmd_create(int argc, char **argv, bool and_start)
         return 0;
     char *sargv[] = {"start", (char *)id, NULL};
     int rc = cmd_start(2, sargv);
-    if (rc != 0)
-        return rc;
     int st_code = 0;
+    if (rc != 0) /* a startContainer hook failed (the container stopped), or the shim is gone */
+        kill(shim, SIGKILL);
     while (TEMP_RETRY(waitpid(shim, &st_code, 0)) < 0 && errno != ECHILD)
         ;
-    char *dargv[] = {"delete", (char *)id, NULL};
-    cmd_delete(2, dargv);
+    char *dargv[] = {"delete", "--force", (char *)id, NULL};
+    cmd_delete(3, dargv);
+    if (rc != 0)
+        return rc;
     return WIFEXITED(st_code) ? WEXITSTATUS(st_code) : 128 + WTERMSIG(st_code);
 }
 

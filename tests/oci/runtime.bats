@@ -283,6 +283,12 @@ program'
     run -125 runc start c2
     assert_output --partial "startContainer hook $BATS_TEST_TMPDIR/host-only: exec: No such file or directory"
     [ ! -e "$b/rootfs/ran" ]
+    run -0 runc delete c2
+    # run: the same failure, and nothing is left behind
+    run -125 runc run --bundle "$b" c3
+    assert_output --partial "start container c3: sandbox setup failed at startContainer"
+    [ ! -e "$b/rootfs/ran" ]
+    [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
 }
 
 @test "exec runs in the container: command line, --process FILE, --detach with a pid file" {
