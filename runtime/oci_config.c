@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/personality.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -1472,6 +1473,27 @@ static int parse_root(const struct ctx *x, const json_t *root, struct sbx_spec *
     return 0;
 }
 
+/* linux.personality: the execution domain (LINUX, or LINUX32: a 32-bit uname); no flags. */
+static int parse_personality(const struct ctx *x, const json_t *o, struct sbx_spec *s)
+{
+    static const char *const keys[] = {"domain", "flags", NULL};
+    const char *P = "linux.personality", *dom;
+    const json_t *fl;
+    if (check_keys(x, o, P, keys) < 0 || get_str(x, o, P, "domain", true, &dom) < 0 ||
+        get_arr(x, o, P, "flags", &fl) < 0)
+        return -1;
+    if (fl && json_array_size(fl))
+        return refuse(x, "linux.personality.flags", "personality flags are not supported");
+    if (strcmp(dom, "LINUX") == 0)
+        s->personality = PER_LINUX;
+    else if (strcmp(dom, "LINUX32") == 0)
+        s->personality = PER_LINUX32;
+    else
+        return bad(x, "linux.personality.domain", "LINUX or LINUX32", json_object_get(o, "domain"));
+    s->has_personality = true;
+    return 0;
+}
+
 static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s)
 {
     static const char *const keys[] = {"namespaces", "uidMappings", "gidMappings", "devices", "resources",
@@ -1489,7 +1511,7 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
         get_obj(x, lx, P, "seccomp", &sc) < 0 || get_str(x, lx, P, "rootfsPropagation", false, &prop) < 0 ||
         get_str(x, lx, P, "mountLabel", false, &ml) < 0)
         return -1;
-    static const char *const refused[] = {"intelRdt", "personality", "timeOffsets"};
+    static const char *const refused[] = {"intelRdt", "timeOffsets"};
     for (size_t i = 0; i < ARRAY_LEN(refused); i++)
         if (json_object_get(lx, refused[i])) {
             char p[64];
@@ -1498,6 +1520,9 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
         }
     if (ml && ml[0])
         return refuse(x, "linux.mountLabel", "SELinux labels are not supported");
+    const json_t *pers;
+    if (get_obj(x, lx, P, "personality", &pers) < 0 || (pers && parse_personality(x, pers, s) < 0))
+        return -1;
     if (prop && prop[0] && strcmp(prop, "private") != 0 && strcmp(prop, "rprivate") != 0 &&
         strcmp(prop, "slave") != 0 && strcmp(prop, "rslave") != 0)
         return bad(x, "linux.rootfsPropagation", "private, rprivate, slave or rslave (gbox makes every mount private)",

@@ -40,6 +40,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
@@ -134,6 +135,10 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     /* after joining the cgroups, so the namespace is rooted at the sandbox's own cgroup */
     if ((s->ns_flags & CLONE_NEWCGROUP) && unshare(CLONE_NEWCGROUP) < 0)
         return child_fail(ce, "cgroupns", errno, "unshare cgroup namespace");
+    /* inherited by the program through fork and exec (exec keeps the execution domain) */
+    if (s->has_personality &&
+        (personality(s->personality) < 0 || (unsigned long)personality(0xffffffff) != s->personality))
+        return child_fail(ce, "personality", errno, "personality 0x%lx", s->personality);
     for (size_t i = 0; i < s->n_rlimits; i++) {
         struct rlimit rl = {.rlim_cur = s->rlimits[i].soft, .rlim_max = s->rlimits[i].hard};
         if (setrlimit(s->rlimits[i].resource, &rl) < 0)

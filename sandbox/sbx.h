@@ -278,6 +278,8 @@ struct sbx_spec {
     size_t n_uid_more, n_gid_more;
     char *hostname;          /* NULL: leave as is */
     char *domainname;        /* NIS domain name (needs a uts namespace); NULL: leave as is */
+    bool has_personality;    /* personality(2) for the program (PER_LINUX32: a 32-bit uname) */
+    unsigned long personality;
 
     /* filesystem */
     char *rootfs;            /* host directory of the root image (lower layer) when it is one */

@@ -673,3 +673,21 @@ null-ok"
     run -2 create --bundle "$b" c3
     assert_output --partial "linux.resources.blockIO.weightDevice: per-device weights are not supported (weight is)"
 }
+
+@test "linux.personality: LINUX32 gives the program a 32-bit uname; other domains and flags are refused" {
+    want=$(setarch linux32 uname -m) || skip "setarch cannot switch to linux32 here"
+    [ "$want" != "$(uname -m)" ]
+    b=$(make_bundle uname -m)
+    edit_config '.linux.personality={"domain":"LINUX32"}'
+    run -0 runc run --bundle "$b" c1
+    assert_output "$want"
+    edit_config '.linux.personality={"domain":"LINUX"}'
+    run -0 runc run --bundle "$b" c2
+    assert_output "$(uname -m)"
+    edit_config '.linux.personality={"domain":"BSD"}'
+    run -2 create --bundle "$b" c3
+    assert_output --partial 'linux.personality.domain: expected LINUX or LINUX32, got "BSD"'
+    edit_config '.linux.personality={"domain":"LINUX","flags":["SHORT_INODE"]}'
+    run -2 create --bundle "$b" c3
+    assert_output --partial "linux.personality.flags: personality flags are not supported"
+}
