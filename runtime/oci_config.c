@@ -5,6 +5,7 @@
  * was expected. A field gbox cannot honour is refused by name rather than ignored (fail closed);
  * the few that are accepted without effect are listed in docs/oci.md with the reason. */
 #include "oci_config.h"
+#include "oci_parse.h"
 
 #include "names.h"
 #include "../sandbox/util.h"
@@ -24,16 +25,9 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-struct ctx {
-    const char *file;
-    const char *bundle;
-    struct oci_config *c;
-    struct sbx_err **err;
-};
-
 /* ---- errors and typed getters --------------------------------------------------------------- */
 
-static int bad(const struct ctx *x, const char *path, const char *expected, const json_t *got)
+int oci_bad(const struct ctx *x, const char *path, const char *expected, const json_t *got)
 {
     char *dump = got ? json_dumps(got, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
     char shown[80];
@@ -44,13 +38,13 @@ static int bad(const struct ctx *x, const char *path, const char *expected, cons
     return sbx_err_set(x->err, GBOX_EXIT_USAGE, 0, "%s: %s: expected %s, got %s", x->file, path, expected, shown);
 }
 
-static int refuse(const struct ctx *x, const char *path, const char *why)
+int oci_refuse(const struct ctx *x, const char *path, const char *why)
 {
     return sbx_err_set(x->err, GBOX_EXIT_USAGE, 0, "%s: %s: %s", x->file, path, why);
 }
 
 /* Reject keys not in `known` (NULL-terminated). */
-static int check_keys(const struct ctx *x, const json_t *obj, const char *path, const char *const *known)
+int oci_check_keys(const struct ctx *x, const json_t *obj, const char *path, const char *const *known)
 {
     const char *k;
     const json_t *v;
@@ -62,76 +56,76 @@ static int check_keys(const struct ctx *x, const json_t *obj, const char *path, 
         if (!ok) {
             char where[300];
             snprintf(where, sizeof(where), "%s%s%s", path, path[0] ? "." : "", k);
-            return refuse(x, where, "unknown or unsupported field");
+            return oci_refuse(x, where, "unknown or unsupported field");
         }
     }
     return 0;
 }
 
-static void sub(char *buf, size_t len, const char *path, const char *key)
+void oci_sub(char *buf, size_t len, const char *path, const char *key)
 {
     snprintf(buf, len, "%s%s%s", path, path[0] ? "." : "", key);
 }
 
-static void idx(char *buf, size_t len, const char *path, size_t i)
+void oci_idx(char *buf, size_t len, const char *path, size_t i)
 {
     snprintf(buf, len, "%s[%zu]", path, i);
 }
 
 /* An optional object member of the given JSON type; *out NULL when absent. */
-static int get_obj(const struct ctx *x, const json_t *o, const char *path, const char *key, const json_t **out)
+int oci_get_obj(const struct ctx *x, const json_t *o, const char *path, const char *key, const json_t **out)
 {
     char p[300];
-    sub(p, sizeof(p), path, key);
+    oci_sub(p, sizeof(p), path, key);
     *out = json_object_get(o, key);
     if (*out && !json_is_object(*out))
-        return bad(x, p, "an object", *out);
+        return oci_bad(x, p, "an object", *out);
     return 0;
 }
 
-static int get_arr(const struct ctx *x, const json_t *o, const char *path, const char *key, const json_t **out)
+int oci_get_arr(const struct ctx *x, const json_t *o, const char *path, const char *key, const json_t **out)
 {
     char p[300];
-    sub(p, sizeof(p), path, key);
+    oci_sub(p, sizeof(p), path, key);
     *out = json_object_get(o, key);
     if (*out && !json_is_array(*out))
-        return bad(x, p, "an array", *out);
+        return oci_bad(x, p, "an array", *out);
     return 0;
 }
 
-static int get_str(const struct ctx *x, const json_t *o, const char *path, const char *key, bool required,
-                   const char **out)
+int oci_get_str(const struct ctx *x, const json_t *o, const char *path, const char *key, bool required,
+                const char **out)
 {
     char p[300];
-    sub(p, sizeof(p), path, key);
+    oci_sub(p, sizeof(p), path, key);
     const json_t *v = json_object_get(o, key);
     *out = NULL;
     if (!v && required)
-        return refuse(x, p, "required field missing");
+        return oci_refuse(x, p, "required field missing");
     if (v && !json_is_string(v))
-        return bad(x, p, "a string", v);
+        return oci_bad(x, p, "a string", v);
     *out = v ? json_string_value(v) : NULL;
     return 0;
 }
 
-static int get_bool(const struct ctx *x, const json_t *o, const char *path, const char *key, bool *out)
+int oci_get_bool(const struct ctx *x, const json_t *o, const char *path, const char *key, bool *out)
 {
     char p[300];
-    sub(p, sizeof(p), path, key);
+    oci_sub(p, sizeof(p), path, key);
     const json_t *v = json_object_get(o, key);
     if (v && !json_is_boolean(v))
-        return bad(x, p, "true or false", v);
+        return oci_bad(x, p, "true or false", v);
     if (v)
         *out = json_is_true(v);
     return 0;
 }
 
 /* An integer in [min, max]; *present false when absent (out untouched). */
-static int get_int(const struct ctx *x, const json_t *o, const char *path, const char *key, int64_t min,
-                   int64_t max, int64_t *out, bool *present)
+int oci_get_int(const struct ctx *x, const json_t *o, const char *path, const char *key, int64_t min,
+                int64_t max, int64_t *out, bool *present)
 {
     char p[300], what[96];
-    sub(p, sizeof(p), path, key);
+    oci_sub(p, sizeof(p), path, key);
     const json_t *v = json_object_get(o, key);
     if (present)
         *present = v != NULL;
@@ -144,7 +138,7 @@ static int get_int(const struct ctx *x, const json_t *o, const char *path, const
     else
         snprintf(what, sizeof(what), "an integer in %lld..%lld", (long long)min, (long long)max);
     if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max)
-        return bad(x, p, what, v);
+        return oci_bad(x, p, what, v);
     *out = json_integer_value(v);
     return 0;
 }
@@ -158,11 +152,11 @@ static int str_array(const struct ctx *x, const json_t *a, const char *path, cha
     {
         if (!json_is_string(e)) {
             char p[300];
-            idx(p, sizeof(p), path, i);
+            oci_idx(p, sizeof(p), path, i);
             for (size_t k = 0; k < i; k++)
                 free(v[k]);
             free(v);
-            return bad(x, p, "a string", e);
+            return oci_bad(x, p, "a string", e);
         }
         v[i] = xstrdup(json_string_value(e));
     }
@@ -209,26 +203,26 @@ static int parse_rlimits(const struct ctx *x, const json_t *a, struct sbx_spec *
     json_array_foreach(a, i, e)
     {
         char p[300];
-        idx(p, sizeof(p), "process.rlimits", i);
+        oci_idx(p, sizeof(p), "process.rlimits", i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         const char *type;
         int64_t soft = 0, hard = 0;
         bool hs, hh;
-        if (check_keys(x, e, p, keys) < 0 || get_str(x, e, p, "type", true, &type) < 0 ||
-            get_int(x, e, p, "soft", 0, INT64_MAX, &soft, &hs) < 0 ||
-            get_int(x, e, p, "hard", 0, INT64_MAX, &hard, &hh) < 0)
+        if (oci_check_keys(x, e, p, keys) < 0 || oci_get_str(x, e, p, "type", true, &type) < 0 ||
+            oci_get_int(x, e, p, "soft", 0, INT64_MAX, &soft, &hs) < 0 ||
+            oci_get_int(x, e, p, "hard", 0, INT64_MAX, &hard, &hh) < 0)
             return -1;
         int r = oci_rlimit_from_name(type);
         if (r < 0) {
             char q[320];
-            sub(q, sizeof(q), p, "type");
-            return bad(x, q, "an RLIMIT_* name (RLIMIT_NOFILE, RLIMIT_NPROC, ...)", json_object_get(e, "type"));
+            oci_sub(q, sizeof(q), p, "type");
+            return oci_bad(x, q, "an RLIMIT_* name (RLIMIT_NOFILE, RLIMIT_NPROC, ...)", json_object_get(e, "type"));
         }
         if (!hs || !hh)
-            return refuse(x, p, "both soft and hard are required");
+            return oci_refuse(x, p, "both soft and hard are required");
         if (soft > hard)
-            return refuse(x, p, "soft is above hard");
+            return oci_refuse(x, p, "soft is above hard");
         s->rlimits[s->n_rlimits++] = (struct sbx_rlimit){r, (uint64_t)soft, (uint64_t)hard};
     }
     return 0;
@@ -237,23 +231,23 @@ static int parse_rlimits(const struct ctx *x, const json_t *a, struct sbx_spec *
 static int cap_set(const struct ctx *x, const json_t *caps, const char *key, uint64_t *out, bool *present)
 {
     char p[300];
-    sub(p, sizeof(p), "process.capabilities", key);
+    oci_sub(p, sizeof(p), "process.capabilities", key);
     const json_t *a = json_object_get(caps, key);
     *present = a != NULL;
     *out = 0;
     if (!a)
         return 0;
     if (!json_is_array(a))
-        return bad(x, p, "an array of capability names", a);
+        return oci_bad(x, p, "an array of capability names", a);
     size_t i;
     const json_t *e;
     json_array_foreach(a, i, e)
     {
         char q[320];
-        idx(q, sizeof(q), p, i);
+        oci_idx(q, sizeof(q), p, i);
         int cap = json_is_string(e) ? cap_from_name(json_string_value(e)) : -1;
         if (cap < 0)
-            return bad(x, q, "a capability name known to this kernel (CAP_CHOWN, CAP_NET_BIND_SERVICE, ...)", e);
+            return oci_bad(x, q, "a capability name known to this kernel (CAP_CHOWN, CAP_NET_BIND_SERVICE, ...)", e);
         *out |= 1ULL << cap;
     }
     return 0;
@@ -265,7 +259,7 @@ static int cap_set(const struct ctx *x, const json_t *caps, const char *key, uin
 static int parse_caps(const struct ctx *x, const json_t *caps, struct sbx_spec *s)
 {
     static const char *const keys[] = {"bounding", "effective", "inheritable", "permitted", "ambient", NULL};
-    if (check_keys(x, caps, "process.capabilities", keys) < 0)
+    if (oci_check_keys(x, caps, "process.capabilities", keys) < 0)
         return -1;
     uint64_t set[5];
     bool has[5];
@@ -277,7 +271,7 @@ static int parse_caps(const struct ctx *x, const json_t *caps, struct sbx_spec *
         if (i != 2)
             keep &= has[i] ? set[i] : 0;
     if (set[4] & ~keep)
-        return refuse(x, "process.capabilities.ambient", "holds a capability not in bounding, effective and permitted");
+        return oci_refuse(x, "process.capabilities.ambient", "holds a capability not in bounding, effective and permitted");
     s->caps = keep;
     return 0;
 }
@@ -288,11 +282,11 @@ static int parse_user(const struct ctx *x, const json_t *u, struct sbx_spec *s)
     int64_t uid = 0, gid = 0, um = -1;
     bool has;
     const json_t *ag;
-    if (check_keys(x, u, "process.user", keys) < 0 ||
-        get_int(x, u, "process.user", "uid", 0, UINT32_MAX - 1, &uid, &has) < 0 ||
-        get_int(x, u, "process.user", "gid", 0, UINT32_MAX - 1, &gid, &has) < 0 ||
-        get_int(x, u, "process.user", "umask", 0, 0777, &um, &has) < 0 ||
-        get_arr(x, u, "process.user", "additionalGids", &ag) < 0)
+    if (oci_check_keys(x, u, "process.user", keys) < 0 ||
+        oci_get_int(x, u, "process.user", "uid", 0, UINT32_MAX - 1, &uid, &has) < 0 ||
+        oci_get_int(x, u, "process.user", "gid", 0, UINT32_MAX - 1, &gid, &has) < 0 ||
+        oci_get_int(x, u, "process.user", "umask", 0, 0777, &um, &has) < 0 ||
+        oci_get_arr(x, u, "process.user", "additionalGids", &ag) < 0)
         return -1;
     size_t i;
     const json_t *e;
@@ -300,13 +294,13 @@ static int parse_user(const struct ctx *x, const json_t *u, struct sbx_spec *s)
     s->groups = NULL;
     s->n_groups = 0;
     if (json_array_size(ag) > 64)
-        return bad(x, "process.user.additionalGids", "at most 64 groups", ag);
+        return oci_bad(x, "process.user.additionalGids", "at most 64 groups", ag);
     json_array_foreach(ag, i, e)
     {
         char p[320];
-        idx(p, sizeof(p), "process.user.additionalGids", i);
+        oci_idx(p, sizeof(p), "process.user.additionalGids", i);
         if (!json_is_integer(e) || json_integer_value(e) < 0 || json_integer_value(e) >= UINT32_MAX)
-            return bad(x, p, "a gid", e);
+            return oci_bad(x, p, "a gid", e);
         gid_t g = (gid_t)json_integer_value(e);
         bool dup = g == (gid_t)gid;
         for (size_t k = 0; k < s->n_groups && !dup; k++)
@@ -332,37 +326,37 @@ static int process_common(const struct ctx *x, const json_t *proc, struct sbx_sp
     const json_t *user, *args, *env, *caps, *rl, *cs;
     const char *cwd, *aa, *se;
     bool nnp = true;
-    if (check_keys(x, proc, "process", keys) < 0 || get_bool(x, proc, "process", "terminal", terminal) < 0 ||
-        get_obj(x, proc, "process", "user", &user) < 0 || get_arr(x, proc, "process", "args", &args) < 0 ||
-        get_arr(x, proc, "process", "env", &env) < 0 || get_str(x, proc, "process", "cwd", true, &cwd) < 0 ||
-        get_obj(x, proc, "process", "capabilities", &caps) < 0 ||
-        get_arr(x, proc, "process", "rlimits", &rl) < 0 ||
-        get_bool(x, proc, "process", "noNewPrivileges", &nnp) < 0 ||
-        get_str(x, proc, "process", "apparmorProfile", false, &aa) < 0 ||
-        get_str(x, proc, "process", "selinuxLabel", false, &se) < 0 ||
-        get_obj(x, proc, "process", "consoleSize", &cs) < 0)
+    if (oci_check_keys(x, proc, "process", keys) < 0 || oci_get_bool(x, proc, "process", "terminal", terminal) < 0 ||
+        oci_get_obj(x, proc, "process", "user", &user) < 0 || oci_get_arr(x, proc, "process", "args", &args) < 0 ||
+        oci_get_arr(x, proc, "process", "env", &env) < 0 || oci_get_str(x, proc, "process", "cwd", true, &cwd) < 0 ||
+        oci_get_obj(x, proc, "process", "capabilities", &caps) < 0 ||
+        oci_get_arr(x, proc, "process", "rlimits", &rl) < 0 ||
+        oci_get_bool(x, proc, "process", "noNewPrivileges", &nnp) < 0 ||
+        oci_get_str(x, proc, "process", "apparmorProfile", false, &aa) < 0 ||
+        oci_get_str(x, proc, "process", "selinuxLabel", false, &se) < 0 ||
+        oci_get_obj(x, proc, "process", "consoleSize", &cs) < 0)
         return -1;
     if (json_object_get(proc, "commandLine"))
-        return refuse(x, "process.commandLine", "Windows only");
+        return oci_refuse(x, "process.commandLine", "Windows only");
     if (cs) {
         static const char *const ck[] = {"height", "width", NULL};
         int64_t h = 0, w = 0;
         bool hh, hw;
-        if (check_keys(x, cs, "process.consoleSize", ck) < 0 ||
-            get_int(x, cs, "process.consoleSize", "height", 0, 65535, &h, &hh) < 0 ||
-            get_int(x, cs, "process.consoleSize", "width", 0, 65535, &w, &hw) < 0)
+        if (oci_check_keys(x, cs, "process.consoleSize", ck) < 0 ||
+            oci_get_int(x, cs, "process.consoleSize", "height", 0, 65535, &h, &hh) < 0 ||
+            oci_get_int(x, cs, "process.consoleSize", "width", 0, 65535, &w, &hw) < 0)
             return -1;
         x->c->console_rows = (unsigned)h;
         x->c->console_cols = (unsigned)w;
     }
     if (aa && aa[0])
-        return refuse(x, "process.apparmorProfile", "AppArmor profiles are not supported (gbox uses seccomp and Landlock)");
+        return oci_refuse(x, "process.apparmorProfile", "AppArmor profiles are not supported (gbox uses seccomp and Landlock)");
     if (se && se[0])
-        return refuse(x, "process.selinuxLabel", "SELinux labels are not supported");
+        return oci_refuse(x, "process.selinuxLabel", "SELinux labels are not supported");
     if (!args || json_array_size(args) == 0)
-        return refuse(x, "process.args", "required: a non-empty array of strings");
+        return oci_refuse(x, "process.args", "required: a non-empty array of strings");
     if (cwd[0] != '/')
-        return bad(x, "process.cwd", "an absolute path", json_object_get(proc, "cwd"));
+        return oci_bad(x, "process.cwd", "an absolute path", json_object_get(proc, "cwd"));
     char **argv = NULL, **envp = NULL;
     if (str_array(x, args, "process.args", &argv) < 0)
         return -1;
@@ -373,11 +367,11 @@ static int process_common(const struct ctx *x, const json_t *proc, struct sbx_sp
     for (size_t i = 0; envp && envp[i]; i++) {
         if (!strchr(envp[i], '=')) {
             char p[64];
-            idx(p, sizeof(p), "process.env", i);
+            oci_idx(p, sizeof(p), "process.env", i);
             const json_t *e = json_array_get(env, i);
             strv_free(argv);
             strv_free(envp);
-            return bad(x, p, "NAME=VALUE", e);
+            return oci_bad(x, p, "NAME=VALUE", e);
         }
     }
     strv_free(s->argv);
@@ -428,11 +422,11 @@ int oci_process_apply(const json_t *proc, const char *file, struct sbx_spec *s, 
     struct oci_config tmp = {.umask = -1};
     struct ctx x = {file, NULL, &tmp, err};
     if (!json_is_object(proc))
-        return bad(&x, "process", "an object", proc);
+        return oci_bad(&x, "process", "an object", proc);
     if (process_common(&x, proc, s, terminal) < 0)
         return -1;
     if (json_object_get(proc, "oomScoreAdj"))
-        return refuse(&x, "process.oomScoreAdj", "cannot change for exec");
+        return oci_refuse(&x, "process.oomScoreAdj", "cannot change for exec");
     resolve_argv0(s);
     return 0;
 }
@@ -501,15 +495,15 @@ static int parse_opts(const struct ctx *x, const json_t *opts, const char *path,
     json_array_foreach(opts, i, e)
     {
         char p[320];
-        idx(p, sizeof(p), path, i);
+        oci_idx(p, sizeof(p), path, i);
         if (!json_is_string(e))
-            return bad(x, p, "a mount option string", e);
+            return oci_bad(x, p, "a mount option string", e);
         const char *o = json_string_value(e);
         bool known = false;
         for (const char *const *k = known_opts; *k && !known; k++)
             known = strcmp(*k, o) == 0;
         if (!known && !opt_prefix(o, valued))
-            return bad(x, p, "a mount option gbox supports (docs/oci.md)", e);
+            return oci_bad(x, p, "a mount option gbox supports (docs/oci.md)", e);
         if (strcmp(o, "bind") == 0 || strcmp(o, "rbind") == 0)
             mo->bind = true;
         else if (strcmp(o, "ro") == 0)
@@ -517,14 +511,14 @@ static int parse_opts(const struct ctx *x, const json_t *opts, const char *path,
         else if (strcmp(o, "rw") == 0)
             mo->ro = false;
         else if ((strcmp(o, "rshared") == 0 || strcmp(o, "shared") == 0))
-            return refuse(x, p, "shared propagation is not supported (every mount is private)");
+            return oci_refuse(x, p, "shared propagation is not supported (every mount is private)");
         else if (strncmp(o, "size=", 5) == 0 && parse_size_opt(o + 5, &mo->size) < 0)
-            return bad(x, p, "size=N[k|m|g]", e);
+            return oci_bad(x, p, "size=N[k|m|g]", e);
         else if (strncmp(o, "mode=", 5) == 0) {
             char *end;
             unsigned long m = strtoul(o + 5, &end, 8);
             if (*end || end == o + 5 || m > 07777)
-                return bad(x, p, "mode=OCTAL", e);
+                return oci_bad(x, p, "mode=OCTAL", e);
             mo->mode = (unsigned)m;
         }
     }
@@ -543,41 +537,41 @@ static int parse_mount(const struct ctx *x, const json_t *m, size_t i, struct sb
 {
     static const char *const keys[] = {"destination", "type", "source", "options", "uidMappings", "gidMappings", NULL};
     char p[64];
-    idx(p, sizeof(p), "mounts", i);
+    oci_idx(p, sizeof(p), "mounts", i);
     if (!json_is_object(m))
-        return bad(x, p, "an object", m);
+        return oci_bad(x, p, "an object", m);
     const char *dst, *type, *src;
     const json_t *opts;
-    if (check_keys(x, m, p, keys) < 0 || get_str(x, m, p, "destination", true, &dst) < 0 ||
-        get_str(x, m, p, "type", false, &type) < 0 || get_str(x, m, p, "source", false, &src) < 0 ||
-        get_arr(x, m, p, "options", &opts) < 0)
+    if (oci_check_keys(x, m, p, keys) < 0 || oci_get_str(x, m, p, "destination", true, &dst) < 0 ||
+        oci_get_str(x, m, p, "type", false, &type) < 0 || oci_get_str(x, m, p, "source", false, &src) < 0 ||
+        oci_get_arr(x, m, p, "options", &opts) < 0)
         return -1;
     char q[128];
     if (json_object_get(m, "uidMappings") || json_object_get(m, "gidMappings")) {
-        sub(q, sizeof(q), p, "uidMappings");
-        return refuse(x, q, "id-mapped mounts are not supported");
+        oci_sub(q, sizeof(q), p, "uidMappings");
+        return oci_refuse(x, q, "id-mapped mounts are not supported");
     }
-    sub(q, sizeof(q), p, "destination");
+    oci_sub(q, sizeof(q), p, "destination");
     if (dst[0] != '/' || strstr(dst, "/../") || (strlen(dst) >= 3 && strcmp(dst + strlen(dst) - 3, "/..") == 0))
-        return bad(x, q, "an absolute path without \"..\"", json_object_get(m, "destination"));
+        return oci_bad(x, q, "an absolute path without \"..\"", json_object_get(m, "destination"));
     struct mount_opts mo = {.mode = 0755};
-    sub(q, sizeof(q), p, "options");
+    oci_sub(q, sizeof(q), p, "options");
     if (parse_opts(x, opts, q, &mo) < 0)
         return -1;
     if (!type)
         type = mo.bind ? "bind" : "";
-    sub(q, sizeof(q), p, "type");
+    oci_sub(q, sizeof(q), p, "type");
     if (mo.bind || strcmp(type, "bind") == 0) {
         char host[PATH_MAX], canon[PATH_MAX];
         if (!src)
-            return refuse(x, p, "a bind mount needs a source");
+            return oci_refuse(x, p, "a bind mount needs a source");
         if (src[0] == '/')
             snprintf(host, sizeof(host), "%s", src);
         else
             snprintf(host, sizeof(host), "%s/%s", x->bundle, src);
         struct stat st;
         if (!realpath(host, canon) || stat(canon, &st) < 0) {
-            sub(q, sizeof(q), p, "source");
+            oci_sub(q, sizeof(q), p, "source");
             return sbx_err_set(x->err, GBOX_EXIT_USAGE, errno, "%s: %s: bind source %s", x->file, q, host);
         }
         struct sbx_mount *bm = add_mount(s, SBX_MOUNT_BIND, dst);
@@ -601,13 +595,13 @@ static int parse_mount(const struct ctx *x, const json_t *m, size_t i, struct sb
         t->mode = mo.mode;
     } else if (strcmp(type, "devpts") == 0) {
         if (strcmp(dst, "/dev/pts") != 0 || !has_dev(s))
-            return refuse(x, p, "devpts is only supported at /dev/pts after a tmpfs at /dev (gbox mounts it there)");
+            return oci_refuse(x, p, "devpts is only supported at /dev/pts after a tmpfs at /dev (gbox mounts it there)");
     } else if (strcmp(type, "cgroup") == 0 || strcmp(type, "cgroup2") == 0) {
         /* the container's own cgroups, read-only (oci_config_cgroup_mounts, once they are named) */
         free(x->c->cgroup_mount);
         x->c->cgroup_mount = xstrdup(dst);
     } else {
-        return bad(x, q, "bind, proc, sysfs, tmpfs, devpts, mqueue or cgroup", json_object_get(m, "type"));
+        return oci_bad(x, q, "bind, proc, sysfs, tmpfs, devpts, mqueue or cgroup", json_object_get(m, "type"));
     }
     return 0;
 }
@@ -637,31 +631,31 @@ static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spe
     json_array_foreach(a, i, e)
     {
         char p[64], q[80];
-        idx(p, sizeof(p), "linux.namespaces", i);
+        oci_idx(p, sizeof(p), "linux.namespaces", i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         const char *type, *path;
-        if (check_keys(x, e, p, keys) < 0 || get_str(x, e, p, "type", true, &type) < 0 ||
-            get_str(x, e, p, "path", false, &path) < 0)
+        if (oci_check_keys(x, e, p, keys) < 0 || oci_get_str(x, e, p, "type", true, &type) < 0 ||
+            oci_get_str(x, e, p, "path", false, &path) < 0)
             return -1;
         int f = 0;
         for (size_t k = 0; k < ARRAY_LEN(kinds) && !f; k++)
             if (strcmp(kinds[k].name, type) == 0)
                 f = kinds[k].flag;
-        sub(q, sizeof(q), p, "type");
+        oci_sub(q, sizeof(q), p, "type");
         if (!f)
-            return bad(x, q, "pid, network, mount, ipc, uts, user or cgroup", json_object_get(e, "type"));
+            return oci_bad(x, q, "pid, network, mount, ipc, uts, user or cgroup", json_object_get(e, "type"));
         if (f == CLONE_NEWTIME)
-            return refuse(x, q, "time namespaces are not supported");
+            return oci_refuse(x, q, "time namespaces are not supported");
         if (flags & f || has_join(s, f))
-            return refuse(x, q, "namespace listed twice");
+            return oci_refuse(x, q, "namespace listed twice");
         if (path && path[0]) {
-            sub(q, sizeof(q), p, "path");
+            oci_sub(q, sizeof(q), p, "path");
             if (f == CLONE_NEWNS)
-                return refuse(x, q, "joining an existing mount namespace is not supported (gbox builds the "
+                return oci_refuse(x, q, "joining an existing mount namespace is not supported (gbox builds the "
                                     "container's root in a new mount namespace of its own)");
             if (path[0] != '/')
-                return bad(x, q, "an absolute path", json_object_get(e, "path"));
+                return oci_bad(x, q, "an absolute path", json_object_get(e, "path"));
             s->ns_join = realloc(s->ns_join, (s->n_ns_join + 1) * sizeof(*s->ns_join));
             if (!s->ns_join)
                 abort();
@@ -671,9 +665,9 @@ static int parse_namespaces(const struct ctx *x, const json_t *a, struct sbx_spe
         flags |= f;
     }
     if (!(flags & CLONE_NEWNS))
-        return refuse(x, "linux.namespaces", "a mount namespace is required");
+        return oci_refuse(x, "linux.namespaces", "a mount namespace is required");
     if ((flags & CLONE_NEWUSER) && s->n_ns_join)
-        return refuse(x, "linux.namespaces", "joining a namespace with a new user namespace (it would not own it)");
+        return oci_refuse(x, "linux.namespaces", "joining a namespace with a new user namespace (it would not own it)");
     s->ns_flags = flags;
     /* network listed: a new, empty namespace with lo up; joined or absent: left as it is */
     s->net = (flags & CLONE_NEWNET) ? SBX_NET_LOOPBACK : SBX_NET_HOST;
@@ -690,7 +684,7 @@ static int parse_idmap(const struct ctx *x, const json_t *a, const char *path, s
                        struct sbx_idmap *more, size_t *n_more)
 {
     if (json_array_size(a) < 1 || json_array_size(a) > SBX_MAX_IDMAP)
-        return bad(x, path, "1 to 32 mappings", a);
+        return oci_bad(x, path, "1 to 32 mappings", a);
     *n_more = 0;
     size_t i;
     const json_t *e;
@@ -698,26 +692,26 @@ static int parse_idmap(const struct ctx *x, const json_t *a, const char *path, s
     {
         static const char *const keys[] = {"containerID", "hostID", "size", NULL};
         char p[64];
-        idx(p, sizeof(p), path, i);
+        oci_idx(p, sizeof(p), path, i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         int64_t in = 0, out_ = 0, size = 0;
         bool h1, h2, h3;
-        if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "containerID", 0, UINT32_MAX - 1, &in, &h1) < 0 ||
-            get_int(x, e, p, "hostID", 0, UINT32_MAX - 1, &out_, &h2) < 0 ||
-            get_int(x, e, p, "size", 1, UINT32_MAX, &size, &h3) < 0)
+        if (oci_check_keys(x, e, p, keys) < 0 || oci_get_int(x, e, p, "containerID", 0, UINT32_MAX - 1, &in, &h1) < 0 ||
+            oci_get_int(x, e, p, "hostID", 0, UINT32_MAX - 1, &out_, &h2) < 0 ||
+            oci_get_int(x, e, p, "size", 1, UINT32_MAX, &size, &h3) < 0)
             return -1;
         if (!h1 || !h2 || !h3)
-            return refuse(x, p, "containerID, hostID and size are required");
+            return oci_refuse(x, p, "containerID, hostID and size are required");
         struct sbx_idmap m = {(uint32_t)in, (uint32_t)out_, (uint32_t)size};
         for (size_t k = 0; k < i; k++) {
             const struct sbx_idmap *o = k == 0 ? first : &more[k - 1];
             if (ranges_overlap(m.inside, m.count, o->inside, o->count) ||
                 ranges_overlap(m.outside, m.count, o->outside, o->count)) {
                 char q[64], want[128];
-                idx(q, sizeof(q), path, k);
+                oci_idx(q, sizeof(q), path, k);
                 snprintf(want, sizeof(want), "a range overlapping no other (it overlaps %s inside or outside)", q);
-                return bad(x, p, want, e);
+                return oci_bad(x, p, want, e);
             }
         }
         if (i == 0)
@@ -778,20 +772,20 @@ static int parse_device(const struct ctx *x, const json_t *e, const char *p, con
     int64_t maj = -1, mnr = -1, mode = 0, uid = 0, gid = 0;
     bool hma, hmi, hmo, hu, hg;
     char q[96];
-    if (check_keys(x, e, p, keys) < 0 || get_str(x, e, p, "type", true, &type) < 0 ||
-        get_str(x, e, p, "path", true, &path) < 0 || get_int(x, e, p, "major", 0, 4095, &maj, &hma) < 0 ||
-        get_int(x, e, p, "minor", 0, 1048575, &mnr, &hmi) < 0 ||
-        get_int(x, e, p, "fileMode", 0, 0177777, &mode, &hmo) < 0 || get_int(x, e, p, "uid", 0, UINT32_MAX, &uid, &hu) < 0 ||
-        get_int(x, e, p, "gid", 0, UINT32_MAX, &gid, &hg) < 0)
+    if (oci_check_keys(x, e, p, keys) < 0 || oci_get_str(x, e, p, "type", true, &type) < 0 ||
+        oci_get_str(x, e, p, "path", true, &path) < 0 || oci_get_int(x, e, p, "major", 0, 4095, &maj, &hma) < 0 ||
+        oci_get_int(x, e, p, "minor", 0, 1048575, &mnr, &hmi) < 0 ||
+        oci_get_int(x, e, p, "fileMode", 0, 0177777, &mode, &hmo) < 0 || oci_get_int(x, e, p, "uid", 0, UINT32_MAX, &uid, &hu) < 0 ||
+        oci_get_int(x, e, p, "gid", 0, UINT32_MAX, &gid, &hg) < 0)
         return -1;
-    sub(q, sizeof(q), p, "type");
+    oci_sub(q, sizeof(q), p, "type");
     if (strcmp(type, "c") != 0 && strcmp(type, "u") != 0 && strcmp(type, "b") != 0)
-        return bad(x, q, "c, u or b (fifos are not supported)", json_object_get(e, "type"));
-    sub(q, sizeof(q), p, "path");
+        return oci_bad(x, q, "c, u or b (fifos are not supported)", json_object_get(e, "type"));
+    oci_sub(q, sizeof(q), p, "path");
     if (path[0] != '/' || strstr(path, "/../") || strncmp(path, "/dev/", 5) != 0)
-        return bad(x, q, "an absolute path under /dev without \"..\"", json_object_get(e, "path"));
+        return oci_bad(x, q, "an absolute path under /dev without \"..\"", json_object_get(e, "path"));
     if (!hma || !hmi)
-        return refuse(x, p, "major and minor are required");
+        return oci_refuse(x, p, "major and minor are required");
     char t = type[0] == 'b' ? 'b' : 'c';
     struct stat st;
     if (lstat(path, &st) < 0 || (t == 'b' ? !S_ISBLK(st.st_mode) : !S_ISCHR(st.st_mode)) ||
@@ -800,27 +794,27 @@ static int parse_device(const struct ctx *x, const json_t *e, const char *p, con
         snprintf(why, sizeof(why), "the host has no %s device %lld:%lld at %s (gbox binds the host's device "
                  "nodes, it does not create them)", t == 'b' ? "block" : "character", (long long)maj,
                  (long long)mnr, path);
-        return refuse(x, p, why);
+        return oci_refuse(x, p, why);
     }
     /* podman sends the whole st_mode (type bits too): they must then be the device's */
     if (hmo && ((int64_t)(st.st_mode & 07777) != (mode & 07777) || ((mode & S_IFMT) && (mode & S_IFMT) != (int64_t)(st.st_mode & S_IFMT)))) {
-        sub(q, sizeof(q), p, "fileMode");
+        oci_sub(q, sizeof(q), p, "fileMode");
         char want[80];
         snprintf(want, sizeof(want), "the host node's mode %04o (a bind cannot change it)", (unsigned)(st.st_mode & 07777));
-        return bad(x, q, want, json_object_get(e, "fileMode"));
+        return oci_bad(x, q, want, json_object_get(e, "fileMode"));
     }
     if ((hu && host_id(s, false, uid) != (int64_t)st.st_uid) || (hg && host_id(s, true, gid) != (int64_t)st.st_gid)) {
-        sub(q, sizeof(q), p, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid");
+        oci_sub(q, sizeof(q), p, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid");
         char want[96];
         snprintf(want, sizeof(want), "the host node's owner %u:%u (a bind cannot change it)", (unsigned)st.st_uid,
                  (unsigned)st.st_gid);
-        return bad(x, q, want, json_object_get(e, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid"));
+        return oci_bad(x, q, want, json_object_get(e, hu && host_id(s, false, uid) != (int64_t)st.st_uid ? "uid" : "gid"));
     }
     if (!devices_allow(rules, t, maj, mnr)) {
         char why[200];
         snprintf(why, sizeof(why), "linux.resources.devices does not allow read and write of %c %lld:%lld",
                  t, (long long)maj, (long long)mnr);
-        return refuse(x, p, why);
+        return oci_refuse(x, p, why);
     }
     x->c->devices = realloc(x->c->devices, (x->c->n_devices + 1) * sizeof(char *));
     if (!x->c->devices)
@@ -840,9 +834,9 @@ static int parse_devices(const struct ctx *x, const json_t *a, const json_t *rul
     json_array_foreach(a, i, e)
     {
         char p[64];
-        idx(p, sizeof(p), "linux.devices", i);
+        oci_idx(p, sizeof(p), "linux.devices", i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         const char *path = json_string_value(json_object_get(e, "path"));
         bool ok = false;
         for (const char *const *h = have; path && *h && !ok; h++)
@@ -861,276 +855,11 @@ static int parse_paths(const struct ctx *x, const json_t *a, const char *path, e
     json_array_foreach(a, i, e)
     {
         char p[64];
-        idx(p, sizeof(p), path, i);
+        oci_idx(p, sizeof(p), path, i);
         if (!json_is_string(e) || json_string_value(e)[0] != '/')
-            return bad(x, p, "an absolute path", e);
+            return oci_bad(x, p, "an absolute path", e);
         add_mount(s, kind, json_string_value(e))->optional = true;
     }
-    return 0;
-}
-
-static int parse_memory(const struct ctx *x, const json_t *m, struct sbx_cgroup_limits *l)
-{
-    static const char *const keys[] = {"limit", "reservation", "swap", "kernel", "kernelTCP", "swappiness",
-                                       "disableOOMKiller", "useHierarchy", "checkBeforeUpdate", NULL};
-    const char *P = "linux.resources.memory";
-    int64_t limit = -1, swap = -1, res = -1, swappiness = -1;
-    bool hl, hs, hr, h;
-    bool oomd = false;
-    if (check_keys(x, m, P, keys) < 0 || get_int(x, m, P, "limit", -1, INT64_MAX, &limit, &hl) < 0 ||
-        get_int(x, m, P, "swap", -1, INT64_MAX, &swap, &hs) < 0 ||
-        get_int(x, m, P, "reservation", -1, INT64_MAX, &res, &hr) < 0 ||
-        get_int(x, m, P, "swappiness", 0, 100, &swappiness, &h) < 0 ||
-        get_bool(x, m, P, "disableOOMKiller", &oomd) < 0)
-        return -1;
-    if (json_object_get(m, "kernel") || json_object_get(m, "kernelTCP"))
-        return refuse(x, "linux.resources.memory.kernel", "kernel memory limits are deprecated and not supported");
-    if (oomd)
-        return refuse(x, "linux.resources.memory.disableOOMKiller", "not supported (a sandbox at its limit is OOM-killed)");
-    if (hl && limit == 0)
-        return bad(x, "linux.resources.memory.limit", "an integer > 0 (or -1: unlimited)", json_object_get(m, "limit"));
-    l->memory_max = limit > 0 ? limit : -1;
-    l->has_swappiness = h;
-    l->swappiness = h ? (unsigned)swappiness : 0;
-    /* OCI swap is memory+swap; gbox's swap_max is swap alone */
-    if (hs && swap >= 0) {
-        if (limit <= 0)
-            return refuse(x, "linux.resources.memory.swap", "needs linux.resources.memory.limit");
-        if (swap < limit)
-            return bad(x, "linux.resources.memory.swap", "memory+swap, at least linux.resources.memory.limit",
-                       json_object_get(m, "swap"));
-        l->swap_max = swap - limit;
-    }
-    /* reservation (a soft limit) has no effect in gbox: accepted, documented */
-    return 0;
-}
-
-static int parse_cpu(const struct ctx *x, const json_t *c, struct sbx_cgroup_limits *l)
-{
-    static const char *const keys[] = {"shares", "quota", "period", "cpus", "mems", "realtimeRuntime",
-                                       "realtimePeriod", "burst", "idle", NULL};
-    const char *P = "linux.resources.cpu";
-    int64_t shares = 0, quota = -1, period = 100000;
-    bool hsh, hq, hp;
-    const char *cpus, *mems;
-    if (check_keys(x, c, P, keys) < 0 || get_int(x, c, P, "shares", 2, 262144, &shares, &hsh) < 0 ||
-        get_int(x, c, P, "quota", -1, INT64_MAX, &quota, &hq) < 0 ||
-        get_int(x, c, P, "period", 1000, 1000000, &period, &hp) < 0 ||
-        get_str(x, c, P, "cpus", false, &cpus) < 0 || get_str(x, c, P, "mems", false, &mems) < 0)
-        return -1;
-    static const char *const refused[] = {"realtimeRuntime", "realtimePeriod", "burst", "idle"};
-    for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
-        const json_t *v = json_object_get(c, refused[i]);
-        if (v && !(json_is_integer(v) && json_integer_value(v) == 0)) {
-            char p[64];
-            sub(p, sizeof(p), P, refused[i]);
-            return refuse(x, p, "not supported");
-        }
-    }
-    if (hsh)
-        l->cpu_weight = shares * 100 / 1024 < 1 ? 1 : shares * 100 / 1024;
-    if (hq && quota > 0) {
-        if (quota < 1000)
-            return bad(x, "linux.resources.cpu.quota", "an integer >= 1000 (microseconds), or -1", json_object_get(c, "quota"));
-        l->cpu_quota_us = quota;
-        l->cpu_period_us = period;
-    }
-    if (cpus && cpus[0])
-        l->cpuset_cpus = xstrdup(cpus);
-    if (mems && mems[0])
-        l->cpuset_mems = xstrdup(mems);
-    return 0;
-}
-
-/* The throttle lists of blockIO: [{major, minor, rate}], merged per device into l->io. */
-static int parse_throttle(const struct ctx *x, const json_t *a, const char *path, int which, struct sbx_cgroup_limits *l)
-{
-    static const char *const keys[] = {"major", "minor", "rate", NULL};
-    size_t i;
-    const json_t *e;
-    json_array_foreach(a, i, e)
-    {
-        char p[128];
-        idx(p, sizeof(p), path, i);
-        if (!json_is_object(e))
-            return bad(x, p, "an object", e);
-        int64_t maj = 0, mnr = 0, rate = 0;
-        bool h1, h2, h3;
-        if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "major", 0, 4095, &maj, &h1) < 0 ||
-            get_int(x, e, p, "minor", 0, 1048575, &mnr, &h2) < 0 || get_int(x, e, p, "rate", 0, INT64_MAX, &rate, &h3) < 0)
-            return -1;
-        if (!h1 || !h2 || !h3)
-            return refuse(x, p, "major, minor and rate are required");
-        if (rate == 0) /* 0: no limit */
-            continue;
-        struct sbx_io_limit *d = NULL;
-        for (size_t k = 0; k < l->n_io && !d; k++)
-            if (l->io[k].major == (unsigned)maj && l->io[k].minor == (unsigned)mnr)
-                d = &l->io[k];
-        if (!d) {
-            l->io = realloc(l->io, (l->n_io + 1) * sizeof(*l->io));
-            if (!l->io)
-                abort();
-            d = &l->io[l->n_io++];
-            *d = (struct sbx_io_limit){(unsigned)maj, (unsigned)mnr, -1, -1, -1, -1};
-        }
-        int64_t *f[] = {&d->read_bps, &d->write_bps, &d->read_iops, &d->write_iops};
-        *f[which] = rate;
-    }
-    return 0;
-}
-
-/* blockIO: weight and the four throttle lists; per-device weights are not supported. */
-static int parse_blkio(const struct ctx *x, const json_t *b, struct sbx_cgroup_limits *l)
-{
-    static const char *const keys[] = {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
-                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-                                       "throttleWriteIOPSDevice", NULL};
-    const char *P = "linux.resources.blockIO";
-    int64_t w = 0, lw = 0;
-    bool hw, hlw;
-    if (check_keys(x, b, P, keys) < 0 || get_int(x, b, P, "weight", 10, 1000, &w, &hw) < 0 ||
-        get_int(x, b, P, "leafWeight", 10, 1000, &lw, &hlw) < 0)
-        return -1;
-    if (hlw)
-        return refuse(x, "linux.resources.blockIO.leafWeight", "not supported (cgroup v1 CFQ only; weight is)");
-    const json_t *wd = json_object_get(b, "weightDevice");
-    if (wd && !(json_is_array(wd) && json_array_size(wd) == 0))
-        return refuse(x, "linux.resources.blockIO.weightDevice", "per-device weights are not supported (weight is)");
-    l->io_weight = hw ? (unsigned)w : 0;
-    for (int k = 0; k < 4; k++) {
-        const json_t *a;
-        char p[96];
-        if (get_arr(x, b, P, keys[3 + k], &a) < 0)
-            return -1;
-        sub(p, sizeof(p), P, keys[3 + k]);
-        if (a && parse_throttle(x, a, p, k, l) < 0)
-            return -1;
-    }
-    return 0;
-}
-
-static int parse_resources(const struct ctx *x, const json_t *r, struct sbx_spec *s)
-{
-    static const char *const keys[] = {"memory", "cpu", "pids", "devices", "blockIO", "hugepageLimits",
-                                       "network", "rdma", "unified", NULL};
-    const char *P = "linux.resources";
-    struct sbx_cgroup_limits *l = &s->limits;
-    const json_t *mem, *cpu, *pids;
-    if (check_keys(x, r, P, keys) < 0 || get_obj(x, r, P, "memory", &mem) < 0 ||
-        get_obj(x, r, P, "cpu", &cpu) < 0 || get_obj(x, r, P, "pids", &pids) < 0)
-        return -1;
-    static const char *const refused[] = {"hugepageLimits", "network", "rdma", "unified"};
-    for (size_t i = 0; i < ARRAY_LEN(refused); i++) {
-        const json_t *v = json_object_get(r, refused[i]);
-        if (v && json_is_object(v) ? json_object_size(v) > 0 : v && json_array_size(v) > 0) {
-            char p[64];
-            sub(p, sizeof(p), P, refused[i]);
-            return refuse(x, p, "not supported (memory, cpu, pids and blockIO are)");
-        }
-    }
-    const json_t *bio;
-    if (get_obj(x, r, P, "blockIO", &bio) < 0 || (bio && parse_blkio(x, bio, l) < 0))
-        return -1;
-    if ((mem && parse_memory(x, mem, l) < 0) || (cpu && parse_cpu(x, cpu, l) < 0))
-        return -1;
-    if (pids) {
-        static const char *const pk[] = {"limit", NULL};
-        int64_t lim = -1;
-        bool h;
-        if (check_keys(x, pids, "linux.resources.pids", pk) < 0 ||
-            get_int(x, pids, "linux.resources.pids", "limit", -1, INT64_MAX, &lim, &h) < 0)
-            return -1;
-        l->pids_max = lim > 0 ? lim : -1;
-    }
-    /* devices: the device cgroup's rules. gbox's /dev holds only the six harmless devices and the
-     * program cannot mknod (no CAP_MKNOD unless granted; nodev everywhere): accepted. */
-    return 0;
-}
-
-int oci_resources_parse(const json_t *r, const char *file, struct sbx_cgroup_limits *l, struct sbx_err **err)
-{
-    struct oci_config tmp = {.umask = -1};
-    struct ctx x = {file, NULL, &tmp, err};
-    struct sbx_spec s;
-    memset(&s, 0, sizeof(s));
-    s.limits = (struct sbx_cgroup_limits){-1, -1, -1, -1, -1, -1, -1, NULL, NULL, NULL, 0, false, false, 0, 0};
-    int rc = json_is_object(r) ? parse_resources(&x, r, &s) : bad(&x, "(top level)", "an object", r);
-    *l = s.limits;
-    if (rc < 0) {
-        free(l->cpuset_cpus);
-        free(l->cpuset_mems);
-        free(l->io);
-        l->cpuset_cpus = l->cpuset_mems = NULL;
-        l->io = NULL;
-        l->n_io = 0;
-    }
-    return rc;
-}
-
-/* blockIO in an update: only weight (10..1000), where the host's block controller has one. */
-static int parse_update_blkio(const struct ctx *x, const json_t *b, struct sbx_cgroup_set *set)
-{
-    static const char *const keys[] = {"weight", "leafWeight", "weightDevice", "throttleReadBpsDevice",
-                                       "throttleWriteBpsDevice", "throttleReadIOPSDevice",
-                                       "throttleWriteIOPSDevice", NULL};
-    const char *P = "linux.resources.blockIO";
-    if (!json_is_object(b))
-        return bad(x, P, "an object", b);
-    int64_t w = 0;
-    if (check_keys(x, b, P, keys) < 0 || get_int(x, b, P, "weight", 10, 1000, &w, &set->weight) < 0)
-        return -1;
-    for (size_t i = 1; keys[i]; i++) {
-        const json_t *v = json_object_get(b, keys[i]);
-        if (v && !(json_is_array(v) && json_array_size(v) == 0) && !json_is_null(v)) {
-            char p[96];
-            sub(p, sizeof(p), P, keys[i]);
-            return refuse(x, p, "not supported by update (weight is)");
-        }
-    }
-    set->io_weight = w;
-    return 0;
-}
-
-int oci_update_parse(const json_t *r, const char *file, struct sbx_cgroup_set *set, struct sbx_err **err)
-{
-    memset(set, 0, sizeof(*set));
-    if (!json_is_object(r))
-        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: (top level): expected a linux.resources object", file);
-    /* the same checks as in config.json (keys, ranges, refusals), blockIO aside */
-    json_t *rest = json_copy((json_t *)r);
-    json_object_del(rest, "blockIO");
-    struct sbx_cgroup_limits l;
-    int rc = oci_resources_parse(rest, file, &l, err);
-    json_decref(rest);
-    free(l.io); /* blockIO was taken out: none */
-    if (rc < 0)
-        return -1;
-    struct oci_config tmp = {.umask = -1};
-    struct ctx x = {file, NULL, &tmp, err};
-    const json_t *b = json_object_get(r, "blockIO");
-    if (b && parse_update_blkio(&x, b, set) < 0) {
-        free(l.cpuset_cpus);
-        free(l.cpuset_mems);
-        return -1;
-    }
-    const json_t *m = json_object_get(r, "memory"), *c = json_object_get(r, "cpu"), *p = json_object_get(r, "pids");
-    set->memory = m && json_object_get(m, "limit");
-    set->memory_max = l.memory_max;
-    set->swap = m && json_object_get(m, "swap");
-    set->swap_max = set->swap ? json_integer_value(json_object_get(m, "swap")) : -1;
-    set->swappiness = l.has_swappiness;
-    set->memory_swappiness = l.swappiness;
-    set->pids = p && json_object_get(p, "limit");
-    set->pids_max = l.pids_max;
-    set->shares = c && json_object_get(c, "shares");
-    set->cpu_shares = set->shares ? json_integer_value(json_object_get(c, "shares")) : -1;
-    set->quota = c && json_object_get(c, "quota");
-    set->cpu_quota_us = l.cpu_quota_us;
-    set->period = c && json_object_get(c, "period");
-    set->cpu_period_us = set->period ? json_integer_value(json_object_get(c, "period")) : -1;
-    set->cpuset_cpus = l.cpuset_cpus;
-    set->cpuset_mems = l.cpuset_mems;
     return 0;
 }
 
@@ -1140,7 +869,7 @@ static int parse_cgroups_path(const struct ctx *x, const char *cp, struct sbx_sp
 {
     if (strchr(cp, ':')) {
         json_t *v = json_string(cp);
-        bad(x, "linux.cgroupsPath", "a cgroupfs path (systemd \"slice:prefix:name\" paths need --systemd-cgroup, "
+        oci_bad(x, "linux.cgroupsPath", "a cgroupfs path (systemd \"slice:prefix:name\" paths need --systemd-cgroup, "
                                     "which gbox does not support)", v);
         json_decref(v);
         return -1;
@@ -1162,7 +891,7 @@ static int parse_cgroups_path(const struct ctx *x, const char *cp, struct sbx_sp
     s->cgroup_name = NULL; /* empty: the CLI names it after the container */
     if (strstr(name, "..")) {
         json_t *v = json_string(cp);
-        bad(x, "linux.cgroupsPath", "a path without \"..\"", v);
+        oci_bad(x, "linux.cgroupsPath", "a path without \"..\"", v);
         json_decref(v);
         return -1;
     }
@@ -1189,7 +918,7 @@ static int seccomp_action(const struct ctx *x, const char *path, const json_t *v
     else if (strcmp(a, "SCMP_ACT_LOG") == 0)
         *out = (struct sbx_action){SBX_ACT_LOG, 0};
     else
-        return bad(x, path, "SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL(_THREAD|_PROCESS), SCMP_ACT_TRAP or "
+        return oci_bad(x, path, "SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL(_THREAD|_PROCESS), SCMP_ACT_TRAP or "
                             "SCMP_ACT_LOG (TRACE and NOTIFY are not supported)", v);
     return 0;
 }
@@ -1204,35 +933,35 @@ static int seccomp_args(const struct ctx *x, const json_t *a, const char *path, 
                {"SCMP_CMP_EQ", SBX_CMP_EQ}, {"SCMP_CMP_GE", SBX_CMP_GE}, {"SCMP_CMP_GT", SBX_CMP_GT},
                {"SCMP_CMP_MASKED_EQ", SBX_CMP_MASKED_EQ}};
     if (json_array_size(a) > 6)
-        return bad(x, path, "at most 6 argument conditions", a);
+        return oci_bad(x, path, "at most 6 argument conditions", a);
     size_t i;
     const json_t *e;
     json_array_foreach(a, i, e)
     {
         char p[320], q[340];
-        idx(p, sizeof(p), path, i);
+        oci_idx(p, sizeof(p), path, i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         int64_t index = 0, value = 0, two = 0;
         bool hi, hv, h2;
         const char *op;
         /* values are unsigned 64-bit in the spec; jansson holds int64: large masks arrive
          * negative, which is the same bit pattern */
-        if (check_keys(x, e, p, keys) < 0 || get_int(x, e, p, "index", 0, 5, &index, &hi) < 0 ||
-            get_int(x, e, p, "value", INT64_MIN, INT64_MAX, &value, &hv) < 0 ||
-            get_int(x, e, p, "valueTwo", INT64_MIN, INT64_MAX, &two, &h2) < 0 ||
-            get_str(x, e, p, "op", true, &op) < 0)
+        if (oci_check_keys(x, e, p, keys) < 0 || oci_get_int(x, e, p, "index", 0, 5, &index, &hi) < 0 ||
+            oci_get_int(x, e, p, "value", INT64_MIN, INT64_MAX, &value, &hv) < 0 ||
+            oci_get_int(x, e, p, "valueTwo", INT64_MIN, INT64_MAX, &two, &h2) < 0 ||
+            oci_get_str(x, e, p, "op", true, &op) < 0)
             return -1;
         if (!hi)
-            return refuse(x, p, "index is required");
+            return oci_refuse(x, p, "index is required");
         struct sbx_arg_cond *c = &r->args[r->n_args++];
         c->index = (unsigned)index;
         size_t k = 0;
         while (k < ARRAY_LEN(ops) && strcmp(ops[k].name, op) != 0)
             k++;
-        sub(q, sizeof(q), p, "op");
+        oci_sub(q, sizeof(q), p, "op");
         if (k == ARRAY_LEN(ops))
-            return bad(x, q, "an SCMP_CMP_* operator", json_object_get(e, "op"));
+            return oci_bad(x, q, "an SCMP_CMP_* operator", json_object_get(e, "op"));
         c->op = ops[k].op;
         if (c->op == SBX_CMP_MASKED_EQ) {
             c->mask = (uint64_t)value;
@@ -1258,21 +987,21 @@ static int parse_seccomp(const struct ctx *x, const json_t *sc, struct sbx_spec 
     const char *lp;
     int64_t def_errno = EPERM;
     bool h;
-    if (check_keys(x, sc, P, keys) < 0 || get_arr(x, sc, P, "architectures", &arches) < 0 ||
-        get_arr(x, sc, P, "flags", &flags) < 0 || get_arr(x, sc, P, "syscalls", &calls) < 0 ||
-        get_str(x, sc, P, "listenerPath", false, &lp) < 0 ||
-        get_int(x, sc, P, "defaultErrnoRet", 1, 4095, &def_errno, &h) < 0)
+    if (oci_check_keys(x, sc, P, keys) < 0 || oci_get_arr(x, sc, P, "architectures", &arches) < 0 ||
+        oci_get_arr(x, sc, P, "flags", &flags) < 0 || oci_get_arr(x, sc, P, "syscalls", &calls) < 0 ||
+        oci_get_str(x, sc, P, "listenerPath", false, &lp) < 0 ||
+        oci_get_int(x, sc, P, "defaultErrnoRet", 1, 4095, &def_errno, &h) < 0)
         return -1;
     if (lp && lp[0])
-        return refuse(x, "linux.seccomp.listenerPath", "seccomp notification listeners are not supported");
+        return oci_refuse(x, "linux.seccomp.listenerPath", "seccomp notification listeners are not supported");
     size_t i;
     json_array_foreach(flags, i, e)
     {
         const char *f = json_string_value(e);
         if (!f || (strcmp(f, "SECCOMP_FILTER_FLAG_SPEC_ALLOW") != 0 && strcmp(f, "SECCOMP_FILTER_FLAG_LOG") != 0)) {
             char p[64];
-            idx(p, sizeof(p), "linux.seccomp.flags", i);
-            return bad(x, p, "SECCOMP_FILTER_FLAG_SPEC_ALLOW or SECCOMP_FILTER_FLAG_LOG", e);
+            oci_idx(p, sizeof(p), "linux.seccomp.flags", i);
+            return oci_bad(x, p, "SECCOMP_FILTER_FLAG_SPEC_ALLOW or SECCOMP_FILTER_FLAG_LOG", e);
         }
     }
     /* architectures: gbox's filter accepts the native ABI only (i386 and x32 calls are killed),
@@ -1286,31 +1015,31 @@ static int parse_seccomp(const struct ctx *x, const json_t *sc, struct sbx_spec 
     {
         static const char *const ck[] = {"names", "action", "errnoRet", "args", "comment", "includes", "excludes", NULL};
         char p[64], q[96];
-        idx(p, sizeof(p), "linux.seccomp.syscalls", i);
+        oci_idx(p, sizeof(p), "linux.seccomp.syscalls", i);
         if (!json_is_object(e))
-            return bad(x, p, "an object", e);
+            return oci_bad(x, p, "an object", e);
         const json_t *names, *args;
         int64_t eret = EPERM;
         struct sbx_action act;
-        if (check_keys(x, e, p, ck) < 0 || get_arr(x, e, p, "names", &names) < 0 ||
-            get_arr(x, e, p, "args", &args) < 0 || get_int(x, e, p, "errnoRet", 1, 4095, &eret, &h) < 0)
+        if (oci_check_keys(x, e, p, ck) < 0 || oci_get_arr(x, e, p, "names", &names) < 0 ||
+            oci_get_arr(x, e, p, "args", &args) < 0 || oci_get_int(x, e, p, "errnoRet", 1, 4095, &eret, &h) < 0)
             return -1;
-        sub(q, sizeof(q), p, "action");
+        oci_sub(q, sizeof(q), p, "action");
         if (seccomp_action(x, q, json_object_get(e, "action"), eret, &act) < 0)
             return -1;
         if (json_object_get(e, "includes") || json_object_get(e, "excludes")) {
-            sub(q, sizeof(q), p, "includes");
-            return refuse(x, q, "not part of the OCI spec (a profile template field): resolve it first");
+            oci_sub(q, sizeof(q), p, "includes");
+            return oci_refuse(x, q, "not part of the OCI spec (a profile template field): resolve it first");
         }
         size_t k;
         const json_t *n;
         json_array_foreach(names, k, n)
         {
-            sub(q, sizeof(q), p, "names");
+            oci_sub(q, sizeof(q), p, "names");
             char r[128];
-            idx(r, sizeof(r), q, k);
+            oci_idx(r, sizeof(r), q, k);
             if (!json_is_string(n))
-                return bad(x, r, "a syscall name", n);
+                return oci_bad(x, r, "a syscall name", n);
             int nr = seccomp_syscall_resolve_name(json_string_value(n));
             if (nr == __NR_SCMP_ERROR) {
                 /* An unknown name in a rule that allows does not widen anything: skipped (the
@@ -1318,7 +1047,7 @@ static int parse_seccomp(const struct ctx *x, const json_t *sc, struct sbx_spec 
                  * restricts cannot be honoured: refused. */
                 if (act.kind == SBX_ACT_ALLOW)
                     continue;
-                return bad(x, r, "a syscall name libseccomp knows on this architecture", n);
+                return oci_bad(x, r, "a syscall name libseccomp knows on this architecture", n);
             }
             if (nr < 0) /* exists on other architectures only */
                 continue;
@@ -1334,7 +1063,7 @@ static int parse_seccomp(const struct ctx *x, const json_t *sc, struct sbx_spec 
             memset(rule, 0, sizeof(*rule));
             rule->nr = nr;
             rule->action = act;
-            sub(q, sizeof(q), p, "args");
+            oci_sub(q, sizeof(q), p, "args");
             if (args && seccomp_args(x, args, q, rule) < 0)
                 return -1;
         }
@@ -1373,14 +1102,14 @@ static int parse_sysctl(const struct ctx *x, const json_t *o, struct sbx_spec *s
     json_object_foreach((json_t *)o, k, v)
     {
         char p[300];
-        sub(p, sizeof(p), "linux.sysctl", k);
+        oci_sub(p, sizeof(p), "linux.sysctl", k);
         if (!json_is_string(v))
-            return bad(x, p, "a string value", v);
+            return oci_bad(x, p, "a string value", v);
         int own = s->ns_flags;
         for (size_t j = 0; j < s->n_ns_join; j++)
             own |= s->ns_join[j].type;
         if (!sysctl_namespaced(k, own))
-            return refuse(x, p, "not a sysctl of a namespace the container has of its own (net.* with a "
+            return oci_refuse(x, p, "not a sysctl of a namespace the container has of its own (net.* with a "
                                 "network namespace, kernel.shm*/msg*/sem and fs.mqueue.* with an ipc one)");
         s->sysctl[s->n_sysctl].key = xstrdup(k);
         s->sysctl[s->n_sysctl++].value = xstrdup(json_string_value(v));
@@ -1394,11 +1123,11 @@ static int parse_hooks(const struct ctx *x, const json_t *h, struct oci_config *
 {
     static const char *const keys[] = {"prestart", "createRuntime", "createContainer", "startContainer",
                                        "poststart", "poststop", NULL};
-    if (check_keys(x, h, "hooks", keys) < 0)
+    if (oci_check_keys(x, h, "hooks", keys) < 0)
         return -1;
     for (int k = 0; k < OCI_HOOK_N; k++) {
         const json_t *a, *e;
-        if (get_arr(x, h, "hooks", keys[k], &a) < 0)
+        if (oci_get_arr(x, h, "hooks", keys[k], &a) < 0)
             return -1;
         if (!a)
             continue;
@@ -1408,33 +1137,33 @@ static int parse_hooks(const struct ctx *x, const json_t *h, struct oci_config *
         {
             static const char *const hk[] = {"path", "args", "env", "timeout", NULL};
             char p[64], q[80];
-            sub(q, sizeof(q), "hooks", keys[k]);
-            idx(p, sizeof(p), q, i);
+            oci_sub(q, sizeof(q), "hooks", keys[k]);
+            oci_idx(p, sizeof(p), q, i);
             if (!json_is_object(e))
-                return bad(x, p, "an object", e);
+                return oci_bad(x, p, "an object", e);
             const char *path;
             const json_t *args, *env;
             int64_t to = 0;
             bool has;
-            if (check_keys(x, e, p, hk) < 0 || get_str(x, e, p, "path", true, &path) < 0 ||
-                get_arr(x, e, p, "args", &args) < 0 || get_arr(x, e, p, "env", &env) < 0 ||
-                get_int(x, e, p, "timeout", 1, 3600, &to, &has) < 0)
+            if (oci_check_keys(x, e, p, hk) < 0 || oci_get_str(x, e, p, "path", true, &path) < 0 ||
+                oci_get_arr(x, e, p, "args", &args) < 0 || oci_get_arr(x, e, p, "env", &env) < 0 ||
+                oci_get_int(x, e, p, "timeout", 1, 3600, &to, &has) < 0)
                 return -1;
             if (path[0] != '/') {
-                sub(q, sizeof(q), p, "path");
-                return bad(x, q, "an absolute path", json_object_get(e, "path"));
+                oci_sub(q, sizeof(q), p, "path");
+                return oci_bad(x, q, "an absolute path", json_object_get(e, "path"));
             }
             struct sbx_hook *hook = &c->hooks[k][c->n_hooks[k]++];
             hook->path = xstrdup(path);
             hook->timeout = (int)to;
-            sub(q, sizeof(q), p, "args");
+            oci_sub(q, sizeof(q), p, "args");
             if (args && str_array(x, args, q, &hook->args) < 0)
                 return -1;
             if (!hook->args) {
                 hook->args = xcalloc(2, sizeof(char *));
                 hook->args[0] = xstrdup(path);
             }
-            sub(q, sizeof(q), p, "env");
+            oci_sub(q, sizeof(q), p, "env");
             if (env && str_array(x, env, q, &hook->env) < 0)
                 return -1;
             if (!hook->env)
@@ -1451,11 +1180,11 @@ static int parse_root(const struct ctx *x, const json_t *root, struct sbx_spec *
     static const char *const keys[] = {"path", "readonly", NULL};
     const char *path;
     if (!root)
-        return refuse(x, "root", "required field missing");
+        return oci_refuse(x, "root", "required field missing");
     if (!json_is_object(root))
-        return bad(x, "root", "an object", root);
-    if (check_keys(x, root, "root", keys) < 0 || get_str(x, root, "root", "path", true, &path) < 0 ||
-        get_bool(x, root, "root", "readonly", &s->readonly_root) < 0)
+        return oci_bad(x, "root", "an object", root);
+    if (oci_check_keys(x, root, "root", keys) < 0 || oci_get_str(x, root, "root", "path", true, &path) < 0 ||
+        oci_get_bool(x, root, "root", "readonly", &s->readonly_root) < 0)
         return -1;
     char host[PATH_MAX], canon[PATH_MAX];
     if (path[0] == '/')
@@ -1467,7 +1196,7 @@ static int parse_root(const struct ctx *x, const json_t *root, struct sbx_spec *
     if (!realpath(host, canon) || stat(canon, &st) < 0)
         return sbx_err_set(x->err, GBOX_EXIT_USAGE, errno, "%s: root.path: %s", x->file, host);
     if (!S_ISDIR(st.st_mode))
-        return bad(x, "root.path", "a directory", json_object_get(root, "path"));
+        return oci_bad(x, "root.path", "a directory", json_object_get(root, "path"));
     s->rootfs = xstrdup(canon);
     s->rootfs_bind = true;
     return 0;
@@ -1479,17 +1208,17 @@ static int parse_personality(const struct ctx *x, const json_t *o, struct sbx_sp
     static const char *const keys[] = {"domain", "flags", NULL};
     const char *P = "linux.personality", *dom;
     const json_t *fl;
-    if (check_keys(x, o, P, keys) < 0 || get_str(x, o, P, "domain", true, &dom) < 0 ||
-        get_arr(x, o, P, "flags", &fl) < 0)
+    if (oci_check_keys(x, o, P, keys) < 0 || oci_get_str(x, o, P, "domain", true, &dom) < 0 ||
+        oci_get_arr(x, o, P, "flags", &fl) < 0)
         return -1;
     if (fl && json_array_size(fl))
-        return refuse(x, "linux.personality.flags", "personality flags are not supported");
+        return oci_refuse(x, "linux.personality.flags", "personality flags are not supported");
     if (strcmp(dom, "LINUX") == 0)
         s->personality = PER_LINUX;
     else if (strcmp(dom, "LINUX32") == 0)
         s->personality = PER_LINUX32;
     else
-        return bad(x, "linux.personality.domain", "LINUX or LINUX32", json_object_get(o, "domain"));
+        return oci_bad(x, "linux.personality.domain", "LINUX or LINUX32", json_object_get(o, "domain"));
     s->has_personality = true;
     return 0;
 }
@@ -1503,47 +1232,47 @@ static int parse_linux(const struct ctx *x, const json_t *lx, struct sbx_spec *s
     const char *P = "linux";
     const json_t *ns, *um, *gm, *dev, *res, *mp, *rp, *sys, *sc;
     const char *cp, *prop, *ml;
-    if (check_keys(x, lx, P, keys) < 0 || get_arr(x, lx, P, "namespaces", &ns) < 0 ||
-        get_arr(x, lx, P, "uidMappings", &um) < 0 || get_arr(x, lx, P, "gidMappings", &gm) < 0 ||
-        get_arr(x, lx, P, "devices", &dev) < 0 || get_obj(x, lx, P, "resources", &res) < 0 ||
-        get_str(x, lx, P, "cgroupsPath", false, &cp) < 0 || get_arr(x, lx, P, "maskedPaths", &mp) < 0 ||
-        get_arr(x, lx, P, "readonlyPaths", &rp) < 0 || get_obj(x, lx, P, "sysctl", &sys) < 0 ||
-        get_obj(x, lx, P, "seccomp", &sc) < 0 || get_str(x, lx, P, "rootfsPropagation", false, &prop) < 0 ||
-        get_str(x, lx, P, "mountLabel", false, &ml) < 0)
+    if (oci_check_keys(x, lx, P, keys) < 0 || oci_get_arr(x, lx, P, "namespaces", &ns) < 0 ||
+        oci_get_arr(x, lx, P, "uidMappings", &um) < 0 || oci_get_arr(x, lx, P, "gidMappings", &gm) < 0 ||
+        oci_get_arr(x, lx, P, "devices", &dev) < 0 || oci_get_obj(x, lx, P, "resources", &res) < 0 ||
+        oci_get_str(x, lx, P, "cgroupsPath", false, &cp) < 0 || oci_get_arr(x, lx, P, "maskedPaths", &mp) < 0 ||
+        oci_get_arr(x, lx, P, "readonlyPaths", &rp) < 0 || oci_get_obj(x, lx, P, "sysctl", &sys) < 0 ||
+        oci_get_obj(x, lx, P, "seccomp", &sc) < 0 || oci_get_str(x, lx, P, "rootfsPropagation", false, &prop) < 0 ||
+        oci_get_str(x, lx, P, "mountLabel", false, &ml) < 0)
         return -1;
     static const char *const refused[] = {"intelRdt", "timeOffsets"};
     for (size_t i = 0; i < ARRAY_LEN(refused); i++)
         if (json_object_get(lx, refused[i])) {
             char p[64];
-            sub(p, sizeof(p), P, refused[i]);
-            return refuse(x, p, "not supported");
+            oci_sub(p, sizeof(p), P, refused[i]);
+            return oci_refuse(x, p, "not supported");
         }
     if (ml && ml[0])
-        return refuse(x, "linux.mountLabel", "SELinux labels are not supported");
+        return oci_refuse(x, "linux.mountLabel", "SELinux labels are not supported");
     const json_t *pers;
-    if (get_obj(x, lx, P, "personality", &pers) < 0 || (pers && parse_personality(x, pers, s) < 0))
+    if (oci_get_obj(x, lx, P, "personality", &pers) < 0 || (pers && parse_personality(x, pers, s) < 0))
         return -1;
     if (prop && prop[0] && strcmp(prop, "private") != 0 && strcmp(prop, "rprivate") != 0 &&
         strcmp(prop, "slave") != 0 && strcmp(prop, "rslave") != 0)
-        return bad(x, "linux.rootfsPropagation", "private, rprivate, slave or rslave (gbox makes every mount private)",
+        return oci_bad(x, "linux.rootfsPropagation", "private, rprivate, slave or rslave (gbox makes every mount private)",
                    json_object_get(lx, "rootfsPropagation"));
     if (!ns)
-        return refuse(x, "linux.namespaces", "required field missing");
+        return oci_refuse(x, "linux.namespaces", "required field missing");
     if (parse_namespaces(x, ns, s) < 0)
         return -1;
     if (s->ns_flags & CLONE_NEWUSER) {
         if (!um || !gm)
-            return refuse(x, "linux.uidMappings", "a user namespace needs uidMappings and gidMappings");
+            return oci_refuse(x, "linux.uidMappings", "a user namespace needs uidMappings and gidMappings");
         if (parse_idmap(x, um, "linux.uidMappings", &s->uid_map, s->uid_more, &s->n_uid_more) < 0 ||
             parse_idmap(x, gm, "linux.gidMappings", &s->gid_map, s->gid_more, &s->n_gid_more) < 0)
             return -1;
     } else if ((um && json_array_size(um)) || (gm && json_array_size(gm))) {
-        return refuse(x, "linux.uidMappings", has_join(s, CLONE_NEWUSER)
+        return oci_refuse(x, "linux.uidMappings", has_join(s, CLONE_NEWUSER)
                                                   ? "mappings with a joined user namespace (its mappings are its own)"
                                                   : "mappings without a user namespace");
     }
     if ((dev && parse_devices(x, dev, res ? json_object_get(res, "devices") : NULL, s) < 0) ||
-        (res && parse_resources(x, res, s) < 0) ||
+        (res && oci_parse_resources(x, res, s) < 0) ||
         (sys && parse_sysctl(x, sys, s) < 0) || (sc && parse_seccomp(x, sc, s) < 0) ||
         parse_cgroups_path(x, cp ? cp : "", s) < 0)
         return -1;
@@ -1573,28 +1302,28 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
     struct sbx_spec *s = &c->spec;
     spec_defaults(s, stage_dir);
     if (!json_is_object(doc))
-        return bad(x, "(top level)", "an object", doc);
+        return oci_bad(x, "(top level)", "an object", doc);
     const char *ver, *host, *dom;
     const json_t *proc, *mounts, *hooks, *ann, *lx, *e;
-    if (check_keys(x, doc, "", keys) < 0 || get_str(x, doc, "", "ociVersion", true, &ver) < 0 ||
-        get_obj(x, doc, "", "process", &proc) < 0 || get_str(x, doc, "", "hostname", false, &host) < 0 ||
-        get_str(x, doc, "", "domainname", false, &dom) < 0 || get_arr(x, doc, "", "mounts", &mounts) < 0 ||
-        get_obj(x, doc, "", "hooks", &hooks) < 0 || get_obj(x, doc, "", "annotations", &ann) < 0 ||
-        get_obj(x, doc, "", "linux", &lx) < 0)
+    if (oci_check_keys(x, doc, "", keys) < 0 || oci_get_str(x, doc, "", "ociVersion", true, &ver) < 0 ||
+        oci_get_obj(x, doc, "", "process", &proc) < 0 || oci_get_str(x, doc, "", "hostname", false, &host) < 0 ||
+        oci_get_str(x, doc, "", "domainname", false, &dom) < 0 || oci_get_arr(x, doc, "", "mounts", &mounts) < 0 ||
+        oci_get_obj(x, doc, "", "hooks", &hooks) < 0 || oci_get_obj(x, doc, "", "annotations", &ann) < 0 ||
+        oci_get_obj(x, doc, "", "linux", &lx) < 0)
         return -1;
     if (strncmp(ver, "1.", 2) != 0)
-        return bad(x, "ociVersion", "a 1.x version", json_object_get(doc, "ociVersion"));
+        return oci_bad(x, "ociVersion", "a 1.x version", json_object_get(doc, "ociVersion"));
     if (!proc)
-        return refuse(x, "process", "required field missing (gbox runs one process per container)");
+        return oci_refuse(x, "process", "required field missing (gbox runs one process per container)");
     if (!lx)
-        return refuse(x, "linux", "required field missing");
+        return oci_refuse(x, "linux", "required field missing");
     const char *k;
     json_object_foreach((json_t *)ann, k, e)
     {
         char p[300];
-        sub(p, sizeof(p), "annotations", k);
+        oci_sub(p, sizeof(p), "annotations", k);
         if (!json_is_string(e))
-            return bad(x, p, "a string", e);
+            return oci_bad(x, p, "a string", e);
     }
     c->annotations = ann ? json_incref((json_t *)ann) : json_object();
     const char *pol = json_string_value(json_object_get(c->annotations, OCI_POLICY_ANNOTATION));
@@ -1604,12 +1333,12 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
         return -1;
     if (host && host[0]) {
         if (!(s->ns_flags & CLONE_NEWUTS) && !has_join(s, CLONE_NEWUTS))
-            return refuse(x, "hostname", "setting it needs a uts namespace");
+            return oci_refuse(x, "hostname", "setting it needs a uts namespace");
         s->hostname = xstrdup(host);
     }
     if (dom && dom[0]) {
         if (!(s->ns_flags & CLONE_NEWUTS) && !has_join(s, CLONE_NEWUTS))
-            return refuse(x, "domainname", "setting it needs a uts namespace");
+            return oci_refuse(x, "domainname", "setting it needs a uts namespace");
         s->domainname = xstrdup(dom);
     }
     size_t i;
@@ -1628,10 +1357,10 @@ static int parse_doc(const struct ctx *x, const json_t *doc, const char *stage_d
     if (process_common(x, proc, s, &c->terminal) < 0)
         return -1;
     if (s->n_groups && (s->ns_flags & CLONE_NEWUSER))
-        return refuse(x, "process.user.additionalGids", "supplementary groups with a new user namespace (gbox "
+        return oci_refuse(x, "process.user.additionalGids", "supplementary groups with a new user namespace (gbox "
                                                         "denies setgroups in it: CVE-2014-8989)");
     int64_t adj = 0;
-    if (get_int(x, proc, "process", "oomScoreAdj", -1000, 1000, &adj, &c->has_oom_score_adj) < 0)
+    if (oci_get_int(x, proc, "process", "oomScoreAdj", -1000, 1000, &adj, &c->has_oom_score_adj) < 0)
         return -1;
     c->oom_score_adj = (int)adj;
     resolve_argv0(s);
