@@ -4,25 +4,29 @@
  *   P1  compile the seccomp program, lock a named sandbox's state directory, create the cgroups —
  *       before clone, so the child has nothing expensive or fallible left to do that the parent
  *       could have done.
- *   P2  clone3 with a pidfd into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP);
- *       the child blocks on the socket.
+ *   P2  open the namespaces to join (while gbox has its host privileges); clone3 with a pidfd into
+ *       the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP); a user or pid namespace
+ *       to join is entered first by a helper that clones with CLONE_PARENT (clone_joined); the
+ *       child blocks on the socket.
  *   C0  the child joins its v1 cgroups itself, first thing, while it still has the host's root
  *       euid (see sbx_cgroup_in_child: a thread moving itself avoids an RCU grace period).
  *   P3  write the child's uid/gid maps; veth: create the pair with its peer born inside the
  *       child's network namespace, address the host end and bring it up (net.c); then send
  *       "go": the maps must exist before the child acts as root of its user namespace, and the
  *       peer before the child configures it.
- *   C1  become root of the user namespace, new session (no controlling tty: TIOCSTI is moot),
- *       cgroup namespace, hostname, network (lo; veth: address, route, egress rules through
- *       libnftables while the host's libraries are still visible and we still have
- *       CAP_NET_ADMIN over our namespace), mounts and pivot_root, working directory, rlimits.
+ *   C1  become root of the user namespace, join the other namespaces to join, new session (no
+ *       controlling tty: TIOCSTI is moot), hostname and domain name, network (lo; veth: address,
+ *       route, egress rules through libnftables while the host's libraries are still visible
+ *       and we still have CAP_NET_ADMIN over our namespace), mounts, the createContainer hooks
+ *       (OCI), pivot_root, working directory, cgroup namespace, personality, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
  *       before the uid change); switch to the program's uid/gid; trim the other four sets.
  *   C3  no_new_privs, Landlock (it needs no_new_privs, and its rules name paths of the new root),
  *       then the seccomp filter last: after it only "@default" calls are needed.
  *       Each protection is checked after it is applied; any failure is reported with its stage.
  *   C4  if the filter has "kill" rules, P takes the listener fd with pidfd_getfd and acks.
- *   C5  the child becomes the sandbox's init: forks and execs the program, reports its status.
+ *   C5  the child becomes the sandbox's init; OCI: waits for start, runs the startContainer
+ *       hooks; forks and execs the program, reports its status.
  *   P4  supervise: seccomp notifications (kill + name the syscall), the wall-clock deadline,
  *       forwarded signals, the child's exit; then read cgroup stats, remove the cgroups and
  *       the veth host end.
