@@ -62,7 +62,8 @@ int sbx_hook_run(const struct sbx_hook *h, const char *state, const char *kind, 
     pid_t pid = fork();
     if (pid == 0) {
         sbx_reset_signals();
-        if (dup2(in[0], STDIN_FILENO) >= 0)
+        /* dup2 onto itself (stdin was closed) keeps close-on-exec: clear it then */
+        if (in[0] == STDIN_FILENO ? fcntl(in[0], F_SETFD, 0) >= 0 : dup2(in[0], STDIN_FILENO) >= 0)
             execve(h->path, h->args, h->env);
         int e = errno;
         write_all(ex[1], &e, sizeof(e));
