@@ -253,10 +253,14 @@ program'
 
 @test "a failing createContainer hook fails create and leaves nothing; a hook that hangs times out" {
     b=$(make_bundle true)
-    edit_config '.hooks={"createContainer":[{"path":"/bin/false"}]}'
+    cg=gbox-test-cc-$$-$RANDOM
+    edit_config --arg cg "/$cg" '.hooks={"createContainer":[{"path":"/bin/false"}]} | .linux.cgroupsPath=$cg
+        | .linux.resources={"pids":{"limit":50}}'
     run -125 create --bundle "$b" c1
     assert_output --partial "sandbox setup failed at createContainer: createContainer hook /bin/false failed (exit code 1)"
     [ -z "$(ls "$BATS_TEST_TMPDIR/root")" ]
+    # its cgroups are gone too
+    [ -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "$cg" 2>/dev/null)" ]
     edit_config '.hooks={"createContainer":[{"path":"/bin/sleep","args":["sleep","60"],"timeout":1}]}'
     run -125 create --bundle "$b" c1
     assert_output --partial "createContainer hook /bin/sleep: timed out after 1 s"
