@@ -6,6 +6,7 @@
 #include "generation.h"
 #include "policy.h"
 #include "reload.h"
+#include "swap.h"
 #include "request.h"
 #include "../sandbox/util.h"
 
@@ -35,13 +36,15 @@ struct rl_pol {
     int64_t window;
     int passes, keep;
     bool approval, autoreload;
+    int signal;        /* modules.reload.signal after a swap; 0: none */
+    bool swap_restart; /* modules.reload.swap_fallback: restart */
 };
 
 static void rl_policy(const struct sb *s, struct rl_pol *rp)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    *rp = (struct rl_pol){10000, 1, 5, false, false};
+    *rp = (struct rl_pol){10000, 1, 5, false, false, 0, false};
     if (policy_load(s->policy, &p, &err) < 0) {
         sbx_err_free(&err);
         return;
@@ -51,6 +54,10 @@ static void rl_policy(const struct sb *s, struct rl_pol *rp)
     rp->keep = (int)json_integer_value(pol_get(p, "modules.reload.keep_generations"));
     rp->approval = json_is_true(pol_get(p, "safety.require_explicit_approval"));
     rp->autoreload = json_is_true(pol_get(p, "modules.reload.auto"));
+    const char *sig = or_str(json_string_value(pol_get(p, "modules.reload.signal")), "none");
+    rp->signal = strcmp(sig, "SIGHUP") == 0 ? SIGHUP : strcmp(sig, "SIGUSR1") == 0 ? SIGUSR1
+               : strcmp(sig, "SIGUSR2") == 0 ? SIGUSR2 : 0;
+    rp->swap_restart = strcmp(or_str(json_string_value(pol_get(p, "modules.reload.swap_fallback")), "refuse"), "restart") == 0;
     policy_free(p);
 }
 
@@ -336,6 +343,160 @@ static void rl_switch_rollback(struct sb *s, bool start)
     }
 }
 
+/* ---- swap mode: checkpoint (frozen copy), record, mount, signal, verify --------------------- */
+
+/* Mount the journal's "mounts" in the running sandbox; -1 with the reason. */
+static int rl_swap_mounts(struct sb *s, const json_t *mounts, char *why, size_t len)
+{
+    const char *mp;
+    json_t *dirs;
+    json_object_foreach((json_t *)mounts, mp, dirs)
+    {
+        size_t n = json_array_size(dirs);
+        char **v = calloc(n + 1, sizeof(char *));
+        if (!v)
+            abort();
+        for (size_t i = 0; i < n; i++)
+            v[i] = (char *)json_string_value(json_array_get(dirs, i));
+        struct sbx_err *err = NULL;
+        int rc = swap_mount(s->where.init_pid, mp, v, n, &err);
+        free(v);
+        if (rc < 0) {
+            snprintf(why, len, "%s", err ? err->msg : "swap failed");
+            sbx_err_free(&err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Steps of a swap, each announced in the journal: swap_checkpoint (the upper copied, frozen, to
+ * layer L) -> swapping (generation N recorded, verifying) -> mounts moved, signal -> verifying.
+ * Replayed from any step after a crash (rl_resume): the copy and the record are idempotent, and
+ * mounting the same tree again over the mount point leaves it as the first time. */
+static void rl_swap(struct sb *s)
+{
+    char dir[PATH_MAX], layer[32], msg[1024];
+    rl_dir(s, dir, sizeof(dir));
+    struct sbx_err *err = NULL;
+    json_t *g = gen_load(dir, &err);
+    if (!g) {
+        snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "no generations");
+        sbx_err_free(&err);
+        emit(s, "error", json_pack("{s:s}", "message", msg));
+        rl_done(s);
+        return;
+    }
+    int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
+    if (!json_object_get(s->rl, "layer")) {
+        gen_next_layer(g, layer, sizeof(layer));
+        json_object_set_new(s->rl, "layer", json_string(layer));
+        json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
+        rl_journal(s, "swap_checkpoint");
+        emit(s, "reload", json_pack("{s:s,s:s,s:i,s:i,s:s}", "phase", "swapping", "changed",
+                                    json_string_value(json_object_get(s->rl, "changed")), "from_gen",
+                                    (int)json_integer_value(json_object_get(s->rl, "from_gen")), "gen", gen, "mode", "swap"));
+    }
+    json_object_set(g, "next_layer", json_object_get(s->rl, "next_layer"));
+    snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
+    if (!gen_find(g, gen)) {
+        if (swap_checkpoint(dir, layer, &s->where, &err) < 0) {
+            snprintf(msg, sizeof(msg), "reload refused: the swap's checkpoint failed: %s", err ? err->msg : "?");
+            sbx_err_free(&err);
+            emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", msg));
+            json_decref(g);
+            rl_done(s); /* nothing recorded, nothing mounted: the sandbox stays on its generation */
+            return;
+        }
+        json_t *from = gen_find(g, (int)json_integer_value(json_object_get(s->rl, "from_gen")));
+        json_t *layers = json_pack("[s]", layer);
+        json_array_extend(layers, json_object_get(from, "layers"));
+        char reason[600];
+        snprintf(reason, sizeof(reason), "reload: %s", json_string_value(json_object_get(s->rl, "changed")));
+        gen_append(g, json_object_get(s->rl, "modules"), json_object_get(s->rl, "images"), layers,
+                   json_string_value(json_object_get(s->rl, "policy_digest")), reason, "verifying");
+        json_object_set_new(gen_find(g, gen), "mode", json_string("swap"));
+        json_object_set(gen_find(g, gen), "swapped_from", json_object_get(s->rl, "from_gen"));
+        json_object_set_new(s->rl, "layers", json_deep_copy(layers));
+        if (gen_save(dir, g, &err) < 0) {
+            snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "record");
+            sbx_err_free(&err);
+            emit(s, "error", json_pack("{s:s}", "message", msg));
+        }
+    }
+    json_decref(g);
+    rl_journal(s, "swapping");
+    if (rl_swap_mounts(s, json_object_get(s->rl, "mounts"), msg, sizeof(msg)) < 0) {
+        char reason[1100];
+        snprintf(reason, sizeof(reason), "the swap of generation %d failed: %s", gen, msg);
+        rl_begin_rollback(s, reason); /* by restart: the previous stack on the checkpoint's state */
+        return;
+    }
+    struct rl_pol rp;
+    rl_policy(s, &rp);
+    if (rp.signal && s->where.init_pid > 0)
+        kill(s->where.init_pid, rp.signal); /* the sandbox's init passes it on to the program */
+    json_object_set_new(s->rl, "started", json_true());
+    rl_journal(s, "verifying");
+    s->rl_deadline = mono_ms() + rp.window;
+    s->rl_passes = 0;
+    s->rl_started = mono_ms();
+    emit(s, "reload", json_pack("{s:s,s:i,s:s,s:s,s:I}", "phase", "swapped", "gen", gen, "layer", layer, "signal",
+                                rp.signal ? strsignal(rp.signal) : "none", "ms", (json_int_t)rl_elapsed(s)));
+}
+
+/* Record the live rollback's generation (idempotent): the target's stack, the state layers the
+ * sandbox runs on now (a swap changes no state, so its rollback keeps it). */
+static void rl_swap_back_record(struct sb *s)
+{
+    char dir[PATH_MAX], reason[700];
+    rl_dir(s, dir, sizeof(dir));
+    json_t *g = gen_load(dir, NULL);
+    int to = (int)json_integer_value(json_object_get(s->rl, "to_gen"));
+    if (g && !gen_find(g, to)) {
+        json_t *src = gen_find(g, (int)json_integer_value(json_object_get(json_object_get(s->rl, "target"), "gen")));
+        json_t *cur = gen_find(g, (int)json_integer_value(json_object_get(s->rl, "from_gen")));
+        if (src && cur) {
+            snprintf(reason, sizeof(reason), "rollback to generation %d (swap): %s",
+                     (int)json_integer_value(json_object_get(src, "gen")),
+                     or_str(json_string_value(json_object_get(s->rl, "reason")), ""));
+            gen_append(g, json_object_get(src, "modules"), json_object_get(src, "images"),
+                       json_deep_copy(json_object_get(cur, "layers")), json_string_value(json_object_get(src, "policy_digest")),
+                       reason, "verified");
+            json_object_set_new(gen_find(g, to), "mode", json_string("swap"));
+            struct rl_pol rp;
+            rl_policy(s, &rp);
+            gen_trim(dir, g, rp.keep);
+            gen_save(dir, g, NULL);
+        }
+    }
+    json_decref(g);
+}
+
+/* A live rollback (the current generation was swapped in from the target, and the sandbox
+ * runs): journal swap_back -> the target's trees moved back over the mount points -> record ->
+ * journal removed. false when it could not be done live (the caller rolls back by restart). */
+static bool rl_swap_back(struct sb *s)
+{
+    char why[1024];
+    rl_journal(s, "swap_back");
+    if (rl_swap_mounts(s, json_object_get(s->rl, "mounts"), why, sizeof(why)) < 0) {
+        emit(s, "reload", json_pack("{s:s,s:s}", "phase", "swap_back_failed", "reason", why));
+        return false;
+    }
+    rl_swap_back_record(s);
+    struct rl_pol rp;
+    rl_policy(s, &rp);
+    if (rp.signal && s->where.init_pid > 0)
+        kill(s->where.init_pid, rp.signal);
+    emit(s, "rollback", json_pack("{s:i,s:I,s:s,s:s,s:I}", "from_gen", (int)json_integer_value(json_object_get(s->rl, "from_gen")),
+                                  "to_gen", json_integer_value(json_object_get(s->rl, "to_gen")), "reason",
+                                  or_str(json_string_value(json_object_get(s->rl, "reason")), ""), "mode", "swap", "ms",
+                                  (json_int_t)rl_elapsed(s)));
+    rl_done(s);
+    return true;
+}
+
 /* The shim ended while a reload or rollback is in progress. */
 bool rl_on_end(struct sb *s)
 {
@@ -347,7 +508,27 @@ bool rl_on_end(struct sb *s)
         rl_done(s);
         return false;
     }
-    if (strcmp(ph, "stopping") == 0 || strcmp(ph, "switching") == 0) {
+    if (strcmp(ph, "swap_back") == 0) { /* ended meanwhile: record it; the usual end follows */
+        rl_swap_back_record(s);
+        rl_done(s);
+        return false;
+    }
+    if (strcmp(ph, "swap_checkpoint") == 0 || strcmp(ph, "swapping") == 0) {
+        char dir[PATH_MAX];
+        rl_dir(s, dir, sizeof(dir));
+        json_t *g = gen_load(dir, NULL);
+        bool recorded = g && gen_find(g, (int)json_integer_value(json_object_get(s->rl, "gen")));
+        json_decref(g);
+        if (!recorded) { /* ended before the swap was recorded: nothing changed, the usual end */
+            rl_done(s);
+            return false;
+        }
+        char reason[600];
+        snprintf(reason, sizeof(reason), "generation %d ended during its swap: %s",
+                 (int)json_integer_value(json_object_get(s->rl, "gen")),
+                 or_str(json_string_value(json_object_get(s->last, "reason")), "no report"));
+        rl_begin_rollback(s, reason);
+    } else if (strcmp(ph, "stopping") == 0 || strcmp(ph, "switching") == 0) {
         rl_switch_reload(s);
     } else if (strcmp(ph, "starting") == 0 || strcmp(ph, "verifying") == 0) {
         char reason[600];
@@ -422,7 +603,19 @@ void rl_resume(struct sb *s)
 {
     const char *ph = or_str(json_string_value(json_object_get(s->rl, "phase")), "");
     emit(s, "reload", json_pack("{s:s,s:s}", "phase", "resumed", "at", ph));
-    if (rl_verifying(s)) {
+    if (strcmp(ph, "swap_back") == 0) {
+        if (s->state != SB_RUNNING || !rl_swap_back(s)) {
+            rl_swap_back_record(s); /* the record wins: a restart puts the target's trees in place */
+            rl_done(s);
+            rl_stop(s, true);
+        }
+    } else if (strcmp(ph, "swap_checkpoint") == 0 || strcmp(ph, "swapping") == 0) {
+        if (s->state == SB_RUNNING && s->where.init_pid > 0) {
+            rl_swap(s);
+        } else { /* not running yet: stop it, and rl_on_end decides as after any end */
+            rl_stop(s, true);
+        }
+    } else if (rl_verifying(s)) {
         struct rl_pol rp;
         rl_policy(s, &rp);
         s->rl_deadline = mono_ms() + (json_is_true(json_object_get(s->rl, "started")) ? rp.window : RL_START_MS);
@@ -515,6 +708,26 @@ static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool 
         reload_plan_free(&pl);
         return r;
     }
+    json_t *mounts = NULL;
+    if (strcmp(pl.mode, "swap") == 0) {
+        char no[700] = "";
+        if (s->state != SB_RUNNING || s->where.init_pid <= 0)
+            snprintf(no, sizeof(no), "%s is still starting (a swap needs its running mount namespace)", s->id);
+        else
+            reload_swap_mounts(json_object_get(cur, "images"), pl.images, &mounts, no, sizeof(no));
+        if (!mounts && !rp.swap_restart) {
+            snprintf(why, sizeof(why), "cannot swap %s live: %s (modules.reload.swap_fallback is \"refuse\")",
+                     pl.changed, no);
+            reload_plan_free(&pl);
+            json_decref(g);
+            emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", why));
+            return fail_msg("reload refused: %s", why);
+        }
+        if (!mounts) {
+            emit(s, "reload", json_pack("{s:s,s:s}", "phase", "swap_fallback", "reason", no));
+            snprintf(pl.mode, sizeof(pl.mode), "restart");
+        }
+    }
     int last = 0;
     size_t i;
     json_t *e;
@@ -531,11 +744,18 @@ static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool 
                       last + 1, "modules", pl.modules, "images", pl.images, "changed", pl.changed, "mode", pl.mode,
                       "policy_digest", digest, "began", (json_int_t)wall_ms(), "target", "gen", from, "layers_of",
                       last + 1);
+    json_t *r = json_pack("{s:b,s:i,s:i,s:s,s:s}", "ok", 1, "from_gen", from, "gen", last + 1, "changed", pl.changed,
+                          "mode", pl.mode);
+    if (mounts) {
+        json_object_set_new(s->rl, "mounts", mounts);
+        reload_plan_free(&pl);
+        json_decref(g);
+        rl_swap(s);
+        return r;
+    }
     rl_journal(s, "stopping");
     emit(s, "reload", json_pack("{s:s,s:s,s:i,s:i,s:s}", "phase", "stopping", "changed", pl.changed, "from_gen", from,
                                 "gen", last + 1, "mode", pl.mode));
-    json_t *r = json_pack("{s:b,s:i,s:i,s:s,s:s}", "ok", 1, "from_gen", from, "gen", last + 1, "changed", pl.changed,
-                          "mode", pl.mode);
     reload_plan_free(&pl);
     json_decref(g);
     rl_stop(s, false);
@@ -615,9 +835,33 @@ json_t *op_rollback(struct client *c, struct sb *s, json_t *rq)
     }
     char reason[128];
     snprintf(reason, sizeof(reason), "asked by uid %d", (int)c->uid);
+    /* live: the current generation was swapped in from the target and the sandbox runs */
+    json_t *ce = gen_find(g, cur), *mounts = NULL;
+    if (json_integer_value(json_object_get(ce, "swapped_from")) == target && s->state == SB_RUNNING &&
+        s->where.init_pid > 0) {
+        char why[512];
+        reload_swap_mounts(json_object_get(ce, "images"), json_object_get(te, "images"), &mounts, why, sizeof(why));
+    }
+    if (mounts) {
+        int last = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
+            (int)json_integer_value(json_object_get(e, "gen"));
+        s->rl = json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:{s:i},s:o,s:s}", "op", "rollback", "mode", "swap", "from_gen", cur,
+                          "gen", 0, "to_gen", last + 1, "began", (json_int_t)wall_ms(), "target", "gen", target, "mounts",
+                          mounts, "reason", reason);
+        json_decref(g);
+        if (rl_swap_back(s))
+            return json_pack("{s:b,s:i,s:i,s:s}", "ok", 1, "from_gen", cur, "to", target, "mode", "swap");
+        json_object_del(s->rl, "to_gen"); /* nothing changed: roll back by restart instead */
+        json_object_del(s->rl, "mounts");
+        rl_begin_rollback(s, reason);
+        return json_pack("{s:b,s:i,s:i,s:s}", "ok", 1, "from_gen", cur, "to", target, "mode", "restart");
+    }
     s->rl = json_pack("{s:s,s:i,s:i,s:I,s:{s:i}}", "op", "rollback", "from_gen", cur, "gen", 0, "began",
                       (json_int_t)wall_ms(), "target", "gen", target);
     json_decref(g);
     rl_begin_rollback(s, reason);
-    return json_pack("{s:b,s:i,s:i}", "ok", 1, "from_gen", cur, "to", target);
+    return json_pack("{s:b,s:i,s:i,s:s}", "ok", 1, "from_gen", cur, "to", target, "mode", "restart");
 }

@@ -18,6 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static const char *or_empty(const char *s) { return s ? s : ""; }
+
 static void ref_name(const char *ref, char *name, size_t len)
 {
     snprintf(name, len, "%s", ref);
@@ -250,6 +252,115 @@ void reload_plan_free(struct reload_plan *p)
     json_decref(p->modules);
     json_decref(p->images);
     memset(p, 0, sizeof(*p));
+}
+
+/* The layers of one mount point, top first, as identities: "name version digest|dir". */
+static json_t *mp_stack(const json_t *images, const char *mp)
+{
+    json_t *v = json_array(), *e;
+    size_t i;
+    json_array_foreach(images, i, e)
+    {
+        const char *m = json_string_value(json_object_get(e, "mount_point"));
+        if (!m || strcmp(m, mp) != 0)
+            continue;
+        char id[PATH_MAX + 256];
+        snprintf(id, sizeof(id), "%s %s %s", or_empty(json_string_value(json_object_get(e, "name"))),
+                 or_empty(json_string_value(json_object_get(e, "version"))),
+                 json_string_value(json_object_get(e, "digest")) ? json_string_value(json_object_get(e, "digest"))
+                                                                 : or_empty(json_string_value(json_object_get(e, "dir"))));
+        json_array_append_new(v, json_string(id));
+    }
+    return v;
+}
+
+static int layer_dirs(const json_t *images, const char *mp, const char *store_root, json_t *dirs, char *why, size_t len)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(images, i, e)
+    {
+        const char *m = json_string_value(json_object_get(e, "mount_point"));
+        if (!m || strcmp(m, mp) != 0)
+            continue;
+        const char *digest = json_string_value(json_object_get(e, "digest"));
+        const char *dir = json_string_value(json_object_get(e, "dir"));
+        char p[PATH_MAX];
+        if (digest && strncmp(digest, "sha256:", 7) == 0 && store_root)
+            snprintf(p, sizeof(p), "%s/images/%s/rootfs", store_root, digest + 7);
+        else if (dir)
+            snprintf(p, sizeof(p), "%s", dir);
+        else {
+            snprintf(why, len, "%s@%s: not in the image store", or_empty(json_string_value(json_object_get(e, "name"))),
+                     or_empty(json_string_value(json_object_get(e, "version"))));
+            return -1;
+        }
+        if (access(p, R_OK | X_OK) < 0) {
+            snprintf(why, len, "%s@%s: its tree %s is gone (%s)", or_empty(json_string_value(json_object_get(e, "name"))),
+                     or_empty(json_string_value(json_object_get(e, "version"))), p, strerror(errno));
+            return -1;
+        }
+        json_array_append_new(dirs, json_string(p));
+    }
+    return 0;
+}
+
+int reload_swap_mounts(const json_t *cur, const json_t *next, json_t **out, char *why, size_t len)
+{
+    *out = NULL;
+    json_t *mps = json_object(), *e;
+    size_t i;
+    for (int side = 0; side < 2; side++)
+        json_array_foreach(side ? next : cur, i, e)
+        {
+            const char *m = json_string_value(json_object_get(e, "mount_point"));
+            json_object_set_new(mps, m ? m : "/", json_true());
+        }
+    struct store *st = NULL;
+    struct sbx_err *err = NULL;
+    if (store_open(NULL, false, &st, &err) < 0)
+        sbx_err_free(&err);
+    json_t *res = json_object();
+    const char *mp;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(mps, mp, v)
+    {
+        json_t *a = mp_stack(cur, mp), *b = mp_stack(next, mp);
+        bool same = json_equal(a, b);
+        json_decref(a);
+        json_decref(b);
+        if (same)
+            continue;
+        if (strcmp(mp, "/") == 0) {
+            snprintf(why, len, "a module at mount point \"/\" changes with them (the root overlay cannot be "
+                     "swapped under a running program)");
+            rc = -1;
+            break;
+        }
+        json_t *dirs = json_array();
+        if (layer_dirs(next, mp, st ? st->root : NULL, dirs, why, len) < 0) {
+            json_decref(dirs);
+            rc = -1;
+            break;
+        }
+        if (json_array_size(dirs) == 0) {
+            snprintf(why, len, "no module is left at mount point %s (a mount point cannot be removed live)", mp);
+            json_decref(dirs);
+            rc = -1;
+            break;
+        }
+        json_object_set_new(res, mp, dirs);
+    }
+    if (st)
+        store_close(st);
+    json_decref(mps);
+    if (rc < 0) {
+        json_decref(res);
+        return -1;
+    }
+    *out = res;
+    return 0;
 }
 
 json_t *reload_journal_load(const char *dir)

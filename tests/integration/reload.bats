@@ -27,16 +27,17 @@ setup() {
     start_daemon
 }
 
-# app_module VERSION SHELL-LINE [unhealthy] — module "app" at /opt/app: /opt/app/run runs the
-# line, /opt/app/healthy exits 0 (1 with "unhealthy"); built into the test's store.
+# app_module VERSION SHELL-LINE [unhealthy] [RELOAD-MODE] — module "app" at /opt/app: /opt/app/run
+# runs the line, /opt/app/healthy exits 0 (1 with "unhealthy"), its manifest says "reload":
+# RELOAD-MODE (default restart); built into the test's store.
 app_module() {
     local d=$BATS_TEST_TMPDIR/src/app-$1
     mkdir -p "$d/rootfs"
     printf '#!/bin/sh\n%s\n' "$2" >"$d/rootfs/run"
     printf '#!/bin/sh\nexit %s\n' "$([ "${3:-}" = unhealthy ] && echo 1 || echo 0)" >"$d/rootfs/healthy"
     chmod 0755 "$d/rootfs/run" "$d/rootfs/healthy"
-    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "restart"%s}\n' \
-        "$1" "${4:+, $4}" >"$d/module.json"
+    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "%s"}\n' \
+        "$1" "${4:-restart}" >"$d/module.json"
     "$GBOX" image build "$d" >/dev/null
 }
 
@@ -349,4 +350,105 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     run "$GBOX" generations --json other
     assert_equal "$(echo "$output" | jq '.generations | length')" 1
     "$GBOX" logs other | tail -1 | grep -q '^app 1 first-'
+}
+
+# ---- swap mode ------------------------------------------------------------------------------
+
+# swap_setup — app 5 and 6 (and a crashing 7) say "reload": "swap"; SPOL sends SIGUSR1 after a
+# swap. The program prints the app's output, its own pid and its state's first line; on SIGUSR1
+# it prints "usr1 N" (N counts the signals it got).
+SWAP_PROG='n=0; trap '"'"'n=$((n+1)); echo "usr1 $n"'"'"' USR1; [ -f /var/tmp/first ] || echo "first-$(cat /proc/sys/kernel/random/uuid)" >/var/tmp/first; while true; do out=$(/opt/app/run) || exit 7; echo "$out pid-$$ $(cat /var/tmp/first)"; sleep 0.2; done'
+
+swap_setup() {
+    app_module 5.0.0 'echo app 5' '' swap
+    app_module 6.0.0 'echo app 6' '' swap
+    app_module 7.0.0 'echo bad >/var/tmp/written-by-7; exit 3' '' swap
+    SPOL=$(policy_file swp '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "1500ms", "verify_passes": 0, "signal": "SIGUSR1"}}')
+    "$GBOX" spawn --name app --policy "$SPOL" --module app@5 --in-image sh -c "$SWAP_PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 5 "' || { "$GBOX" logs --stderr app >&2; fail "app did not start"; }
+}
+
+@test "swap mode: the running program reads the new module without a restart, gets the policy's signal; rollback swaps back" {
+    swap_setup
+    local before pid first dir
+    before=$(last_line)
+    pid=$(echo "$before" | awk '{ print $3 }')
+    first=$(echo "$before" | awk '{ print $4 }')
+    local init mounts top5
+    init=$("$GBOX" ps --json | jq -r '.[0].init_pid')
+    mounts=$(grep -c ' /opt/app ' "/proc/$init/mountinfo")
+    top5=$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')
+    run "$GBOX" reload app --module app@6.0.0
+    assert_success
+    assert_output --partial "generation 2 verified (reload: app 5.0.0 -> 6.0.0)"
+    run last_line
+    assert_output "app 6 $pid $first"               # same process, same state, new module tree
+    run "$GBOX" logs app
+    assert_line "usr1 1"                             # the policy's signal reached the program
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swapped"'
+    refute_output --partial '"phase":"stopping"'
+    run "$GBOX" ps --json
+    assert_equal "$(echo "$output" | jq -r '.[0].runs')" 1   # never restarted
+    # the checkpoint is a frozen copy of the upper: the state as it was, the upper still in use
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -f "$dir/layers/s0/var/tmp/first" ]
+    [ -f "$dir/state/upper/var/tmp/first" ]
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[1].mode')" swap
+    assert_equal "$(echo "$output" | jq -r '.generations[1].swapped_from')" 1
+    # the old tree was detached, not stacked: as many mounts at /opt/app as before, the top one
+    # the new tree, read-only
+    assert_equal "$(grep -c ' /opt/app ' "/proc/$init/mountinfo")" "$mounts"
+    grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | grep -q ' ro,nosuid,nodev'
+    [ "$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')" != "$top5" ]
+    # rollback of a swap: the same move back, live
+    run "$GBOX" rollback app
+    assert_success
+    assert_output --partial "generation 3"
+    run last_line
+    assert_output "app 5 $pid $first"
+    run "$GBOX" logs app
+    assert_line "usr1 2"
+    assert_equal "$(grep -c ' /opt/app ' "/proc/$init/mountinfo")" "$mounts"
+    assert_equal "$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')" "$top5"
+    run "$GBOX" events --id app --type rollback
+    assert_output --partial '"mode":"swap"'
+}
+
+@test "swap mode: a version that fails after the swap is rolled back by restart, its writes dropped" {
+    swap_setup
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@7.0.0
+    assert_failure 1
+    assert_output --partial "generation 2 was rolled back; now on generation 3 (rollback to generation 1: generation 2 ended during verification: exited with status 7)"
+    run last_line
+    assert_equal "$(echo "$output" | awk '{ print $1, $2, $4 }')" "$(echo "$before" | awk '{ print $1, $2, $4 }')"
+    local dir
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -z "$(find "$dir/state" "$dir/layers" -name written-by-7)" ]
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swapped"'
+    assert_output --partial '"phase":"rolling_back"'
+}
+
+@test "swap mode: refused when a module at / changes with it (modules.reload.swap_fallback: refuse), nothing changed" {
+    swap_setup
+    # a newer base in the store: app 6's "base ^1" now resolves to it, so "/" changes along
+    other_module base 1.1.0 '"provides": ["shell", "coreutils", "probe"]'
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@6.0.0
+    [ "$status" -ne 0 ] || fail "expected a refusal"
+    assert_output --partial "cannot swap app 5.0.0 -> 6.0.0"
+    assert_output --partial 'a module at mount point "/" changes with them'
+    assert_output --partial 'modules.reload.swap_fallback is "refuse"'
+    assert_equal "$(current_gen)" 1
+    run last_line
+    assert_output "$before"
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"refused"'
+    refute_output --partial '"phase":"swapping"'
 }
