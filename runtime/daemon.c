@@ -89,6 +89,7 @@ static struct {
     struct config_store *cfg;     /* domain policies in force (config.c) */
     const char *policy_dir;
     int ifd;                      /* inotify on the policy directory */
+    int rfd;                      /* inotify on the record directories: state.json means running */
 } D;
 
 struct approval_queue *daemon_approvals(void) { return D.aq; }
@@ -372,6 +373,11 @@ int sb_start(struct sb *s, char *errbuf, size_t errlen)
     sb_path(s, "state.json", state, sizeof(state));
     unlink(report);
     unlink(state);
+    if (D.rfd >= 0 && s->state_wd <= 0) { /* running is noticed when the shim writes state.json */
+        char dir[PATH_MAX];
+        sb_path(s, "", dir, sizeof(dir));
+        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+    }
     pid_t pid = pool_take(s->policy, s->request, s->id, report, state);
     if (pid > 0)
         goto have_shim; /* a warm sandbox of the pool took the program (pool.c) */
@@ -843,6 +849,7 @@ static struct sb *sb_new(void)
 {
     struct sb *s = xcalloc(1, sizeof(*s));
     s->pidfd = s->hc_pidfd = -1;
+    s->state_wd = -1;
     s->next_at = s->started_at = s->stop_deadline = -1;
     s->health = "none";
     restart_init(&s->rs);
@@ -862,6 +869,8 @@ static void sb_unlink_free(struct sb *s)
         if (c->follow_logs == s)
             c->follow_logs = NULL;
     where_clear(s);
+    if (s->state_wd > 0 && D.rfd >= 0)
+        inotify_rm_watch(D.rfd, s->state_wd);
     json_decref(s->request);
     json_decref(s->last);
     json_decref(s->hc_cmd);
@@ -1667,7 +1676,7 @@ static void client_close(struct client *c)
     free(c);
 }
 
-static int tag_listen, tag_signal, tag_timer, tag_inotify; /* addresses used as epoll tags */
+static int tag_listen, tag_signal, tag_timer, tag_inotify, tag_records; /* addresses used as epoll tags */
 
 static void on_accept(void)
 {
@@ -1875,6 +1884,27 @@ static void pool_started(const char *id)
     struct sb *s = sb_find(id);
     if (s)
         refresh_running(s);
+}
+
+/* The shim wrote state.json (its program was exec'd): running now, not at the next tick. */
+static void on_records(void)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(D.rfd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            p += sizeof(*ev) + ev->len;
+            if (ev->len == 0 || strcmp(ev->name, "state.json") != 0)
+                continue;
+            for (struct sb *s = D.sbs; s; s = s->next)
+                if (s->state_wd == ev->wd && s->state == SB_STARTING) {
+                    refresh_running(s);
+                    if (s->rl)
+                        rl_tick(s, mono_ms()); /* a reload's verification window starts now */
+                }
+        }
+    }
 }
 
 /* ---- start-up: load records, adopt running shims ------------------------------------------ */
@@ -2157,6 +2187,9 @@ int cmd_daemon(int argc, char **argv)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.tfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_timer});
     if (D.ifd >= 0)
         epoll_ctl(D.ep, EPOLL_CTL_ADD, D.ifd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_inotify});
+    D.rfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC); /* without it the tick notices runs, as before */
+    if (D.rfd >= 0)
+        epoll_ctl(D.ep, EPOLL_CTL_ADD, D.rfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_records});
     pool_set_policy_map(policy_in_force);
     cfg_reload("start"); /* before the records: their sandboxes get the versions in force */
     adopt_all();
@@ -2179,6 +2212,8 @@ int cmd_daemon(int argc, char **argv)
                         cfg_reload("SIGHUP");
             } else if (tag == &tag_timer) {
                 on_tick();
+            } else if (tag == &tag_records) {
+                on_records();
             } else if (tag == &tag_inotify) {
                 char ibuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
                 while (read(D.ifd, ibuf, sizeof(ibuf)) > 0)

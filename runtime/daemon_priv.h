@@ -56,6 +56,7 @@ struct sb {
     int64_t rl_deadline, rl_started;
     int rl_passes;
     struct sbx_started where;  /* from the shim's state file */
+    int state_wd;              /* inotify watch of the record directory (state.json), or -1 */
     char *where_buf[9];
     struct sb *next;
 };
