@@ -148,6 +148,38 @@ static void rl_done(struct sb *s)
     s->rl = NULL;
 }
 
+/* A replayed step takes the journal's layer counter, never a lower one than the record's (a
+ * compaction may have counted further): a layer name is never given twice. */
+static void rl_next_layer_at_least(json_t *g, const json_t *rl)
+{
+    json_int_t j = json_integer_value(json_object_get(rl, "next_layer"));
+    if (j > json_integer_value(json_object_get(g, "next_layer")))
+        json_object_set_new(g, "next_layer", json_integer(j));
+}
+
+/* Between a stop and a start (nothing mounts the layers): merge the state layers every kept
+ * generation shares at its bottom into one (gen_compact). */
+static void rl_compact(struct sb *s)
+{
+    char dir[PATH_MAX], msg[1024];
+    rl_dir(s, dir, sizeof(dir));
+    struct sbx_err *err = NULL;
+    json_t *g = gen_load(dir, NULL);
+    int n = g ? gen_compact(dir, g, &err) : 0;
+    if (n > 0) {
+        json_t *cur = gen_current(g);
+        emit(s, "reload", json_pack("{s:s,s:i,s:s,s:I}", "phase", "compacted", "merged", n, "layer",
+                                    json_string_value(json_array_get(json_object_get(cur, "layers"),
+                                                                     json_array_size(json_object_get(cur, "layers")) - 1)),
+                                    "layers", (json_int_t)json_array_size(json_object_get(cur, "layers"))));
+    } else if (n < 0) {
+        snprintf(msg, sizeof(msg), "reload: %s (the layers stay as they were)", err ? err->msg : "compaction failed");
+        emit(s, "error", json_pack("{s:s}", "message", msg));
+    }
+    sbx_err_free(&err);
+    json_decref(g);
+}
+
 static int64_t rl_elapsed(const struct sb *s)
 {
     return json_integer_value(json_object_get(s->rl, "began")) > 0
@@ -239,7 +271,7 @@ static void rl_switch_reload(struct sb *s)
         json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
         rl_journal(s, "switching");
     }
-    json_object_set(g, "next_layer", json_object_get(s->rl, "next_layer"));
+    rl_next_layer_at_least(g, s->rl);
     snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
     int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
     if (!gen_find(g, gen)) {
@@ -267,6 +299,7 @@ static void rl_switch_reload(struct sb *s)
         }
     }
     json_decref(g);
+    rl_compact(s);
     rl_journal(s, "starting");
     emit(s, "reload", json_pack("{s:s,s:i,s:s}", "phase", "checkpoint", "gen", gen, "layer", layer));
     if (s->stop_requested) { /* stopped meanwhile: the new generation is tried at the next start */
@@ -333,8 +366,10 @@ static void rl_switch_rollback(struct sb *s, bool start)
     emit(s, "rollback", json_pack("{s:i,s:i,s:s,s:I}", "from_gen", failed, "to_gen", to, "reason",
                                   json_string_value(json_object_get(s->rl, "reason")), "ms", (json_int_t)rl_elapsed(s)));
     rl_done(s);
-    if (start)
+    if (start) {
+        rl_compact(s);
         rl_start(s);
+    }
     else {
         s->state = SB_STOPPED;
         s->started_at = -1;
@@ -397,7 +432,7 @@ static void rl_swap(struct sb *s)
                                     json_string_value(json_object_get(s->rl, "changed")), "from_gen",
                                     (int)json_integer_value(json_object_get(s->rl, "from_gen")), "gen", gen, "mode", "swap"));
     }
-    json_object_set(g, "next_layer", json_object_get(s->rl, "next_layer"));
+    rl_next_layer_at_least(g, s->rl);
     snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
     if (!gen_find(g, gen)) {
         if (swap_checkpoint(dir, layer, &s->where, &err) < 0) {

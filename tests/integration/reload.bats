@@ -452,3 +452,46 @@ swap_setup() {
     assert_output --partial '"phase":"refused"'
     refute_output --partial '"phase":"swapping"'
 }
+
+@test "keep_generations: the state layers older than the kept generations are compacted into one; a deleted file stays deleted" {
+    # app 8 writes a, b and d/x; app 9 deletes a (a whiteout) and replaces d by a new directory
+    # with y (an opaque directory); 10 and 11 change nothing
+    app_module 8.0.0 'echo a >/var/tmp/a; echo b >/var/tmp/b; [ -d /var/tmp/d ] || { mkdir /var/tmp/d; echo x >/var/tmp/d/x; }; echo app 8'
+    app_module 9.0.0 'rm -f /var/tmp/a; [ -e /var/tmp/d/y ] || { rm -rf /var/tmp/d; mkdir /var/tmp/d; echo y >/var/tmp/d/y; }; echo app 9'
+    app_module 10.0.0 'echo app 10'
+    app_module 11.0.0 'echo app 11'
+    local kpol dir id
+    kpol=$(policy_file keep '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "100ms", "verify_passes": 0, "keep_generations": 2}}')
+    "$GBOX" spawn --name app --policy "$kpol" --module app@8 --in-image sh -c \
+        'while true; do echo "$(/opt/app/run) $(cd /var/tmp && ls | tr "\n" " ")d: $(ls /var/tmp/d | tr "\n" " ")"; sleep 0.2; done' >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 8 "' || fail "app did not start"
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    for v in 9.0.0 10.0.0 11.0.0 10.0.0; do
+        run "$GBOX" reload app --module "app@$v"
+        assert_success
+    done
+    # generations 4 and 5 are kept; their shared bottom layers (s0, the writes under 8, and s1,
+    # under 9) were merged into one layer at the last reload
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"compacted"'
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -c '[.generations[].gen]')" '[4,5]'
+    local bottom
+    bottom=$(echo "$output" | jq -r '.generations[-1].layers[-1]')
+    assert_equal "$(echo "$output" | jq -r '.generations[0].layers[-1]')" "$bottom"
+    [ "$bottom" != s0 ] && [ "$bottom" != s1 ]
+    [ ! -e "$dir/layers/s0" ] && [ ! -e "$dir/layers/s1" ]
+    # the merged layer keeps the whiteout of a and the opaque d: a stays deleted, x stays gone
+    [ -c "$dir/layers/$bottom/var/tmp/a" ]
+    run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.overlay.opaque").decode())' "$dir/layers/$bottom/var/tmp/d"
+    assert_output y
+    run last_line
+    assert_output "app 10 b d d: y "
+    # and after one more restart on the compacted stack, the same view
+    run "$GBOX" rollback app
+    assert_success
+    run last_line
+    assert_output "app 11 b d d: y "
+}
