@@ -7,6 +7,7 @@
 #include "semver.h"
 #include "stack.h"
 #include "store.h"
+#include "units.h"
 #include "../sandbox/util.h"
 
 #include <errno.h>
@@ -47,9 +48,9 @@ static bool same_field(const json_t *a, const json_t *b, const char *key)
     return (!x && !y) || (x && y && json_equal(x, y));
 }
 
-/* The manifest's "reload" of a stack entry: the store's canonical manifest.json, or the image
- * directory's module.json next to its rootfs. */
-static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
+/* The manifest of a stack entry: the store's canonical manifest.json, or the image directory's
+ * module.json next to its rootfs; NULL when it cannot be read. */
+static json_t *image_manifest(const json_t *img)
 {
     char p[PATH_MAX];
     const char *digest = json_string_value(json_object_get(img, "digest"));
@@ -70,11 +71,69 @@ static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
     } else {
         return NULL;
     }
-    json_t *m = json_load_file(p, 0, NULL);
+    return json_load_file(p, 0, NULL);
+}
+
+/* The manifest's "reload" of a stack entry. */
+static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
+{
+    json_t *m = image_manifest(img);
     const char *mode = json_string_value(json_object_get(m, "reload"));
     snprintf(buf, len, "%s", mode ? mode : "restart"); /* the schema's default */
     json_decref(m);
     return m ? buf : NULL;
+}
+
+static void human_size(int64_t b, char *out, size_t len)
+{
+    if (b >= (1LL << 30) && b % (1LL << 30) == 0)
+        snprintf(out, len, "%lldG", (long long)(b >> 30));
+    else if (b >= (1LL << 20) && b % (1LL << 20) == 0)
+        snprintf(out, len, "%lldM", (long long)(b >> 20));
+    else
+        snprintf(out, len, "%lld bytes", (long long)b);
+}
+
+/* Every module of the new stack fits the policy's limits: requires_memory against
+ * resources.memory.max, requires_pids against resources.pids.max (null: no limit). */
+static int check_resources(const struct gbox_policy *p, const json_t *images, char *why, size_t len)
+{
+    int64_t mem_max = pol_size(p, "resources.memory.max");
+    const json_t *pids = pol_get(p, "resources.pids.max");
+    size_t i;
+    json_t *e;
+    json_array_foreach(images, i, e)
+    {
+        if (!json_object_get(e, "name"))
+            continue; /* the bottom image directory: not a module */
+        json_t *m = image_manifest(e);
+        const char *name = or_empty(json_string_value(json_object_get(e, "name")));
+        const char *ver = or_empty(json_string_value(json_object_get(e, "version")));
+        const json_t *rm = json_object_get(m, "requires_memory"), *rp = json_object_get(m, "requires_pids");
+        int64_t need = 0;
+        char a[32], b[32];
+        int rc = 0;
+        if (rm && parse_size_json(rm, &need) < 0) {
+            snprintf(why, len, "%s@%s: requires_memory in its manifest: expected a size, got %s", name, ver,
+                     json_is_string(rm) ? json_string_value(rm) : "a non-size");
+            rc = -1;
+        } else if (rm && mem_max >= 0 && need > mem_max) {
+            human_size(need, a, sizeof(a));
+            human_size(mem_max, b, sizeof(b));
+            snprintf(why, len, "%s@%s needs %s of memory (requires_memory in its manifest), more than the policy's "
+                     "resources.memory.max of %s", name, ver, a, b);
+            rc = -1;
+        } else if (rp && json_is_integer(pids) && json_integer_value(rp) > json_integer_value(pids)) {
+            snprintf(why, len, "%s@%s needs %lld processes (requires_pids in its manifest), more than the policy's "
+                     "resources.pids.max of %lld", name, ver, (long long)json_integer_value(rp),
+                     (long long)json_integer_value(pids));
+            rc = -1;
+        }
+        json_decref(m);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Resolve `modules` under the policy as the shim will (stack.c), without running anything. */
@@ -193,6 +252,8 @@ int reload_plan(const char *policy, const json_t *cur_modules, const json_t *cur
                  "(lower modules.reload.keep_generations)", root_layers, n_state_layers);
         rc = -1;
     }
+    if (rc == 0)
+        rc = check_resources(p, images, why, len);
     policy_free(p);
     /* the modules asked for: their manifests' reload modes, old and new; something must change */
     bool any = false;

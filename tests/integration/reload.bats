@@ -27,17 +27,17 @@ setup() {
     start_daemon
 }
 
-# app_module VERSION SHELL-LINE [unhealthy] [RELOAD-MODE] — module "app" at /opt/app: /opt/app/run
-# runs the line, /opt/app/healthy exits 0 (1 with "unhealthy"), its manifest says "reload":
-# RELOAD-MODE (default restart); built into the test's store.
+# app_module VERSION SHELL-LINE [unhealthy] [RELOAD-MODE] [MANIFEST-MEMBERS] — module "app" at
+# /opt/app: /opt/app/run runs the line, /opt/app/healthy exits 0 (1 with "unhealthy"), its
+# manifest says "reload": RELOAD-MODE (default restart); built into the test's store.
 app_module() {
     local d=$BATS_TEST_TMPDIR/src/app-$1
     mkdir -p "$d/rootfs"
     printf '#!/bin/sh\n%s\n' "$2" >"$d/rootfs/run"
     printf '#!/bin/sh\nexit %s\n' "$([ "${3:-}" = unhealthy ] && echo 1 || echo 0)" >"$d/rootfs/healthy"
     chmod 0755 "$d/rootfs/run" "$d/rootfs/healthy"
-    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "%s"}\n' \
-        "$1" "${4:-restart}" >"$d/module.json"
+    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "%s"%s}\n' \
+        "$1" "${4:-restart}" "${5:+, $5}" >"$d/module.json"
     "$GBOX" image build "$d" >/dev/null
 }
 
@@ -494,4 +494,31 @@ swap_setup() {
     assert_success
     run last_line
     assert_output "app 11 b d d: y "
+}
+
+@test "resource requirements: a module that needs more memory or processes than the policy allows is refused, with both numbers" {
+    app_module 12.0.0 'echo app 12' '' restart '"requires_memory": "1G"'
+    app_module 13.0.0 'echo app 13' '' restart '"requires_pids": 1000'
+    app_module 14.0.0 'echo app 14' '' restart '"requires_memory": "256M", "requires_pids": 100'
+    spawn_app "$POL"                                  # base.json: memory.max 512M, pids.max 256
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@12.0.0
+    assert_failure 1
+    assert_output --partial "app@12.0.0 needs 1G of memory (requires_memory in its manifest), more than the policy's resources.memory.max of 512M"
+    run "$GBOX" reload app --module app@13.0.0
+    assert_failure 1
+    assert_output --partial "app@13.0.0 needs 1000 processes (requires_pids in its manifest), more than the policy's resources.pids.max of 256"
+    assert_equal "$(current_gen)" 1
+    run last_line
+    assert_output "$before"
+    # within the limits: reloaded
+    run "$GBOX" reload app --module app@14.0.0
+    assert_success
+    # a manifest with a malformed requirement is refused when built
+    mkdir -p "$BATS_TEST_TMPDIR/src/badreq/rootfs"
+    echo '{"name": "app", "version": "15.0.0", "requires_memory": "lots"}' >"$BATS_TEST_TMPDIR/src/badreq/module.json"
+    run "$GBOX" image build "$BATS_TEST_TMPDIR/src/badreq"
+    assert_failure 2
+    assert_output --partial "requires_memory"
 }
