@@ -312,6 +312,47 @@ int gen_trim(const char *dir, json_t *g, int keep)
     return dropped;
 }
 
+json_t *gen_image_users(const char *state_dir, const char *hex)
+{
+    json_t *out = json_array();
+    char p[PATH_MAX], want[80];
+    snprintf(want, sizeof(want), "sha256:%s", hex);
+    snprintf(p, sizeof(p), "%s/sandboxes", state_dir);
+    DIR *d = opendir(p);
+    if (!d)
+        return out;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/sandboxes/%s", state_dir, de->d_name);
+        json_t *g = gen_load(p, NULL);
+        if (!g)
+            continue;
+        snprintf(p, sizeof(p), "%s/sandboxes/%s/meta.json", state_dir, de->d_name);
+        json_t *meta = json_load_file(p, 0, NULL);
+        size_t i, k;
+        json_t *e, *im;
+        json_array_foreach(json_object_get(g, "generations"), i, e) json_array_foreach(json_object_get(e, "images"), k, im)
+        {
+            const char *dg = json_string_value(json_object_get(im, "digest"));
+            if (dg && strcmp(dg, want) == 0) {
+                json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:b}", "id", de->d_name, "name",
+                                                     json_string_value(json_object_get(meta, "name"))
+                                                         ? json_string_value(json_object_get(meta, "name"))
+                                                         : de->d_name,
+                                                     "gen", json_integer_value(json_object_get(e, "gen")), "current",
+                                                     json_equal(json_object_get(e, "gen"), json_object_get(g, "current"))));
+                break;
+            }
+        }
+        json_decref(meta);
+        json_decref(g);
+    }
+    closedir(d);
+    return out;
+}
+
 void gen_remove_all(const char *dir)
 {
     static const char *const parts[] = {"state", "layers", "generations.json", "reload.json"};

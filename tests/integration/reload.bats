@@ -522,3 +522,31 @@ swap_setup() {
     assert_failure 2
     assert_output --partial "requires_memory"
 }
+
+@test "gbox image rm refuses, and gc keeps, an image a kept generation may roll back to" {
+    spawn_app "$POL"
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    local id d1
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    d1=$("$GBOX" generations --json app | jq -r '.generations[0].images[] | select(.name == "app") | .digest')
+    run "$GBOX" image rm app:1.0.0
+    assert_failure
+    assert_output --partial "image app:1.0.0 (sha256:${d1:7:12}) is kept for rollback by generation 1 of app (${id:0:12})"
+    assert_output --partial "modules.reload.keep_generations"
+    run "$GBOX" image inspect app:1.0.0
+    assert_success
+    # the same version rebuilt: the tag moves, the old digest is untagged; gc keeps it
+    app_module 1.0.0 'echo app 1 rebuilt'
+    run "$GBOX" image gc
+    assert_success
+    assert_output --partial "kept untagged app:1.0.0 sha256:${d1:7:12}: generation 1 of app may roll back to it"
+    [ -d "$GBOX_STORE_DIR/images/${d1#sha256:}" ]
+    # once no generation keeps it, gc deletes it
+    "$GBOX" kill app >/dev/null
+    wait_for 50 '[ "$("$GBOX" ps --json | jq -r ".[0].state")" != running ]'
+    "$GBOX" rm app >/dev/null
+    run "$GBOX" image gc
+    assert_success
+    assert_output --partial "deleted untagged app:1.0.0 sha256:${d1#sha256:}"
+}
