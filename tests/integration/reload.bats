@@ -550,3 +550,45 @@ swap_setup() {
     assert_success
     assert_output --partial "deleted untagged app:1.0.0 sha256:${d1#sha256:}"
 }
+
+# frozen_state PID — "frozen" or "thawed": the v2 cgroup's cgroup.freeze, else the v1 freezer's state.
+frozen_state() {
+    local v2 v1 f
+    v2=$(awk -F: '$1 == "0" { print $3 }' "/proc/$1/cgroup")
+    v1=$(awk -F: '$2 ~ /(^|,)freezer(,|$)/ { print $3 }' "/proc/$1/cgroup")
+    for f in "/sys/fs/cgroup/unified$v2/cgroup.freeze" "/sys/fs/cgroup$v2/cgroup.freeze"; do
+        if [ -n "$v2" ] && [ -f "$f" ] && [ "$(cat "$f")" != 0 ]; then echo frozen; return; fi
+    done
+    f=/sys/fs/cgroup/freezer$v1/freezer.state
+    if [ -n "$v1" ] && [ -f "$f" ] && [ "$(cat "$f")" != THAWED ]; then echo frozen; return; fi
+    echo thawed
+}
+
+@test "kill -9 of the daemon at 12 moments of swap reloads: after restart the program reads the module the current generation names" {
+    swap_setup
+    local i want line cur mods id dir shims init
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    for i in $(seq 12); do
+        # alternate between the swap versions; every third time one that crashes (rolled back by restart)
+        case $((i % 3)) in 1) want=6.0.0 ;; 2) want=5.0.0 ;; 0) want=7.0.0 ;; esac
+        "$GBOX" reload --no-wait app --module "app@$want" >/dev/null 2>&1 || true
+        sleep "$(awk -v i="$i" 'BEGIN { printf "%.3f", (i * 53 % 700) / 1000 }')"
+        kill -9 "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+        wait_for 100 '[ ! -e /proc/$DAEMON_PID ] || [ "$(awk "{ print \$3 }" /proc/$DAEMON_PID/stat)" = Z ]' ||
+            fail "round $i: the daemon did not die"
+        start_daemon
+        wait_for 300 '[ ! -e "$dir/reload.json" ] && [ "$("$GBOX" ps --json | jq -r ".[0].state")" = running ]' ||
+            { cat "$dir/reload.json" >&2; "$GBOX" ps >&2; fail "round $i: did not settle"; }
+        cur=$("$GBOX" generations --json app)
+        mods=$(echo "$cur" | jq -r '.current as $c | .generations[] | select(.gen == $c) | .modules[0]')
+        line=$(last_line)
+        assert_equal "${line%% pid-*}" "app $(echo "${mods#app@=}" | cut -d. -f1)"
+        shims=$(count_shims "$dir")
+        [ "$shims" = 1 ] || { ps -eo pid,ppid,stat,args | grep -F -- "$dir" >&2; fail "round $i: $shims shims"; }
+        # never left frozen (the checkpoint freezes the cgroup while it copies)
+        init=$("$GBOX" ps --json | jq -r '.[0].init_pid')
+        assert_equal "$(frozen_state "$init")" thawed
+    done
+}
