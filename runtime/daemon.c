@@ -2272,9 +2272,3 @@ const char *daemon_socket_path(void)
     snprintf(p, sizeof(p), "%s/gbox.sock", gbox_run_dir());
     return p;
 }
-
-const char *daemon_state_dir(void)
-{
-    const char *e = getenv("GBOX_STATE_DIR");
-    return e && *e ? e : "/var/lib/gbox/daemon";
-}

@@ -3,8 +3,8 @@
  * the locking rules are in store.h; docs/images.md has the reasoning. */
 #include "store.h"
 
-#include "daemon.h"
 #include "generation.h"
+#include "paths.h"
 
 #include "tree.h"
 #include "../sandbox/util.h"
