@@ -409,6 +409,9 @@ static int rl_swap_mounts(struct sb *s, const json_t *mounts, char *why, size_t 
  * layer L) -> swapping (generation N recorded, verifying) -> mounts moved, signal -> verifying.
  * Replayed from any step after a crash (rl_resume): the copy and the record are idempotent, and
  * mounting the same tree again over the mount point leaves it as the first time. */
+/* Why the last rl_swap ended the reload before it changed anything (the request's answer). */
+static char rl_refusal[1100];
+
 static void rl_swap(struct sb *s)
 {
     char dir[PATH_MAX], layer[32], msg[1024];
@@ -436,8 +439,9 @@ static void rl_swap(struct sb *s)
     snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
     if (!gen_find(g, gen)) {
         if (swap_checkpoint(dir, layer, &s->where, &err) < 0) {
-            snprintf(msg, sizeof(msg), "reload refused: the swap's checkpoint failed: %s", err ? err->msg : "?");
+            snprintf(msg, sizeof(msg), "the swap's checkpoint failed: %s", err ? err->msg : "?");
             sbx_err_free(&err);
+            snprintf(rl_refusal, sizeof(rl_refusal), "%s", msg);
             emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", msg));
             json_decref(g);
             rl_done(s); /* nothing recorded, nothing mounted: the sandbox stays on its generation */
@@ -785,7 +789,12 @@ static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool 
         json_object_set_new(s->rl, "mounts", mounts);
         reload_plan_free(&pl);
         json_decref(g);
+        rl_refusal[0] = '\0';
         rl_swap(s);
+        if (!s->rl && rl_refusal[0]) { /* the checkpoint failed: nothing changed */
+            json_decref(r);
+            return fail_msg("reload refused: %s", rl_refusal);
+        }
         return r;
     }
     rl_journal(s, "stopping");

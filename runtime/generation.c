@@ -264,7 +264,7 @@ int gen_compact(const char *dir, json_t *g, struct sbx_err **err)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "remove the leftovers of %s", dst);
     size_t top = json_array_size(first) - n; /* index of the suffix's top layer in `first` */
     snprintf(src, sizeof(src), "%s/%s", ldir, json_string_value(json_array_get(first, top + n - 1)));
-    int rc = tree_copy(src, tmp, err);
+    int rc = tree_copy_state(src, tmp, err);
     for (size_t k = top + n - 1; rc == 0 && k-- > top;) {
         snprintf(src, sizeof(src), "%s/%s", ldir, json_string_value(json_array_get(first, k)));
         rc = tree_merge(src, tmp, err);

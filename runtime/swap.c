@@ -104,10 +104,16 @@ static int build_tree(char *const *layers, size_t n, struct helper_err *h)
 
 static int helper(pid_t init_pid, const char *mp, char *const *layers, size_t n, struct helper_err *h)
 {
+    char p[64];
+    /* setns takes a pidfd (Linux 5.8); without pidfd_open (valgrind, old seccomp profiles) the
+     * namespace file does */
     _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, init_pid, 0);
+    if (pidfd < 0 && errno == ENOSYS) {
+        snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)init_pid);
+        pidfd = open(p, O_RDONLY | O_CLOEXEC);
+    }
     if (pidfd < 0)
         return herr(h, errno, "the sandbox's pid 1 (%d)", (int)init_pid);
-    char p[64];
     snprintf(p, sizeof(p), "/proc/%d/root", (int)init_pid);
     _cleanup_close_ int root = open(p, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
@@ -247,7 +253,7 @@ int swap_checkpoint(const char *dir, const char *name, const struct sbx_started 
     }
     if (swap_freeze(w, true, err) < 0)
         return -1;
-    int rc = tree_copy(upper, tmp, err);
+    int rc = tree_copy_state(upper, tmp, err);
     struct sbx_err *e2 = NULL;
     if (swap_freeze(w, false, &e2) < 0) { /* thaw whatever happened: never leave it frozen */
         if (rc == 0)

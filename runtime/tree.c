@@ -297,6 +297,7 @@ struct copy {
     struct link_seen *links;
     size_t n_links, cap_links;
     unsigned char *buf;
+    bool sockets; /* a sandbox's state layer: socket nodes are copied (an image refuses them) */
 };
 
 static int copy_data(struct copy *c, int in, int out)
@@ -421,6 +422,11 @@ static int copy_entry(struct copy *c, int sdir, int ddir, const char *name)
             return sbx_err_set(c->err, 1, errno, "create node %s", c->path);
         return copy_meta(c, ddir, name, -1, &st);
     default:
+        if (c->sockets && S_ISSOCK(st.st_mode)) {
+            if (mknodat(ddir, name, S_IFSOCK | 0600, 0) < 0)
+                return sbx_err_set(c->err, 1, errno, "create socket node %s", c->path);
+            return copy_meta(c, ddir, name, -1, &st);
+        }
         return sbx_err_set(c->err, 1, 0, "%s: a socket cannot be part of an image", c->path);
     }
 }
@@ -444,7 +450,13 @@ static int copy_dir(struct copy *c, int sfd, int dfd)
     return rc;
 }
 
-int tree_copy(const char *src, const char *dst, struct sbx_err **err)
+static int copy_tree(const char *src, const char *dst, bool sockets, struct sbx_err **err);
+
+int tree_copy(const char *src, const char *dst, struct sbx_err **err) { return copy_tree(src, dst, false, err); }
+
+int tree_copy_state(const char *src, const char *dst, struct sbx_err **err) { return copy_tree(src, dst, true, err); }
+
+static int copy_tree(const char *src, const char *dst, bool sockets, struct sbx_err **err)
 {
     _cleanup_close_ int s = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s < 0)
@@ -459,7 +471,7 @@ int tree_copy(const char *src, const char *dst, struct sbx_err **err)
     _cleanup_close_ int d = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d < 0)
         return sbx_err_set(err, 1, errno, "open %s", dst);
-    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK)};
+    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK), .sockets = sockets};
     progress_files = progress_bytes = 0;
     if (!c.buf)
         abort();
@@ -552,7 +564,7 @@ int tree_merge(const char *upper, const char *dst, struct sbx_err **err)
     struct stat st;
     if (fstat(s, &st) < 0)
         return sbx_err_set(err, 1, errno, "stat %s", upper);
-    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK)};
+    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK), .sockets = true};
     if (!c.buf)
         abort();
     int rc = 0;
