@@ -355,9 +355,10 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
 # ---- swap mode ------------------------------------------------------------------------------
 
 # swap_setup — app 5 and 6 (and a crashing 7) say "reload": "swap"; SPOL sends SIGUSR1 after a
-# swap. The program prints the app's output, its own pid and its state's first line; on SIGUSR1
-# it prints "usr1 N" (N counts the signals it got).
-SWAP_PROG='n=0; trap '"'"'n=$((n+1)); echo "usr1 $n"'"'"' USR1; [ -f /var/tmp/first ] || echo "first-$(cat /proc/sys/kernel/random/uuid)" >/var/tmp/first; while true; do out=$(/opt/app/run) || exit 7; echo "$out pid-$$ $(cat /var/tmp/first)"; sleep 0.2; done'
+# swap. The program prints the app's output, a token drawn when it started (a restarted program
+# draws another; its pid inside the sandbox would be the same) and its state's first line; on
+# SIGUSR1 it prints "usr1 N" (N counts the signals it got).
+SWAP_PROG='n=0; run=$(cat /proc/sys/kernel/random/uuid); trap '"'"'n=$((n+1)); echo "usr1 $n"'"'"' USR1; [ -f /var/tmp/first ] || echo "first-$(cat /proc/sys/kernel/random/uuid)" >/var/tmp/first; while true; do out=$(/opt/app/run) || exit 7; echo "$out run-$run $(cat /var/tmp/first)"; sleep 0.2; done'
 
 swap_setup() {
     app_module 5.0.0 'echo app 5' '' swap
@@ -371,9 +372,9 @@ swap_setup() {
 
 @test "swap mode: the running program reads the new module without a restart, gets the policy's signal; rollback swaps back" {
     swap_setup
-    local before pid first dir
+    local before run1 first dir
     before=$(last_line)
-    pid=$(echo "$before" | awk '{ print $3 }')
+    run1=$(echo "$before" | awk '{ print $3 }')
     first=$(echo "$before" | awk '{ print $4 }')
     local init mounts top5
     init=$("$GBOX" ps --json | jq -r '.[0].init_pid')
@@ -383,7 +384,7 @@ swap_setup() {
     assert_success
     assert_output --partial "generation 2 verified (reload: app 5.0.0 -> 6.0.0)"
     run last_line
-    assert_output "app 6 $pid $first"               # same process, same state, new module tree
+    assert_output "app 6 $run1 $first"               # the same run (no restart), same state, new module tree
     run "$GBOX" logs app
     assert_line "usr1 1"                             # the policy's signal reached the program
     run "$GBOX" events --id app --type reload
@@ -408,7 +409,7 @@ swap_setup() {
     assert_success
     assert_output --partial "generation 3"
     run last_line
-    assert_output "app 5 $pid $first"
+    assert_output "app 5 $run1 $first"
     run "$GBOX" logs app
     assert_line "usr1 2"
     assert_equal "$(grep -c ' /opt/app ' "/proc/$init/mountinfo")" "$mounts"
@@ -551,6 +552,35 @@ swap_setup() {
     assert_output --partial "deleted untagged app:1.0.0 sha256:${d1#sha256:}"
 }
 
+@test "swap mode: with modules.reload.swap_fallback restart, a swap that cannot be made is done by restart" {
+    app_module 5.0.0 'echo app 5' '' swap
+    app_module 6.0.0 'echo app 6' '' swap
+    local fpol before run1
+    fpol=$(policy_file fb '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "500ms", "verify_passes": 0, "swap_fallback": "restart"}}')
+    "$GBOX" spawn --name app --policy "$fpol" --module app@5 --in-image sh -c "$SWAP_PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 5 "' || fail "app did not start"
+    before=$(last_line)
+    run1=$(echo "$before" | awk '{ print $3 }')
+    # a working base 1.1.0 (the build's base tree): app 6's "base ^1" resolves to it, "/" changes
+    mkdir -p "$BATS_TEST_TMPDIR/src/base-1.1.0"
+    cp -a "$(dirname "$PROBE_IMAGE")/rootfs" "$BATS_TEST_TMPDIR/src/base-1.1.0/rootfs"
+    jq '.version = "1.1.0"' "$(dirname "$PROBE_IMAGE")/module.json" >"$BATS_TEST_TMPDIR/src/base-1.1.0/module.json"
+    "$GBOX" image build "$BATS_TEST_TMPDIR/src/base-1.1.0" >/dev/null
+    run "$GBOX" reload app --module app@6.0.0
+    assert_success
+    assert_output --partial "restart mode"
+    assert_output --partial "generation 2 verified"
+    run last_line
+    assert_equal "$(echo "$output" | awk '{ print $1, $2, $4 }')" "app 6 $(echo "$before" | awk '{ print $4 }')"
+    [ "$(echo "$output" | awk '{ print $3 }')" != "$run1" ]    # restarted: another run
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swap_fallback"'
+    assert_output --partial 'a module at mount point \"/\" changes with them'
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[1].images[] | select(.name == "base") | .version')" 1.1.0
+}
+
 # frozen_state PID — "frozen" or "thawed": the v2 cgroup's cgroup.freeze, else the v1 freezer's state.
 frozen_state() {
     local v2 v1 f
@@ -584,7 +614,7 @@ frozen_state() {
         cur=$("$GBOX" generations --json app)
         mods=$(echo "$cur" | jq -r '.current as $c | .generations[] | select(.gen == $c) | .modules[0]')
         line=$(last_line)
-        assert_equal "${line%% pid-*}" "app $(echo "${mods#app@=}" | cut -d. -f1)"
+        assert_equal "${line%% run-*}" "app $(echo "${mods#app@=}" | cut -d. -f1)"
         shims=$(count_shims "$dir")
         [ "$shims" = 1 ] || { ps -eo pid,ppid,stat,args | grep -F -- "$dir" >&2; fail "round $i: $shims shims"; }
         # never left frozen (the checkpoint freezes the cgroup while it copies)
