@@ -251,6 +251,11 @@ int swap_checkpoint(const char *dir, const char *name, const struct sbx_started 
         if (ld < 0 || tree_remove_at(ld, rel) < 0)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "remove the interrupted copy %s", tmp);
     }
+    if (lstat(upper, &st) < 0 && errno == ENOENT) { /* nothing written yet: an empty layer */
+        if (mkdir(dst, 0755) < 0)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "checkpoint: create %s", dst);
+        return 0;
+    }
     if (swap_freeze(w, true, err) < 0)
         return -1;
     int rc = tree_copy_state(upper, tmp, err);
