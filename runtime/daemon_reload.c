@@ -713,6 +713,41 @@ static int rl_submit(struct sb *s, json_t *payload, uid_t uid, char *id, size_t 
     return approval_submit(daemon_approvals(), "reload", s->domain, s->id, payload, uid, id, idlen, err, errlen);
 }
 
+static int rl_last_gen(const json_t *g)
+{
+    int last = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
+        (int)json_integer_value(json_object_get(e, "gen"));
+    return last;
+}
+
+/* A plan whose changed modules all say swap: what to mount (*mounts), or, when the swap cannot
+ * be made, the restart fallback (pl->mode becomes restart, *mounts NULL) if the policy allows it;
+ * -1 with the refusal in why otherwise. */
+static int rl_swap_decide(struct sb *s, const json_t *cur, struct reload_plan *pl, const struct rl_pol *rp,
+                          json_t **mounts, char *why, size_t len)
+{
+    *mounts = NULL;
+    if (strcmp(pl->mode, "swap") != 0)
+        return 0;
+    char no[700] = "";
+    if (s->state != SB_RUNNING || s->where.init_pid <= 0)
+        snprintf(no, sizeof(no), "%s is still starting (a swap needs its running mount namespace)", s->id);
+    else
+        reload_swap_mounts(json_object_get(cur, "images"), pl->images, mounts, no, sizeof(no));
+    if (*mounts)
+        return 0;
+    if (!rp->swap_restart) {
+        snprintf(why, len, "cannot swap %s live: %s (modules.reload.swap_fallback is \"refuse\")", pl->changed, no);
+        return -1;
+    }
+    emit(s, "reload", json_pack("{s:s,s:s}", "phase", "swap_fallback", "reason", no));
+    snprintf(pl->mode, sizeof(pl->mode), "restart");
+    return 0;
+}
+
 /* Checks, then queue (approval needed and not given yet) or start the reload. */
 static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool approved)
 {
@@ -748,30 +783,13 @@ static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool 
         return r;
     }
     json_t *mounts = NULL;
-    if (strcmp(pl.mode, "swap") == 0) {
-        char no[700] = "";
-        if (s->state != SB_RUNNING || s->where.init_pid <= 0)
-            snprintf(no, sizeof(no), "%s is still starting (a swap needs its running mount namespace)", s->id);
-        else
-            reload_swap_mounts(json_object_get(cur, "images"), pl.images, &mounts, no, sizeof(no));
-        if (!mounts && !rp.swap_restart) {
-            snprintf(why, sizeof(why), "cannot swap %s live: %s (modules.reload.swap_fallback is \"refuse\")",
-                     pl.changed, no);
-            reload_plan_free(&pl);
-            json_decref(g);
-            emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", why));
-            return fail_msg("reload refused: %s", why);
-        }
-        if (!mounts) {
-            emit(s, "reload", json_pack("{s:s,s:s}", "phase", "swap_fallback", "reason", no));
-            snprintf(pl.mode, sizeof(pl.mode), "restart");
-        }
+    if (rl_swap_decide(s, cur, &pl, &rp, &mounts, why, sizeof(why)) < 0) {
+        reload_plan_free(&pl);
+        json_decref(g);
+        emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", why));
+        return fail_msg("reload refused: %s", why);
     }
-    int last = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
-        (int)json_integer_value(json_object_get(e, "gen"));
+    int last = rl_last_gen(g);
     char digest[80] = "";
     struct gbox_policy *p = NULL;
     if (policy_load(s->policy, &p, NULL) == 0) {
@@ -887,11 +905,7 @@ json_t *op_rollback(struct client *c, struct sb *s, json_t *rq)
         reload_swap_mounts(json_object_get(ce, "images"), json_object_get(te, "images"), &mounts, why, sizeof(why));
     }
     if (mounts) {
-        int last = 0;
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
-            (int)json_integer_value(json_object_get(e, "gen"));
+        int last = rl_last_gen(g);
         s->rl = json_pack("{s:s,s:s,s:i,s:i,s:i,s:I,s:{s:i},s:o,s:s}", "op", "rollback", "mode", "swap", "from_gen", cur,
                           "gen", 0, "to_gen", last + 1, "began", (json_int_t)wall_ms(), "target", "gen", target, "mounts",
                           mounts, "reason", reason);
