@@ -50,6 +50,7 @@ daemon_pid=
 cleanup() {
     if [ -n "$daemon_pid" ]; then
         "$GBOX" kill bench >/dev/null 2>&1 || true
+        "$GBOX" kill bswap >/dev/null 2>&1 || true
         sleep 1
         kill "$daemon_pid" 2>/dev/null || true
         wait "$daemon_pid" 2>/dev/null || true
