@@ -49,7 +49,10 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
         /* id parent maj:min root mountpoint opts... - fstype source superopts */
         char root[PATH_MAX], mnt[PATH_MAX], fstype[32], super[256];
         char *dash = strstr(ml, " - ");
-        if (!dash || sscanf(ml, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+        /* most lines are other file systems: skip them before the costly sscanf */
+        if (!dash || strncmp(dash + 3, "cgroup", 6) != 0)
+            continue;
+        if (sscanf(ml, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
             sscanf(dash + 3, "%31s %*s %255s", fstype, super) != 2)
             continue;
         bool is2 = strcmp(fstype, "cgroup2") == 0;
