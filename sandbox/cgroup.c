@@ -44,6 +44,22 @@ struct hier {
     bool found;
 };
 
+/* Whether the comma-separated list holds item (whole items only: "cpu" is not "cpuset"). */
+static bool has_item(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, item, n) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
+
 /* Find where our own cgroup is in the unified tree and in each v1 controller we care about. */
 static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
 {
@@ -81,13 +97,8 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
                 snprintf(v2->mp, sizeof(v2->mp), "%s", mnt);
                 v2->found = true;
             } else if (!is2) {
-                char so[300], cs[300];
-                snprintf(so, sizeof(so), ",%s,", super);
-                snprintf(cs, sizeof(cs), ",%s,", ctrls);
                 for (int i = 0; i < V1_N; i++) {
-                    char opt[40];
-                    snprintf(opt, sizeof(opt), ",%s,", v1_names[i]);
-                    if (!v1[i].found && strstr(so, opt) && strstr(cs, opt)) {
+                    if (!v1[i].found && has_item(super, v1_names[i]) && has_item(ctrls, v1_names[i])) {
                         snprintf(v1[i].mnt, sizeof(v1[i].mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
                         snprintf(v1[i].mp, sizeof(v1[i].mp), "%s", mnt);
                         v1[i].found = true;
