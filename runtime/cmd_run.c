@@ -291,6 +291,7 @@ int cmd_run(int argc, char **argv)
     if (state_file || rq.held) /* a daemon's shim: one of many, living as long as its sandbox */
         trim_memory(p);
     spec.controlling_tty = tty;
+    spec.lean = state_file || rq.held;
     struct sbx_result res;
     struct net_lease lease = {""};
     struct pty_relay pty = {.master = -1, .slave = -1, .saved = {-1, -1, -1}, .stop = {-1, -1}};

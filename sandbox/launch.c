@@ -354,6 +354,8 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
                 snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
                 stage(res, names[i], m.stages[i].ms);
             }
+            if (l->spec->lean)
+                give_back_memory(); /* the setup's heap and stack: this supervisor lives on */
             break;
         case MSG_CREATED:
             w->created = true;
