@@ -724,6 +724,18 @@ static void psi(const char *dir, const char *file, int64_t *some, int64_t *full)
     free(s);
 }
 
+void sbx_cgroup_read_oom(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st)
+{
+    memset(st, 0xff, sizeof(*st));
+    st->layout = cg ? cg->layout : SBX_CG_NONE;
+    if (!cg)
+        return;
+    if (cg->layout == SBX_CG_V2)
+        st->oom_kills = read_key(cg->v2, "memory.events", "oom_kill", 1);
+    else
+        st->oom_kills = read_key(cg->v1[V1_MEMORY], "memory.oom_control", "oom_kill", 1);
+}
+
 void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st)
 {
     memset(st, 0xff, sizeof(*st)); /* every count -1: unknown */

@@ -160,6 +160,8 @@ void sbx_cgroup_kill(struct sbx_cgroup *cg);
 void sbx_cgroup_paths(const struct sbx_cgroup *cg, struct sbx_started *info);
 /* Counters now (fields the host cannot give stay -1). */
 void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
+/* Only the OOM kill count (everything else -1): what classifying the end needs. */
+void sbx_cgroup_read_oom(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
 void sbx_cgroup_release(struct sbx_cgroup **cg);
 
 /* init.c: the sandbox's pid 1 — forks the program, forwards signals, reports its status. */

@@ -105,13 +105,15 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         if (write_all(fd, &m, sizeof(m)) < 0)
             return child_fail(ce, "sync", errno, "tell the parent");
     }
-    struct sbx_sources src;
-    if (sbx_mount_open_sources(s, &src, ce) < 0)
-        return -1;
     char go;
     if (TEMP_RETRY(read(fd, &go, 1)) != 1)
         return child_fail(ce, "sync", errno, "wait for the parent");
     if (sbx_cgroup_in_child(l->cg, ce) < 0)
+        return -1;
+    /* after "go": a source may be one of the sandbox's own v1 cgroups (an OCI "cgroup" mount),
+     * which the parent creates after clone; still with the host's root euid */
+    struct sbx_sources src;
+    if (sbx_mount_open_sources(s, &src, ce) < 0)
         return -1;
     if ((s->ns_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return child_fail(ce, "userns", errno, "become root of the user namespace");
@@ -676,8 +678,13 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         goto out_mask;
     }
     res->wall_ms = now_ms() - t0 - held_ms;
-    sbx_cgroup_read_stats(l.cg, &res->cg);
+    if (spec->no_stats)
+        sbx_cgroup_read_oom(l.cg, &res->cg);
+    else
+        sbx_cgroup_read_stats(l.cg, &res->cg);
     classify(&w, res);
+    if (spec->no_stats && res->end != SBX_END_EXITED)
+        sbx_cgroup_read_stats(l.cg, &res->cg); /* an abnormal end: its summary may use them */
     if (w.have_err && res->end == SBX_END_SETUP)
         snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w.err.stage);
     if (w.have_err) {
