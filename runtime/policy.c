@@ -175,7 +175,8 @@ static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth,
     if (doc && chain_deps && buf) {
         char hex[65];
         policy_cache_digest(buf, blen, hex);
-        json_array_append_new(chain_deps, json_pack("[ss]", real, hex));
+        /* the path as named too: a symlink on the chain retargeted to another file misses */
+        json_array_append_new(chain_deps, json_pack("[sss]", real, hex, file[0] == '/' ? file : real));
     } else if (doc && chain_deps) {
         chain_unhashed = true;
     }

@@ -26,7 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT "gbox-policy-cache-1"
+#define CACHE_FORMAT "gbox-policy-cache-2"
 
 /* SHA-256 (FIPS 180-4), here rather than from libcrypto: OpenSSL 3's first EVP_Digest in a
  * process initialises its providers, which costs more than the parse this cache avoids. */
@@ -164,7 +164,9 @@ json_t *policy_cache_get(const char *real, const char *top, size_t len)
     json_array_foreach(deps, i, d)
     {
         const char *p = json_string_value(json_array_get(d, 0)), *h = json_string_value(json_array_get(d, 1));
-        if (!ok || !p || !h || !file_has(p, h)) {
+        const char *named = json_string_value(json_array_get(d, 2));
+        char now[PATH_MAX];
+        if (!ok || !p || !h || !named || !realpath(named, now) || strcmp(now, p) != 0 || !file_has(p, h)) {
             ok = false;
             break;
         }
