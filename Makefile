@@ -38,7 +38,7 @@ IMAGE   := $(BUILD)/images/base/rootfs
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
-.PHONY: all deps images image-graphoid man check check-unit check-integration check-adversarial check-oci check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
+.PHONY: all deps images image-graphoid man bench check check-unit check-integration check-adversarial check-oci check-valgrind check-vm demo install asan check-asan clean help lint fuzz fuzz-build fuzzers
 
 all: deps $(GBOX) images man
 
@@ -57,11 +57,17 @@ help:
 	@echo "make check-valgrind      only the daemon under valgrind (tests/valgrind; part of make check)"
 	@echo "make fuzz       run each libFuzzer target for FUZZ_SECONDS (default 60) with clang"
 	@echo "make demo       run examples/untrusted.sh under the default policy, with its report"
+	@echo "make bench      every benchmark of issue #10 next to bwrap, crun, runc and fork/exec; rewrites"
+	@echo "                docs/benchmarks.md and docs/bench/*.png (tests/bench/all.sh; BENCH_ARGS=--quick)"
 	@echo "make asan       build with ASan+UBSan into build-asan/; make check-asan runs the tests with it"
 	@echo "make check-vm   the cgroup suites and tests/adversarial inside a pure cgroup v2 VM (qemu TCG, Debian 6.1 kernel)"
 	@echo "make install    install to \$$(DESTDIR)\$$(PREFIX) (default /usr/local)"
 	@echo "make lint       reject banned functions (sprintf, strcpy, atoi, system, ...)"
 	@echo "GR=/path/to/gr make image-graphoid   the Graphoid interpreter image and its stdlib module"
+
+# One command for the benchmarks (tests/bench/README.md); root, a quiet machine, the peers installed.
+bench: all
+	tests/bench/all.sh $(BENCH_ARGS)
 
 # Installs missing Debian packages (needs root); a no-op when everything is present.
 deps: $(BUILD)/.deps

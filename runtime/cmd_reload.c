@@ -19,11 +19,13 @@ static const char reload_usage[] =
     "       gbox rollback ID|NAME [--to GEN] [--no-wait] [--timeout SECONDS]\n"
     "       gbox generations ID|NAME [--json]\n"
     "\n"
-    "reload: check the new stack (manifest reload modes, every other module's range, the domain, the\n"
-    "layer limit), checkpoint the sandbox's state, restart it on the new stack and verify it within\n"
-    "the policy's modules.reload.verify_window; a failed verification rolls back to the previous\n"
-    "stack with the checkpoint's state. rollback: back to generation GEN (default: the one before the\n"
-    "current), its stack and its state as at its checkpoint. Exit status: 0 done (reload: verified),\n"
+    "reload: check the new stack (manifest reload modes, every other module's range, the domain,\n"
+    "resource requirements, the layer limit), checkpoint the sandbox's state, restart it on the new\n"
+    "stack (or, when every changed module says \"reload\": \"swap\", move the new module tree over its\n"
+    "mount point in the running sandbox) and verify it within the policy's modules.reload.verify_window;\n"
+    "a failed verification rolls back to the previous stack with the checkpoint's state. rollback: back\n"
+    "to generation GEN (default: the one before the current), its stack and its state as at its\n"
+    "checkpoint (a swapped generation: moved back live). Exit status: 0 done (reload: verified),\n"
     "1 refused, rolled back or the daemon unreachable, 2 usage, 3 still in progress at --timeout.\n";
 
 json_t *daemon_ask(json_t *rq)

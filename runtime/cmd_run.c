@@ -291,6 +291,8 @@ int cmd_run(int argc, char **argv)
     if (state_file || rq.held) /* a daemon's shim: one of many, living as long as its sandbox */
         trim_memory(p);
     spec.controlling_tty = tty;
+    spec.lean = state_file || rq.held;
+    spec.no_stats = !report_file && !state_file && !rq.held; /* nothing reads them after an exit */
     struct sbx_result res;
     struct net_lease lease = {""};
     struct pty_relay pty = {.master = -1, .slave = -1, .saved = {-1, -1, -1}, .stop = {-1, -1}};
@@ -310,7 +312,8 @@ int cmd_run(int argc, char **argv)
     } else {
         if (held.report)
             report_file = held.report;
-        json_t *rep = report_build(p, &spec, &res, err);
+        /* a normal exit with no report asked for: nothing would read it (no summary line) */
+        json_t *rep = res.end == SBX_END_EXITED && !report_file ? json_object() : report_build(p, &spec, &res, err);
         /* the module stack and the sandbox's name, when there are */
         if (hold.images)
             json_object_set(rep, "images", hold.images);

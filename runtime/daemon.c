@@ -23,6 +23,7 @@
 #include "config.h"
 #include "approval.h"
 #include "daemon.h"
+#include "daemon_priv.h"
 #include "generation.h"
 #include "names.h"
 #include "paths.h"
@@ -60,82 +61,17 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *or_str(const char *v, const char *dflt) { return v ? v : dflt; }
 
 #define TICK_MS 200
 #define AN_INTERVAL_MS 1000 /* anomaly sampling */
 #define MAX_LINE (1 << 20)
 #define MAX_OUTBUF (8 << 20)
 
-enum sb_state { SB_STARTING, SB_RUNNING, SB_BACKOFF, SB_QUARANTINED, SB_EXITED, SB_FAILED, SB_STOPPED };
-static const char *const state_names[] = {"starting", "running", "backoff", "quarantined",
-                                          "exited", "failed", "stopped"};
+const char *const state_names[] = {"starting", "running", "backoff", "quarantined",
+                                   "exited", "failed", "stopped"};
 
-struct sb {
-    char id[17];
-    char *name, *policy, *domain; /* policy = what to pass to gbox run; domain = its name */
-    json_t *request;              /* the spawn request (argv, in_image, program, env) */
-    enum sb_state state;
-    struct restart_policy rp;
-    struct restart_state rs;
-    char on_timeout[64], on_oom[64], on_crash[64];
-    int64_t grace_ms;
-    bool emergency_stop_allowed;
-    uid_t owner;
-    pid_t shim;
-    long long shim_start;
-    int pidfd;
-    bool own_child;            /* we forked the shim (else adopted: no wait status) */
-    int64_t started_at, next_at, stop_deadline, created_at;
-    bool stop_requested, stop_escalated;
-    int restarts, runs;
-    json_t *last;              /* last report, or NULL */
-    /* health checks (monitoring.health_check) */
-    json_t *hc_cmd;            /* command run inside the sandbox; empty: liveness only */
-    int64_t hc_interval_ms, hc_timeout_ms, hc_start_ms;
-    int hc_retries, hc_failures;
-    char on_health_fail[64];
-    int hc_tag;                /* its address tags the check's pidfd in epoll */
-    pid_t hc_pid;
-    int hc_pidfd;
-    int64_t hc_next, hc_deadline;
-    bool hc_timed_out, health_restart, health_kill;
-    const char *health;        /* "none", "starting", "healthy", "unhealthy" */
-    /* anomaly detection (monitoring.anomaly_detection) and resources.memory.high */
-    bool anomaly;
-    int64_t mem_high, mem_max;
-    char on_memory_high[64];
-    int64_t an_next, an_mem[5], an_throttled, an_psi_mem, an_psi_io, an_oom;
-    int an_n;
-    bool an_growth, an_throttling, an_pressure, an_iopressure, an_high;
-    /* reload (docs/reload.md): the journal of a reload or rollback in progress, or NULL */
-    json_t *rl;
-    int64_t rl_deadline, rl_started;
-    int rl_passes;
-    struct sbx_started where;  /* from the shim's state file */
-    char *where_buf[9];
-    struct sb *next;
-};
 
-struct client {
-    int fd;
-    uid_t uid;
-    gid_t gid;
-    pid_t pid;
-    gid_t groups[64];
-    int n_groups;
-    char *in;
-    size_t in_len;
-    char *out;
-    size_t out_len, out_off;
-    bool follow_events;
-    char ev_id[17], ev_type[32];
-    struct sb *follow_logs; /* logs --follow */
-    char follow_stream[8];
-    off_t follow_off;
-    bool closing;
-    struct client *next;
-};
+
 
 static struct {
     int ep, lfd, sfd, tfd;
@@ -153,16 +89,19 @@ static struct {
     struct config_store *cfg;     /* domain policies in force (config.c) */
     const char *policy_dir;
     int ifd;                      /* inotify on the policy directory */
+    int rfd;                      /* inotify on the record directories: state.json means running */
 } D;
 
-static int64_t mono_ms(void)
+struct approval_queue *daemon_approvals(void) { return D.aq; }
+
+int64_t mono_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t wall_ms(void)
+int64_t wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -173,7 +112,7 @@ static int64_t wall_ms(void)
 static int64_t to_wall(int64_t mono) { return mono < 0 ? -1 : wall_ms() + (mono - mono_ms()); }
 static int64_t to_mono(int64_t wall) { return wall < 0 ? -1 : mono_ms() + (wall - wall_ms()); }
 
-static void sb_path(const struct sb *s, const char *file, char *out, size_t len)
+void sb_path(const struct sb *s, const char *file, char *out, size_t len)
 {
     snprintf(out, len, "%s/sandboxes/%s/%s", D.state_dir, s->id, file);
 }
@@ -222,7 +161,7 @@ static bool event_matches(const struct client *c, const json_t *ev)
 }
 
 /* Append an event to the journal and stream it to followers. Steals ev. */
-static void emit(struct sb *s, const char *type, json_t *ev)
+void emit(struct sb *s, const char *type, json_t *ev)
 {
     if (!ev)
         ev = json_object();
@@ -294,7 +233,7 @@ static json_t *sb_json(const struct sb *s, bool full)
 }
 
 /* The record on disk: everything needed to resume after a crash. */
-static int sb_save(struct sb *s)
+int sb_save(struct sb *s)
 {
     json_t *m = json_pack("{s:s,s:s,s:s,s:s,s:O,s:s,s:i,s:i,s:i,s:I,s:I,s:I,s:b,s:i,s:I,s:s}", "id", s->id,
                           "name", s->name, "policy", s->policy, "domain", s->domain, "request",
@@ -322,7 +261,7 @@ static int sb_save(struct sb *s)
     return rc;
 }
 
-static struct sb *sb_find(const char *key)
+struct sb *sb_find(const char *key)
 {
     if (!key)
         return NULL;
@@ -377,8 +316,6 @@ static int where_load(struct sb *s, long long *shim_start)
 }
 
 /* A starting sandbox is running once its shim wrote the state file (the program was exec'd). */
-static void emit(struct sb *s, const char *type, json_t *ev);
-static int sb_save(struct sb *s);
 static void refresh_running(struct sb *s)
 {
     long long st;
@@ -390,13 +327,6 @@ static void refresh_running(struct sb *s)
 }
 
 /* ---- starting and ending --------------------------------------------------------------------- */
-
-/* reload hooks (the "reload" section below) */
-static json_t *rl_shim_args(struct sb *s);
-static json_t *rl_modules(struct sb *s);
-static bool rl_on_end(struct sb *s);
-static bool rl_health(struct sb *s, bool ok, bool counts);
-static void rl_tick(struct sb *s, int64_t now);
 
 static void add_pidfd(struct sb *s)
 {
@@ -436,13 +366,18 @@ static int open_log(struct sb *s, const char *name)
 }
 
 /* Start the shim: gbox run in its own session, logs appended to files. */
-static int sb_start(struct sb *s, char *errbuf, size_t errlen)
+int sb_start(struct sb *s, char *errbuf, size_t errlen)
 {
     char report[PATH_MAX], state[PATH_MAX];
     sb_path(s, "report.json", report, sizeof(report));
     sb_path(s, "state.json", state, sizeof(state));
     unlink(report);
     unlink(state);
+    if (D.rfd >= 0 && s->state_wd <= 0) { /* running is noticed when the shim writes state.json */
+        char dir[PATH_MAX];
+        sb_path(s, "", dir, sizeof(dir));
+        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+    }
     pid_t pid = pool_take(s->policy, s->request, s->id, report, state);
     if (pid > 0)
         goto have_shim; /* a warm sandbox of the pool took the program (pool.c) */
@@ -636,7 +571,6 @@ static void hc_start(struct sb *s)
         emit(s, "health_error", json_pack("{s:s}", "message", msg));
 }
 
-static void sb_kill_now(struct sb *s);
 
 /* failure_policies.on_health_fail / on_memory_high on a running sandbox */
 static void apply_action(struct sb *s, const char *a)
@@ -915,6 +849,7 @@ static struct sb *sb_new(void)
 {
     struct sb *s = xcalloc(1, sizeof(*s));
     s->pidfd = s->hc_pidfd = -1;
+    s->state_wd = -1;
     s->next_at = s->started_at = s->stop_deadline = -1;
     s->health = "none";
     restart_init(&s->rs);
@@ -934,6 +869,8 @@ static void sb_unlink_free(struct sb *s)
         if (c->follow_logs == s)
             c->follow_logs = NULL;
     where_clear(s);
+    if (s->state_wd > 0 && D.rfd >= 0)
+        inotify_rm_watch(D.rfd, s->state_wd);
     json_decref(s->request);
     json_decref(s->last);
     json_decref(s->hc_cmd);
@@ -969,7 +906,7 @@ static bool id_in(const json_t *arr, long id)
 
 /* root may do anything; others what a rule of the access file grants their uid or one of their
  * groups, for that operation and domain (NULL: an operation on no domain, like ps). */
-static bool allowed(const struct client *c, const char *op, const char *domain)
+bool allowed(const struct client *c, const char *op, const char *domain)
 {
     if (c->uid == 0)
         return true;
@@ -990,8 +927,7 @@ static bool allowed(const struct client *c, const char *op, const char *domain)
 
 /* ---- requests ------------------------------------------------------------------------------- */
 
-static json_t *fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static json_t *fail_msg(const char *fmt, ...)
+json_t *fail_msg(const char *fmt, ...)
 {
     char b[1024];
     va_list ap;
@@ -1001,610 +937,6 @@ static json_t *fail_msg(const char *fmt, ...)
     return request_error_reply(b);
 }
 
-/* ---- reload: generations, verification, rollback (docs/reload.md) ------------------------------
- *
- * A sandbox spawned with modules has generations (generation.h): its upper layer lives on disk
- * in its record directory, and each reload seals it as a read-only state layer. A reload is a
- * sequence of steps, each announced in the journal (reload.json, atomically) before it is done,
- * so a daemon killed at any moment finishes or undoes it on start (adopt_all -> rl_resume or
- * rl_on_end) and the sandbox runs exactly one generation, the record's "current":
- *   stopping -> (shim ended) switching: seal the upper as layer L, record generation N (verifying)
- *   -> starting -> (shim started) verifying -> verified: journal removed
- *   any failure during verifying -> rollback -> (shim ended) rollback_switching: drop the upper,
- *   record generation N+1 = previous stack + the checkpoint's layers -> journal removed, start. */
-
-#define RL_START_MS 60000 /* a new generation must be running this soon after its start */
-
-struct rl_pol {
-    int64_t window;
-    int passes, keep;
-    bool approval, autoreload;
-};
-
-static void rl_policy(const struct sb *s, struct rl_pol *rp)
-{
-    struct gbox_policy *p = NULL;
-    struct sbx_err *err = NULL;
-    *rp = (struct rl_pol){10000, 1, 5, false, false};
-    if (policy_load(s->policy, &p, &err) < 0) {
-        sbx_err_free(&err);
-        return;
-    }
-    rp->window = pol_duration(p, "modules.reload.verify_window");
-    rp->passes = (int)json_integer_value(pol_get(p, "modules.reload.verify_passes"));
-    rp->keep = (int)json_integer_value(pol_get(p, "modules.reload.keep_generations"));
-    rp->approval = json_is_true(pol_get(p, "safety.require_explicit_approval"));
-    rp->autoreload = json_is_true(pol_get(p, "modules.reload.auto"));
-    policy_free(p);
-}
-
-static void rl_dir(const struct sb *s, char *dir, size_t len) { sb_path(s, "", dir, len); }
-
-static json_t *rl_shim_args(struct sb *s)
-{
-    char dir[PATH_MAX], p[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    json_t *g = gen_load(dir, NULL), *cur = g ? gen_current(g) : NULL;
-    if (!cur) {
-        json_decref(g);
-        return NULL;
-    }
-    json_t *a = json_array(), *e;
-    size_t i;
-    snprintf(p, sizeof(p), "%sstate", dir);
-    json_array_append_new(a, json_string("--state-dir"));
-    json_array_append_new(a, json_string(p));
-    json_array_foreach(json_object_get(cur, "layers"), i, e)
-    {
-        snprintf(p, sizeof(p), "%slayers/%s", dir, json_string_value(e));
-        json_array_append_new(a, json_string("--state-layer"));
-        json_array_append_new(a, json_string(p));
-    }
-    json_array_foreach(json_object_get(cur, "modules"), i, e)
-    {
-        json_array_append_new(a, json_string("--module"));
-        json_array_append(a, e);
-    }
-    json_decref(g);
-    return a;
-}
-
-/* The --module refs the sandbox runs with: its current generation's, else its request's. */
-static json_t *rl_modules(struct sb *s)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    json_t *g = gen_load(dir, NULL), *cur = g ? gen_current(g) : NULL;
-    json_t *m = json_incref(cur ? json_object_get(cur, "modules") : json_object_get(s->request, "modules"));
-    json_decref(g);
-    return m ? m : json_array();
-}
-
-/* A new sandbox with modules: generation 1, its stack resolved and pinned. */
-static int rl_spawn(struct sb *s, char *errbuf, size_t errlen)
-{
-    json_t *mods = json_object_get(s->request, "modules");
-    if (!json_array_size(mods))
-        return 0;
-    struct reload_plan pl;
-    if (reload_resolve(s->policy, mods, &pl, errbuf, errlen) < 0)
-        return -1;
-    char dir[PATH_MAX], digest[80] = "";
-    struct gbox_policy *p = NULL;
-    struct sbx_err *err = NULL;
-    if (policy_load(s->policy, &p, NULL) == 0) {
-        gen_policy_digest(p, digest);
-        policy_free(p);
-    }
-    rl_dir(s, dir, sizeof(dir));
-    json_t *g = gen_new(pl.modules, pl.images, digest);
-    int rc = gen_save(dir, g, &err);
-    if (rc < 0)
-        snprintf(errbuf, errlen, "%s", err->msg);
-    sbx_err_free(&err);
-    json_decref(g);
-    reload_plan_free(&pl);
-    return rc;
-}
-
-static void rl_journal(struct sb *s, const char *phase)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    json_object_set_new(s->rl, "phase", json_string(phase));
-    if (reload_journal_save(dir, s->rl) < 0)
-        emit(s, "error", json_pack("{s:s}", "message", "reload: cannot write the journal reload.json"));
-}
-
-static void rl_done(struct sb *s)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    reload_journal_remove(dir);
-    json_decref(s->rl);
-    s->rl = NULL;
-}
-
-static int64_t rl_elapsed(const struct sb *s)
-{
-    return json_integer_value(json_object_get(s->rl, "began")) > 0
-               ? wall_ms() - json_integer_value(json_object_get(s->rl, "began"))
-               : 0;
-}
-
-static void rl_start(struct sb *s)
-{
-    char err[1024];
-    if (sb_start(s, err, sizeof(err)) < 0) {
-        s->state = SB_FAILED;
-        sb_save(s);
-        emit(s, "error", json_pack("{s:s}", "message", err));
-    }
-}
-
-/* Stop the sandbox for a step: TERM through the shim (grace as for stop); `now`: kill at once.
- * false when there is nothing to stop (its shim has ended: in sb_ended the state is not yet
- * updated, so the shim's pid decides). */
-static bool rl_stop(struct sb *s, bool now)
-{
-    if ((s->state != SB_RUNNING && s->state != SB_STARTING) || s->shim <= 0)
-        return false;
-    if (now) {
-        sb_kill_now(s);
-        s->stop_deadline = mono_ms() + 2000;
-        s->stop_escalated = true;
-    } else {
-        kill(s->shim, SIGTERM);
-        s->stop_deadline = mono_ms() + s->grace_ms + 2000;
-        s->stop_escalated = false;
-    }
-    return true;
-}
-
-static void rl_switch_rollback(struct sb *s, bool start);
-
-/* Roll back: the journal gets the target (automatic: the previous generation's stack with the
- * failed one's checkpoint; manual: the chosen generation), then the sandbox stops. */
-static void rl_begin_rollback(struct sb *s, const char *reason)
-{
-    json_object_set_new(s->rl, "reason", json_string(reason));
-    rl_journal(s, "rollback");
-    emit(s, "reload", json_pack("{s:s,s:s,s:I}", "phase", "rolling_back", "reason", reason, "failed_gen",
-                                json_integer_value(json_object_get(s->rl, "gen"))));
-    if (!rl_stop(s, true)) /* the failed version's writes are dropped anyway */
-        rl_switch_rollback(s, !s->stop_requested);
-}
-
-static void rl_commit(struct sb *s)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    json_t *g = gen_load(dir, NULL);
-    int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
-    json_t *e = g ? gen_find(g, gen) : NULL;
-    struct rl_pol rp;
-    rl_policy(s, &rp);
-    if (e) {
-        json_object_set_new(e, "status", json_string("verified"));
-        gen_trim(dir, g, rp.keep);
-        gen_save(dir, g, NULL);
-    }
-    json_decref(g);
-    emit(s, "reload", json_pack("{s:s,s:i,s:i,s:I}", "phase", "verified", "gen", gen, "passes", s->rl_passes, "ms",
-                                (json_int_t)rl_elapsed(s)));
-    rl_done(s);
-}
-
-/* After the sandbox stopped for a reload: seal, record, start, verify. Every step can be
- * replayed: the layer name and generation number are in the journal before they are used. */
-static void rl_switch_reload(struct sb *s)
-{
-    char dir[PATH_MAX], layer[32], msg[1024];
-    rl_dir(s, dir, sizeof(dir));
-    struct sbx_err *err = NULL;
-    json_t *g = gen_load(dir, &err);
-    if (!g) {
-        snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "no generations");
-        sbx_err_free(&err);
-        emit(s, "error", json_pack("{s:s}", "message", msg));
-        rl_done(s);
-        return;
-    }
-    if (!json_object_get(s->rl, "layer")) {
-        gen_next_layer(g, layer, sizeof(layer));
-        json_object_set_new(s->rl, "layer", json_string(layer));
-        json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
-        rl_journal(s, "switching");
-    }
-    json_object_set(g, "next_layer", json_object_get(s->rl, "next_layer"));
-    snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
-    int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
-    if (!gen_find(g, gen)) {
-        if (gen_seal_upper(dir, layer, &err) < 0) {
-            snprintf(msg, sizeof(msg), "reload: checkpoint: %s", err ? err->msg : "failed");
-            sbx_err_free(&err);
-            emit(s, "error", json_pack("{s:s}", "message", msg));
-            json_decref(g);
-            rl_done(s); /* nothing recorded: the sandbox stays on its generation */
-            rl_start(s);
-            return;
-        }
-        json_t *from = gen_find(g, (int)json_integer_value(json_object_get(s->rl, "from_gen")));
-        json_t *layers = json_pack("[s]", layer);
-        json_array_extend(layers, json_object_get(from, "layers"));
-        char reason[600];
-        snprintf(reason, sizeof(reason), "reload: %s", json_string_value(json_object_get(s->rl, "changed")));
-        gen_append(g, json_object_get(s->rl, "modules"), json_object_get(s->rl, "images"), layers,
-                   json_string_value(json_object_get(s->rl, "policy_digest")), reason, "verifying");
-        json_object_set_new(s->rl, "layers", json_deep_copy(layers));
-        if (gen_save(dir, g, &err) < 0) {
-            snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "record");
-            sbx_err_free(&err);
-            emit(s, "error", json_pack("{s:s}", "message", msg));
-        }
-    }
-    json_decref(g);
-    rl_journal(s, "starting");
-    emit(s, "reload", json_pack("{s:s,s:i,s:s}", "phase", "checkpoint", "gen", gen, "layer", layer));
-    if (s->stop_requested) { /* stopped meanwhile: the new generation is tried at the next start */
-        rl_begin_rollback(s, "stopped during the reload");
-        return;
-    }
-    rl_start(s);
-    /* the window counts from when the new program runs (rl_tick); until then it may take this long */
-    s->rl_deadline = mono_ms() + RL_START_MS;
-    s->rl_passes = 0;
-    s->rl_started = mono_ms();
-    if (s->state == SB_STARTING)
-        rl_journal(s, "verifying");
-}
-
-/* Rollback after the failed generation stopped: drop the upper, record the target, start. */
-static void rl_switch_rollback(struct sb *s, bool start)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    json_t *g = gen_load(dir, NULL);
-    if (!g) {
-        rl_done(s);
-        return;
-    }
-    if (!json_object_get(s->rl, "to_gen")) {
-        int last = 0;
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
-            (int)json_integer_value(json_object_get(e, "gen"));
-        json_object_set_new(s->rl, "to_gen", json_integer(last + 1));
-        rl_journal(s, "rollback_switching");
-    }
-    int to = (int)json_integer_value(json_object_get(s->rl, "to_gen"));
-    int failed = (int)json_integer_value(json_object_get(s->rl, "gen"));
-    if (!gen_find(g, to)) {
-        gen_drop_upper(dir, NULL);
-        json_t *target = json_object_get(s->rl, "target");
-        json_t *src = gen_find(g, (int)json_integer_value(json_object_get(target, "gen")));
-        json_t *chk = json_object_get(target, "layers_of") ? gen_find(g, (int)json_integer_value(json_object_get(target, "layers_of"))) : src;
-        if (!src || !chk) { /* the target was trimmed away: stay, but say so */
-            emit(s, "error", json_pack("{s:s}", "message", "rollback: the target generation is gone"));
-        } else {
-            char reason[700];
-            snprintf(reason, sizeof(reason), "rollback to generation %d: %s",
-                     (int)json_integer_value(json_object_get(src, "gen")),
-                     json_string_value(json_object_get(s->rl, "reason")));
-            json_t *fe = failed ? gen_find(g, failed) : NULL;
-            if (fe)
-                json_object_set_new(fe, "status", json_string("failed"));
-            gen_append(g, json_object_get(src, "modules"), json_object_get(src, "images"),
-                       json_deep_copy(json_object_get(chk, "layers")),
-                       json_string_value(json_object_get(src, "policy_digest")), reason, "verified");
-            struct rl_pol rp;
-            rl_policy(s, &rp);
-            gen_trim(dir, g, rp.keep);
-            gen_save(dir, g, NULL);
-        }
-    } else {
-        gen_drop_upper(dir, NULL); /* replayed: the upper may still hold the failed writes */
-    }
-    json_decref(g);
-    emit(s, "rollback", json_pack("{s:i,s:i,s:s,s:I}", "from_gen", failed, "to_gen", to, "reason",
-                                  json_string_value(json_object_get(s->rl, "reason")), "ms", (json_int_t)rl_elapsed(s)));
-    rl_done(s);
-    if (start)
-        rl_start(s);
-    else {
-        s->state = SB_STOPPED;
-        s->started_at = -1;
-        sb_save(s);
-        emit(s, "stopped", NULL);
-    }
-}
-
-/* The shim ended while a reload or rollback is in progress. */
-static bool rl_on_end(struct sb *s)
-{
-    const char *ph = json_string_value(json_object_get(s->rl, "phase"));
-    if (!ph)
-        ph = "";
-    if (strcmp(ph, "stopping") == 0 && s->stop_requested) {
-        emit(s, "reload", json_pack("{s:s,s:s}", "phase", "cancelled", "reason", "stopped during the reload"));
-        rl_done(s);
-        return false;
-    }
-    if (strcmp(ph, "stopping") == 0 || strcmp(ph, "switching") == 0) {
-        rl_switch_reload(s);
-    } else if (strcmp(ph, "starting") == 0 || strcmp(ph, "verifying") == 0) {
-        char reason[600];
-        snprintf(reason, sizeof(reason), "generation %d ended during verification: %s",
-                 (int)json_integer_value(json_object_get(s->rl, "gen")),
-                 or_str(json_string_value(json_object_get(s->last, "reason")), "no report"));
-        rl_begin_rollback(s, reason);
-    } else { /* rollback, rollback_switching */
-        rl_switch_rollback(s, !s->stop_requested);
-    }
-    return true;
-}
-
-static bool rl_verifying(const struct sb *s)
-{
-    const char *ph = json_string_value(json_object_get(s->rl, "phase"));
-    return ph && (strcmp(ph, "verifying") == 0 || strcmp(ph, "starting") == 0);
-}
-
-static bool rl_health(struct sb *s, bool ok, bool counts)
-{
-    if (!rl_verifying(s))
-        return false;
-    struct rl_pol rp;
-    rl_policy(s, &rp);
-    if (ok) {
-        s->rl_passes++;
-        s->hc_failures = 0;
-        if (rp.passes > 0 && s->rl_passes >= rp.passes)
-            rl_commit(s);
-        return true;
-    }
-    emit(s, "health_check_failed", json_pack("{s:b}", "verifying", 1));
-    if (counts && ++s->hc_failures >= s->hc_retries) {
-        char reason[256];
-        snprintf(reason, sizeof(reason), "health check failed %d times in a row during verification", s->hc_failures);
-        rl_begin_rollback(s, reason);
-    }
-    return true;
-}
-
-static void rl_tick(struct sb *s, int64_t now)
-{
-    if (!rl_verifying(s))
-        return;
-    struct rl_pol rp;
-    if (s->state == SB_RUNNING && !json_is_true(json_object_get(s->rl, "started"))) {
-        rl_policy(s, &rp);
-        json_object_set_new(s->rl, "started", json_true());
-        rl_journal(s, "verifying");
-        s->rl_deadline = now + rp.window;
-    }
-    if (s->rl_deadline < 0 || now < s->rl_deadline)
-        return;
-    rl_policy(s, &rp);
-    int need = json_array_size(s->hc_cmd) ? rp.passes : 0;
-    char reason[256];
-    if (s->state != SB_RUNNING) {
-        snprintf(reason, sizeof(reason), "not running %d s after the reload", RL_START_MS / 1000);
-        rl_begin_rollback(s, reason);
-    } else if (s->rl_passes < need) {
-        snprintf(reason, sizeof(reason), "health check passed %d of %d times within the verification window (%lld ms)",
-                 s->rl_passes, need, (long long)rp.window);
-        rl_begin_rollback(s, reason);
-    } else {
-        rl_commit(s);
-    }
-}
-
-/* After adoption by a new daemon: continue the step the journal names. */
-static void rl_resume(struct sb *s)
-{
-    const char *ph = or_str(json_string_value(json_object_get(s->rl, "phase")), "");
-    emit(s, "reload", json_pack("{s:s,s:s}", "phase", "resumed", "at", ph));
-    if (rl_verifying(s)) {
-        struct rl_pol rp;
-        rl_policy(s, &rp);
-        s->rl_deadline = mono_ms() + (json_is_true(json_object_get(s->rl, "started")) ? rp.window : RL_START_MS);
-        s->rl_passes = 0;
-        s->rl_started = mono_ms();
-    } else if (strcmp(ph, "stopping") == 0) {
-        rl_stop(s, false);
-    } else {
-        rl_stop(s, true);
-    }
-}
-
-static json_t *op_generations(struct sb *s)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    struct sbx_err *err = NULL;
-    json_t *g = gen_load(dir, &err);
-    if (!g) {
-        sbx_err_free(&err);
-        return fail_msg("generations: %s has no generations (spawn it with --module to reload it)", s->id);
-    }
-    json_t *r = json_pack("{s:b,s:O,s:O,s:s}", "ok", 1, "current", json_object_get(g, "current"), "generations",
-                          json_object_get(g, "generations"), "state", state_names[s->state]);
-    if (s->rl)
-        json_object_set(r, "reload", s->rl);
-    json_decref(g);
-    return r;
-}
-
-/* Checks shared by reload and rollback; NULL when the sandbox can take one. */
-static json_t *rl_can(struct client *c, struct sb *s, const char *op, json_t **g)
-{
-    char dir[PATH_MAX];
-    rl_dir(s, dir, sizeof(dir));
-    if (!allowed(c, op, s->domain))
-        return fail_msg("permission denied: uid %d may not %s in domain %s", (int)c->uid, op, s->domain);
-    if (s->rl)
-        return fail_msg("%s: a %s of %s is in progress (phase %s)", op,
-                        or_str(json_string_value(json_object_get(s->rl, "op")), "reload"), s->id,
-                        or_str(json_string_value(json_object_get(s->rl, "phase")), "?"));
-    *g = gen_load(dir, NULL);
-    if (!*g)
-        return fail_msg("%s: %s has no generations (spawn it with --module to reload it)", op, s->id);
-    if (s->state != SB_RUNNING && s->state != SB_STARTING) {
-        json_decref(*g);
-        return fail_msg("%s: %s is %s, not running", op, s->id, state_names[s->state]);
-    }
-    return NULL;
-}
-
-/* Queue a reload for approval (domains with safety.require_explicit_approval), in the daemon's
- * one approval queue (D.aq): `gbox approve ID` applies it through approve_kinds. */
-static int rl_submit(struct sb *s, json_t *payload, uid_t uid, char *id, size_t idlen, char *err, size_t errlen)
-{
-    return approval_submit(D.aq, "reload", s->domain, s->id, payload, uid, id, idlen, err, errlen);
-}
-
-/* Checks, then queue (approval needed and not given yet) or start the reload. */
-static json_t *rl_reload(struct sb *s, json_t *g, json_t *refs, uid_t uid, bool approved)
-{
-    struct rl_pol rp;
-    rl_policy(s, &rp);
-    json_t *cur = gen_current(g);
-    struct reload_plan pl;
-    char why[1024];
-    if (reload_plan(s->policy, json_object_get(cur, "modules"), json_object_get(cur, "images"), refs, json_array_size(json_object_get(cur, "layers")) + 1, &pl, why,
-                    sizeof(why)) < 0) {
-        json_decref(g);
-        emit(s, "reload", json_pack("{s:s,s:s}", "phase", "refused", "reason", why));
-        return fail_msg("reload refused: %s", why);
-    }
-    if (rp.approval && !approved) {
-        char id[64], err[512] = "";
-        json_t *pl_json = json_pack("{s:O,s:s}", "modules", refs, "changed", pl.changed);
-        int rc = rl_submit(s, pl_json, uid, id, sizeof(id), err, sizeof(err));
-        json_decref(pl_json);
-        json_decref(g);
-        if (rc < 0) {
-            reload_plan_free(&pl);
-            return fail_msg("reload: domain %s requires explicit approval and the request cannot be queued: %s",
-                            s->domain, err);
-        }
-        emit(s, "reload", json_pack("{s:s,s:s,s:s,s:i}", "phase", "queued", "approval", id, "changed", pl.changed, "uid",
-                                    (int)uid));
-        json_t *r = json_pack("{s:b,s:s,s:s,s:s}", "ok", 1, "queued", id, "changed", pl.changed, "message", "");
-        char m[256];
-        snprintf(m, sizeof(m), "queued for approval as %s (domain %s requires explicit approval)", id, s->domain);
-        json_object_set_new(r, "message", json_string(m));
-        reload_plan_free(&pl);
-        return r;
-    }
-    int last = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(g, "generations"), i, e) if (json_integer_value(json_object_get(e, "gen")) > last) last =
-        (int)json_integer_value(json_object_get(e, "gen"));
-    char digest[80] = "";
-    struct gbox_policy *p = NULL;
-    if (policy_load(s->policy, &p, NULL) == 0) {
-        gen_policy_digest(p, digest);
-        policy_free(p);
-    }
-    int from = (int)json_integer_value(json_object_get(g, "current"));
-    s->rl = json_pack("{s:s,s:i,s:i,s:O,s:O,s:s,s:s,s:s,s:I,s:{s:i,s:i}}", "op", "reload", "from_gen", from, "gen",
-                      last + 1, "modules", pl.modules, "images", pl.images, "changed", pl.changed, "mode", pl.mode,
-                      "policy_digest", digest, "began", (json_int_t)wall_ms(), "target", "gen", from, "layers_of",
-                      last + 1);
-    rl_journal(s, "stopping");
-    emit(s, "reload", json_pack("{s:s,s:s,s:i,s:i,s:s}", "phase", "stopping", "changed", pl.changed, "from_gen", from,
-                                "gen", last + 1, "mode", pl.mode));
-    json_t *r = json_pack("{s:b,s:i,s:i,s:s,s:s}", "ok", 1, "from_gen", from, "gen", last + 1, "changed", pl.changed,
-                          "mode", pl.mode);
-    reload_plan_free(&pl);
-    json_decref(g);
-    rl_stop(s, false);
-    return r;
-}
-
-static json_t *op_reload(struct client *c, struct sb *s, json_t *rq)
-{
-    json_t *g = NULL, *no = rl_can(c, s, "reload", &g);
-    if (no)
-        return no;
-    struct rl_pol rp;
-    rl_policy(s, &rp);
-    if (json_is_true(json_object_get(rq, "auto")) && !rp.autoreload) { /* gbox image watch */
-        json_decref(g);
-        return fail_msg("reload refused: domain %s does not allow automatic reloads (modules.reload.auto is false)",
-                        s->domain);
-    }
-    return rl_reload(s, g, json_object_get(rq, "modules"), c->uid, false);
-}
-
-/* approve ID of kind "reload" (the config branch's approve_kinds table: {"reload", approve_reload}):
- * the checks run again on what is there now, then the reload starts. */
-static json_t *approve_reload(struct client *c, json_t *entry)
-{
-    const char *id = json_string_value(json_object_get(entry, "id"));
-    struct sb *s = sb_find(json_string_value(json_object_get(entry, "target")));
-    json_t *g = NULL;
-    char dir[PATH_MAX];
-    if (!s)
-        return fail_msg("approve %s: sandbox %s is gone (the reload is dropped)", id,
-                        json_string_value(json_object_get(entry, "target")));
-    rl_dir(s, dir, sizeof(dir));
-    if (s->rl)
-        return fail_msg("approve %s: a %s of %s is in progress (the reload is dropped)", id,
-                        json_string_value(json_object_get(s->rl, "op")), s->id);
-    if (s->state != SB_RUNNING && s->state != SB_STARTING)
-        return fail_msg("approve %s: %s is %s, not running (the reload is dropped)", id, s->id, state_names[s->state]);
-    g = gen_load(dir, NULL);
-    if (!g)
-        return fail_msg("approve %s: %s has no generations (the reload is dropped)", id, s->id);
-    emit(s, "reload", json_pack("{s:s,s:s,s:i}", "phase", "approved", "approval", id, "uid", (int)c->uid));
-    return rl_reload(s, g, json_object_get(json_object_get(entry, "payload"), "modules"),
-                     (uid_t)json_integer_value(json_object_get(entry, "requester")), true);
-}
-
-static json_t *op_rollback(struct client *c, struct sb *s, json_t *rq)
-{
-    json_t *g = NULL, *no = rl_can(c, s, "rollback", &g);
-    if (no)
-        return no;
-    int cur = (int)json_integer_value(json_object_get(g, "current"));
-    json_t *to = json_object_get(rq, "to");
-    int target = -1;
-    if (to && !json_is_integer(to)) {
-        json_decref(g);
-        return fail_msg("rollback: \"to\": expected a generation number");
-    }
-    if (to) {
-        target = (int)json_integer_value(to);
-    } else { /* the newest generation before the current one */
-        size_t i;
-        json_t *e;
-        json_array_foreach(json_object_get(g, "generations"), i, e)
-        {
-            int n = (int)json_integer_value(json_object_get(e, "gen"));
-            if (n < cur && n > target)
-                target = n;
-        }
-    }
-    json_t *te = target > 0 ? gen_find(g, target) : NULL;
-    if (!te || target == cur) {
-        json_decref(g);
-        return target == cur ? fail_msg("rollback: %s runs generation %d already", s->id, cur)
-                             : target < 0 ? fail_msg("rollback: %s has no generation before %d", s->id, cur)
-                                          : fail_msg("rollback: %s has no generation %d (gbox generations %s)", s->id, target, s->id);
-    }
-    char reason[128];
-    snprintf(reason, sizeof(reason), "asked by uid %d", (int)c->uid);
-    s->rl = json_pack("{s:s,s:i,s:i,s:I,s:{s:i}}", "op", "rollback", "from_gen", cur, "gen", 0, "began",
-                      (json_int_t)wall_ms(), "target", "gen", target);
-    json_decref(g);
-    rl_begin_rollback(s, reason);
-    return json_pack("{s:b,s:i,s:i}", "ok", 1, "from_gen", cur, "to", target);
-}
 
 static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
 {
@@ -1697,7 +1029,7 @@ static void sb_stop(struct sb *s, int64_t grace_ms)
 }
 
 /* Kill a running sandbox at once: every task of its cgroup, then the shim reports the end. */
-static void sb_kill_now(struct sb *s)
+void sb_kill_now(struct sb *s)
 {
     if (s->state != SB_RUNNING && s->state != SB_STARTING)
         return;
@@ -2344,7 +1676,7 @@ static void client_close(struct client *c)
     free(c);
 }
 
-static int tag_listen, tag_signal, tag_timer, tag_inotify; /* addresses used as epoll tags */
+static int tag_listen, tag_signal, tag_timer, tag_inotify, tag_records; /* addresses used as epoll tags */
 
 static void on_accept(void)
 {
@@ -2552,6 +1884,27 @@ static void pool_started(const char *id)
     struct sb *s = sb_find(id);
     if (s)
         refresh_running(s);
+}
+
+/* The shim wrote state.json (its program was exec'd): running now, not at the next tick. */
+static void on_records(void)
+{
+    char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    ssize_t n;
+    while ((n = read(D.rfd, buf, sizeof(buf))) > 0) {
+        for (char *p = buf; p < buf + n;) {
+            const struct inotify_event *ev = (const struct inotify_event *)p;
+            p += sizeof(*ev) + ev->len;
+            if (ev->len == 0 || strcmp(ev->name, "state.json") != 0)
+                continue;
+            for (struct sb *s = D.sbs; s; s = s->next)
+                if (s->state_wd == ev->wd && s->state == SB_STARTING) {
+                    refresh_running(s);
+                    if (s->rl)
+                        rl_tick(s, mono_ms()); /* a reload's verification window starts now */
+                }
+        }
+    }
 }
 
 /* ---- start-up: load records, adopt running shims ------------------------------------------ */
@@ -2834,6 +2187,9 @@ int cmd_daemon(int argc, char **argv)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, D.tfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_timer});
     if (D.ifd >= 0)
         epoll_ctl(D.ep, EPOLL_CTL_ADD, D.ifd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_inotify});
+    D.rfd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC); /* without it the tick notices runs, as before */
+    if (D.rfd >= 0)
+        epoll_ctl(D.ep, EPOLL_CTL_ADD, D.rfd, &(struct epoll_event){.events = EPOLLIN, .data.ptr = &tag_records});
     pool_set_policy_map(policy_in_force);
     cfg_reload("start"); /* before the records: their sandboxes get the versions in force */
     adopt_all();
@@ -2856,6 +2212,8 @@ int cmd_daemon(int argc, char **argv)
                         cfg_reload("SIGHUP");
             } else if (tag == &tag_timer) {
                 on_tick();
+            } else if (tag == &tag_records) {
+                on_records();
             } else if (tag == &tag_inotify) {
                 char ibuf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
                 while (read(D.ifd, ibuf, sizeof(ibuf)) > 0)
@@ -2913,10 +2271,4 @@ const char *daemon_socket_path(void)
         return e;
     snprintf(p, sizeof(p), "%s/gbox.sock", gbox_run_dir());
     return p;
-}
-
-const char *daemon_state_dir(void)
-{
-    const char *e = getenv("GBOX_STATE_DIR");
-    return e && *e ? e : "/var/lib/gbox/daemon";
 }

@@ -7,8 +7,9 @@
 
 /* The socket path: $GBOX_SOCKET, else <run dir>/gbox.sock. */
 const char *daemon_socket_path(void);
-/* The state directory: $GBOX_STATE_DIR, else /var/lib/gbox/daemon. */
-const char *daemon_state_dir(void);
+/* daemon_state_dir() (the state directory: $GBOX_STATE_DIR, else /var/lib/gbox/daemon) is in
+ * paths.h: the image store reads the daemon's records too. */
+#include "paths.h"
 
 /* Line-delimited JSON over a stream socket: append one object and a newline to buf. */
 char *proto_encode(const json_t *msg, size_t *len);

@@ -212,6 +212,88 @@ static bool layer_used(const json_t *g, const char *name)
     return false;
 }
 
+/* Remove the layers no generation of g uses (and anything half-built beside them). */
+static void sweep_layers(const char *dir, const json_t *g)
+{
+    char ldir[PATH_MAX];
+    snprintf(ldir, sizeof(ldir), "%s/layers", dir);
+    DIR *d = opendir(ldir);
+    if (!d)
+        return;
+    struct dirent *de;
+    char gone[256][64];
+    int n_gone = 0;
+    while ((de = readdir(d)) && n_gone < 256)
+        if (de->d_name[0] == 's' && !layer_used(g, de->d_name))
+            snprintf(gone[n_gone++], sizeof(gone[0]), "%.63s", de->d_name);
+    closedir(d);
+    for (int i = 0; i < n_gone; i++)
+        remove_aside(ldir, gone[i]);
+}
+
+int gen_compact(const char *dir, json_t *g, struct sbx_err **err)
+{
+    json_t *gens = json_object_get(g, "generations"), *e;
+    size_t i, n = 0;
+    json_t *first = json_object_get(json_array_get(gens, 0), "layers");
+    n = json_array_size(first);
+    json_array_foreach(gens, i, e)
+    {
+        json_t *l = json_object_get(e, "layers");
+        size_t m = json_array_size(l), k = 0;
+        while (k < n && k < m &&
+               strcmp(json_string_value(json_array_get(first, json_array_size(first) - 1 - k)),
+                      json_string_value(json_array_get(l, m - 1 - k))) == 0)
+            k++;
+        n = k;
+    }
+    if (n < 2)
+        return 0;
+    char name[32], ldir[PATH_MAX], tmp[PATH_MAX], src[PATH_MAX], dst[PATH_MAX];
+    gen_next_layer(g, name, sizeof(name));
+    snprintf(ldir, sizeof(ldir), "%s/layers", dir);
+    snprintf(tmp, sizeof(tmp), "%s/%s.tmp", ldir, name);
+    snprintf(dst, sizeof(dst), "%s/%s", ldir, name);
+    _cleanup_close_ int lfd = open(ldir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (lfd < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "open %s", ldir);
+    char rel[64];
+    snprintf(rel, sizeof(rel), "%s.tmp", name);
+    /* left by a compaction a crash interrupted before its record: never recorded, so unused */
+    if (tree_remove_at(lfd, rel) < 0 || tree_remove_at(lfd, name) < 0)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "remove the leftovers of %s", dst);
+    size_t top = json_array_size(first) - n; /* index of the suffix's top layer in `first` */
+    snprintf(src, sizeof(src), "%s/%s", ldir, json_string_value(json_array_get(first, top + n - 1)));
+    int rc = tree_copy_state(src, tmp, err);
+    for (size_t k = top + n - 1; rc == 0 && k-- > top;) {
+        snprintf(src, sizeof(src), "%s/%s", ldir, json_string_value(json_array_get(first, k)));
+        rc = tree_merge(src, tmp, err);
+    }
+    if (rc == 0 && rename(tmp, dst) < 0)
+        rc = sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "rename %s to %s", tmp, dst);
+    if (rc < 0) {
+        tree_remove_at(lfd, rel);
+        return sbx_err_wrap(err, "compact %zu state layers", n);
+    }
+    fsync(lfd);
+    json_array_foreach(gens, i, e)
+    {
+        json_t *l = json_object_get(e, "layers");
+        size_t m = json_array_size(l);
+        json_t *nl = json_array();
+        for (size_t k = 0; k < m - n; k++)
+            json_array_append(nl, json_array_get(l, k));
+        json_array_append_new(nl, json_string(name));
+        json_object_set_new(e, "layers", nl);
+    }
+    /* the record's atomic replacement is the commit point: before it the old layers are in use
+     * and the new one is an unused leftover; after it, the other way round */
+    if (gen_save(dir, g, err) < 0)
+        return -1;
+    sweep_layers(dir, g);
+    return (int)n;
+}
+
 int gen_trim(const char *dir, json_t *g, int keep)
 {
     json_t *arr = json_object_get(g, "generations");
@@ -226,21 +308,49 @@ int gen_trim(const char *dir, json_t *g, int keep)
         json_array_remove(arr, victim);
         dropped++;
     }
-    char ldir[PATH_MAX];
-    snprintf(ldir, sizeof(ldir), "%s/layers", dir);
-    DIR *d = opendir(ldir);
-    if (!d)
-        return dropped;
-    struct dirent *de;
-    char gone[256][32];
-    int n_gone = 0;
-    while ((de = readdir(d)) && n_gone < 256)
-        if (de->d_name[0] == 's' && !layer_used(g, de->d_name))
-            snprintf(gone[n_gone++], sizeof(gone[0]), "%.31s", de->d_name);
-    closedir(d);
-    for (int i = 0; i < n_gone; i++)
-        remove_aside(ldir, gone[i]);
+    sweep_layers(dir, g);
     return dropped;
+}
+
+json_t *gen_image_users(const char *state_dir, const char *hex)
+{
+    json_t *out = json_array();
+    char p[PATH_MAX], want[80];
+    snprintf(want, sizeof(want), "sha256:%s", hex);
+    snprintf(p, sizeof(p), "%s/sandboxes", state_dir);
+    DIR *d = opendir(p);
+    if (!d)
+        return out;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof(p), "%s/sandboxes/%s", state_dir, de->d_name);
+        json_t *g = gen_load(p, NULL);
+        if (!g)
+            continue;
+        snprintf(p, sizeof(p), "%s/sandboxes/%s/meta.json", state_dir, de->d_name);
+        json_t *meta = json_load_file(p, 0, NULL);
+        size_t i, k;
+        json_t *e, *im;
+        json_array_foreach(json_object_get(g, "generations"), i, e) json_array_foreach(json_object_get(e, "images"), k, im)
+        {
+            const char *dg = json_string_value(json_object_get(im, "digest"));
+            if (dg && strcmp(dg, want) == 0) {
+                json_array_append_new(out, json_pack("{s:s,s:s,s:I,s:b}", "id", de->d_name, "name",
+                                                     json_string_value(json_object_get(meta, "name"))
+                                                         ? json_string_value(json_object_get(meta, "name"))
+                                                         : de->d_name,
+                                                     "gen", json_integer_value(json_object_get(e, "gen")), "current",
+                                                     json_equal(json_object_get(e, "gen"), json_object_get(g, "current"))));
+                break;
+            }
+        }
+        json_decref(meta);
+        json_decref(g);
+    }
+    closedir(d);
+    return out;
 }
 
 void gen_remove_all(const char *dir)

@@ -49,6 +49,17 @@ int gen_drop_upper(const char *dir, struct sbx_err **err);
 /* Keep the newest `keep` generations (and the current one); remove layers no kept one uses.
  * Returns how many generations were dropped. */
 int gen_trim(const char *dir, json_t *g, int keep);
+/* Compaction: the state layers every generation of g has at its bottom (the oldest ones, shared
+ * since older generations were trimmed) merged into one new layer (tree_merge: whiteouts and
+ * opaque directories applied as overlayfs would, and kept), which replaces them in every
+ * generation; the record is saved (the commit point) and the merged layers removed. Only while
+ * no sandbox mounts them (between a stop and a start). Returns how many layers were merged (0:
+ * fewer than 2 to merge), or -1 with *err and nothing changed. */
+int gen_compact(const char *dir, json_t *g, struct sbx_err **err);
+/* The kept generations, across every sandbox record under STATE_DIR/sandboxes, whose stack has
+ * the image sha256:HEX: [{id, name, gen, current}] (empty when none). gbox image rm refuses such
+ * an image, gc keeps it: a rollback to the generation would need it. */
+json_t *gen_image_users(const char *state_dir, const char *hex);
 /* Remove everything generations left in DIR (gbox rm). */
 void gen_remove_all(const char *dir);
 

@@ -70,3 +70,9 @@ const char *gbox_run_dir(void)
     const char *e = getenv("GBOX_RUN_DIR");
     return e && *e ? e : "/run/gbox";
 }
+
+const char *daemon_state_dir(void)
+{
+    const char *e = getenv("GBOX_STATE_DIR");
+    return e && *e ? e : "/var/lib/gbox/daemon";
+}

@@ -9,5 +9,7 @@ const char *gbox_policy_dir(void);
 const char *gbox_image_dir(void);
 /* $GBOX_RUN_DIR, else /run/gbox */
 const char *gbox_run_dir(void);
+/* gbox daemon's state directory: $GBOX_STATE_DIR, else /var/lib/gbox/daemon. */
+const char *daemon_state_dir(void);
 
 #endif

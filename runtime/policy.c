@@ -7,6 +7,7 @@
 #include "names.h"
 #include "netaddr.h"
 #include "paths.h"
+#include "policy_cache.h"
 #include "schema.h"
 #include "seccomp_plan.h"
 #include "semver.h"
@@ -20,6 +21,11 @@
 #include <sys/stat.h>
 
 #define MAX_DEPTH 16
+
+/* policy_load: [realpath, sha256] of each file load_chain parsed, for the cache (NULL: not
+ * recording); chain_unhashed when one was parsed without its bytes in hand. */
+static json_t *chain_deps;
+static bool chain_unhashed;
 
 static int perr(struct sbx_err **err, const char *file, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -163,7 +169,18 @@ static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth,
         return NULL;
     }
     snprintf(visited[depth], PATH_MAX, "%s", real);
-    json_t *doc = load_doc(file, NULL, 0, err);
+    size_t blen = 0;
+    char *buf = read_file(real, &blen); /* json_load_file says why a file cannot be read */
+    json_t *doc = buf ? load_doc(file, buf, blen, err) : load_doc(file, NULL, 0, err);
+    if (doc && chain_deps && buf) {
+        char hex[65];
+        policy_cache_digest(buf, blen, hex);
+        /* the path as named too: a symlink on the chain retargeted to another file misses */
+        json_array_append_new(chain_deps, json_pack("[sss]", real, hex, file[0] == '/' ? file : real));
+    } else if (doc && chain_deps) {
+        chain_unhashed = true;
+    }
+    free(buf);
     if (!doc)
         return NULL;
     char dir[PATH_MAX];
@@ -432,22 +449,68 @@ static int finish_load(json_t *root, const json_t *top, const char *file, const 
     return 0;
 }
 
+/* A root from the cache (policy_cache.c): merged, validated and defaulted already; the checks
+ * that look beyond its bytes, and the seccomp plan, are done as for a fresh load. */
+static int finish_cached(json_t *root, const char *file, const char *dir, struct gbox_policy **out,
+                         struct sbx_err **err)
+{
+    const char *name = json_string_value(json_object_get(root, "name"));
+    struct gbox_policy *p = xcalloc(1, sizeof(*p));
+    if (!name || check_semantics(file, dir, root, &p->seccomp, err) < 0) {
+        if (!name)
+            sbx_err_set(err, GBOX_EXIT_USAGE, 0, "%s: cached policy without a name", file);
+        free(p);
+        json_decref(root);
+        return -1;
+    }
+    p->root = root;
+    p->name = xstrdup(name);
+    *out = p;
+    return 0;
+}
+
 int policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err)
 {
     *out = NULL;
     char file[PATH_MAX];
     if (policy_path(arg, NULL, file, sizeof(file), err) < 0)
         return -1;
-    static char visited[MAX_DEPTH + 1][PATH_MAX];
-    json_t *root = load_chain(file, visited, 0, err);
-    if (!root)
-        return -1;
-    json_t *top = json_load_file(file, 0, NULL);
     char *real = realpath(file, NULL);
+    size_t tlen = 0;
+    char *tbuf = real ? read_file(real, &tlen) : NULL;
     char dirbuf[PATH_MAX];
     snprintf(dirbuf, sizeof(dirbuf), "%s", real ? real : file);
+    json_t *root = tbuf ? policy_cache_get(real, tbuf, tlen) : NULL;
+    if (root) {
+        /* resolved before from these very bytes: what depends on the host is checked again */
+        int rc = finish_cached(root, file, dirname(dirbuf), out, err);
+        free(tbuf);
+        if (rc < 0) {
+            free(real);
+            return -1;
+        }
+        (*out)->file = real;
+        return 0;
+    }
+    static char visited[MAX_DEPTH + 1][PATH_MAX];
+    chain_deps = tbuf ? json_array() : NULL;
+    chain_unhashed = false;
+    root = load_chain(file, visited, 0, err);
+    json_t *deps = chain_deps;
+    chain_deps = NULL;
+    if (!root) {
+        json_decref(deps);
+        free(tbuf);
+        free(real);
+        return -1;
+    }
+    json_t *top = tbuf ? json_loadb(tbuf, tlen, 0, NULL) : json_load_file(file, 0, NULL);
     int rc = finish_load(root, top, file, dirname(dirbuf), out, err);
     json_decref(top);
+    if (rc == 0 && deps && !chain_unhashed)
+        policy_cache_put(real, tbuf, tlen, deps, (*out)->root);
+    json_decref(deps);
+    free(tbuf);
     if (rc < 0) {
         free(real);
         return -1;

@@ -7,6 +7,7 @@
 #include "semver.h"
 #include "stack.h"
 #include "store.h"
+#include "units.h"
 #include "../sandbox/util.h"
 
 #include <errno.h>
@@ -17,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+static const char *or_empty(const char *s) { return s ? s : ""; }
 
 static void ref_name(const char *ref, char *name, size_t len)
 {
@@ -45,9 +48,9 @@ static bool same_field(const json_t *a, const json_t *b, const char *key)
     return (!x && !y) || (x && y && json_equal(x, y));
 }
 
-/* The manifest's "reload" of a stack entry: the store's canonical manifest.json, or the image
- * directory's module.json next to its rootfs. */
-static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
+/* The manifest of a stack entry: the store's canonical manifest.json, or the image directory's
+ * module.json next to its rootfs; NULL when it cannot be read. */
+static json_t *image_manifest(const json_t *img)
 {
     char p[PATH_MAX];
     const char *digest = json_string_value(json_object_get(img, "digest"));
@@ -68,11 +71,69 @@ static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
     } else {
         return NULL;
     }
-    json_t *m = json_load_file(p, 0, NULL);
+    return json_load_file(p, 0, NULL);
+}
+
+/* The manifest's "reload" of a stack entry. */
+static const char *image_reload_mode(const json_t *img, char *buf, size_t len)
+{
+    json_t *m = image_manifest(img);
     const char *mode = json_string_value(json_object_get(m, "reload"));
     snprintf(buf, len, "%s", mode ? mode : "restart"); /* the schema's default */
     json_decref(m);
     return m ? buf : NULL;
+}
+
+static void human_size(int64_t b, char *out, size_t len)
+{
+    if (b >= (1LL << 30) && b % (1LL << 30) == 0)
+        snprintf(out, len, "%lldG", (long long)(b >> 30));
+    else if (b >= (1LL << 20) && b % (1LL << 20) == 0)
+        snprintf(out, len, "%lldM", (long long)(b >> 20));
+    else
+        snprintf(out, len, "%lld bytes", (long long)b);
+}
+
+/* Every module of the new stack fits the policy's limits: requires_memory against
+ * resources.memory.max, requires_pids against resources.pids.max (null: no limit). */
+static int check_resources(const struct gbox_policy *p, const json_t *images, char *why, size_t len)
+{
+    int64_t mem_max = pol_size(p, "resources.memory.max");
+    const json_t *pids = pol_get(p, "resources.pids.max");
+    size_t i;
+    json_t *e;
+    json_array_foreach(images, i, e)
+    {
+        if (!json_object_get(e, "name"))
+            continue; /* the bottom image directory: not a module */
+        json_t *m = image_manifest(e);
+        const char *name = or_empty(json_string_value(json_object_get(e, "name")));
+        const char *ver = or_empty(json_string_value(json_object_get(e, "version")));
+        const json_t *rm = json_object_get(m, "requires_memory"), *rp = json_object_get(m, "requires_pids");
+        int64_t need = 0;
+        char a[32], b[32];
+        int rc = 0;
+        if (rm && parse_size_json(rm, &need) < 0) {
+            snprintf(why, len, "%s@%s: requires_memory in its manifest: expected a size, got %s", name, ver,
+                     json_is_string(rm) ? json_string_value(rm) : "a non-size");
+            rc = -1;
+        } else if (rm && mem_max >= 0 && need > mem_max) {
+            human_size(need, a, sizeof(a));
+            human_size(mem_max, b, sizeof(b));
+            snprintf(why, len, "%s@%s needs %s of memory (requires_memory in its manifest), more than the policy's "
+                     "resources.memory.max of %s", name, ver, a, b);
+            rc = -1;
+        } else if (rp && json_is_integer(pids) && json_integer_value(rp) > json_integer_value(pids)) {
+            snprintf(why, len, "%s@%s needs %lld processes (requires_pids in its manifest), more than the policy's "
+                     "resources.pids.max of %lld", name, ver, (long long)json_integer_value(rp),
+                     (long long)json_integer_value(pids));
+            rc = -1;
+        }
+        json_decref(m);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* Resolve `modules` under the policy as the shim will (stack.c), without running anything. */
@@ -191,6 +252,8 @@ int reload_plan(const char *policy, const json_t *cur_modules, const json_t *cur
                  "(lower modules.reload.keep_generations)", root_layers, n_state_layers);
         rc = -1;
     }
+    if (rc == 0)
+        rc = check_resources(p, images, why, len);
     policy_free(p);
     /* the modules asked for: their manifests' reload modes, old and new; something must change */
     bool any = false;
@@ -250,6 +313,115 @@ void reload_plan_free(struct reload_plan *p)
     json_decref(p->modules);
     json_decref(p->images);
     memset(p, 0, sizeof(*p));
+}
+
+/* The layers of one mount point, top first, as identities: "name version digest|dir". */
+static json_t *mp_stack(const json_t *images, const char *mp)
+{
+    json_t *v = json_array(), *e;
+    size_t i;
+    json_array_foreach(images, i, e)
+    {
+        const char *m = json_string_value(json_object_get(e, "mount_point"));
+        if (!m || strcmp(m, mp) != 0)
+            continue;
+        char id[PATH_MAX + 256];
+        snprintf(id, sizeof(id), "%s %s %s", or_empty(json_string_value(json_object_get(e, "name"))),
+                 or_empty(json_string_value(json_object_get(e, "version"))),
+                 json_string_value(json_object_get(e, "digest")) ? json_string_value(json_object_get(e, "digest"))
+                                                                 : or_empty(json_string_value(json_object_get(e, "dir"))));
+        json_array_append_new(v, json_string(id));
+    }
+    return v;
+}
+
+static int layer_dirs(const json_t *images, const char *mp, const char *store_root, json_t *dirs, char *why, size_t len)
+{
+    json_t *e;
+    size_t i;
+    json_array_foreach(images, i, e)
+    {
+        const char *m = json_string_value(json_object_get(e, "mount_point"));
+        if (!m || strcmp(m, mp) != 0)
+            continue;
+        const char *digest = json_string_value(json_object_get(e, "digest"));
+        const char *dir = json_string_value(json_object_get(e, "dir"));
+        char p[PATH_MAX];
+        if (digest && strncmp(digest, "sha256:", 7) == 0 && store_root)
+            snprintf(p, sizeof(p), "%s/images/%s/rootfs", store_root, digest + 7);
+        else if (dir)
+            snprintf(p, sizeof(p), "%s", dir);
+        else {
+            snprintf(why, len, "%s@%s: not in the image store", or_empty(json_string_value(json_object_get(e, "name"))),
+                     or_empty(json_string_value(json_object_get(e, "version"))));
+            return -1;
+        }
+        if (access(p, R_OK | X_OK) < 0) {
+            snprintf(why, len, "%s@%s: its tree %s is gone (%s)", or_empty(json_string_value(json_object_get(e, "name"))),
+                     or_empty(json_string_value(json_object_get(e, "version"))), p, strerror(errno));
+            return -1;
+        }
+        json_array_append_new(dirs, json_string(p));
+    }
+    return 0;
+}
+
+int reload_swap_mounts(const json_t *cur, const json_t *next, json_t **out, char *why, size_t len)
+{
+    *out = NULL;
+    json_t *mps = json_object(), *e;
+    size_t i;
+    for (int side = 0; side < 2; side++)
+        json_array_foreach(side ? next : cur, i, e)
+        {
+            const char *m = json_string_value(json_object_get(e, "mount_point"));
+            json_object_set_new(mps, m ? m : "/", json_true());
+        }
+    struct store *st = NULL;
+    struct sbx_err *err = NULL;
+    if (store_open(NULL, false, &st, &err) < 0)
+        sbx_err_free(&err);
+    json_t *res = json_object();
+    const char *mp;
+    json_t *v;
+    int rc = 0;
+    json_object_foreach(mps, mp, v)
+    {
+        json_t *a = mp_stack(cur, mp), *b = mp_stack(next, mp);
+        bool same = json_equal(a, b);
+        json_decref(a);
+        json_decref(b);
+        if (same)
+            continue;
+        if (strcmp(mp, "/") == 0) {
+            snprintf(why, len, "a module at mount point \"/\" changes with them (the root overlay cannot be "
+                     "swapped under a running program)");
+            rc = -1;
+            break;
+        }
+        json_t *dirs = json_array();
+        if (layer_dirs(next, mp, st ? st->root : NULL, dirs, why, len) < 0) {
+            json_decref(dirs);
+            rc = -1;
+            break;
+        }
+        if (json_array_size(dirs) == 0) {
+            snprintf(why, len, "no module is left at mount point %s (a mount point cannot be removed live)", mp);
+            json_decref(dirs);
+            rc = -1;
+            break;
+        }
+        json_object_set_new(res, mp, dirs);
+    }
+    if (st)
+        store_close(st);
+    json_decref(mps);
+    if (rc < 0) {
+        json_decref(res);
+        return -1;
+    }
+    *out = res;
+    return 0;
 }
 
 json_t *reload_journal_load(const char *dir)

@@ -26,6 +26,12 @@ int reload_plan(const char *policy, const json_t *cur_modules, const json_t *cur
 int reload_resolve(const char *policy, const json_t *modules, struct reload_plan *out, char *why, size_t len);
 void reload_plan_free(struct reload_plan *p);
 
+/* What a live swap from stack `cur` to stack `next` (images as in a plan) has to mount:
+ * {MOUNT_POINT: [host directory of each layer, top first]} for every mount point whose modules
+ * differ. -1 with the reason in why when the swap is impossible: a module at "/" differs (the
+ * root overlay cannot be remounted under a running program) or an image is not in the store. */
+int reload_swap_mounts(const json_t *cur, const json_t *next, json_t **out, char *why, size_t len);
+
 /* The journal DIR/reload.json: written (atomically) before each step, removed when done. */
 json_t *reload_journal_load(const char *dir);
 int reload_journal_save(const char *dir, const json_t *j);

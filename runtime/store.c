@@ -3,6 +3,9 @@
  * the locking rules are in store.h; docs/images.md has the reasoning. */
 #include "store.h"
 
+#include "generation.h"
+#include "paths.h"
+
 #include "tree.h"
 #include "../sandbox/util.h"
 
@@ -724,6 +727,27 @@ static int refuse_in_use(struct store *s, const char *what, const char *hex, str
                        what, hex, n, n == 1 ? "" : "es", who);
 }
 
+/* Kept generations of supervised sandboxes (gbox daemon's records) roll back to their images. */
+static int refuse_kept(const char *what, const char *hex, struct sbx_err **err)
+{
+    json_t *u = gen_image_users(daemon_state_dir(), hex);
+    size_t n = json_array_size(u), i;
+    if (n == 0) {
+        json_decref(u);
+        return 0;
+    }
+    char who[512] = "";
+    size_t len = 0;
+    const json_t *e;
+    json_array_foreach(u, i, e) len += (size_t)snprintf(
+        who + len, len < sizeof(who) ? sizeof(who) - len : 0, "%sgeneration %lld of %s (%.12s)%s", i ? ", " : "",
+        (long long)json_integer_value(json_object_get(e, "gen")), json_string_value(json_object_get(e, "name")),
+        json_string_value(json_object_get(e, "id")), json_is_true(json_object_get(e, "current")) ? ", current" : "");
+    json_decref(u);
+    return sbx_err_set(err, STORE_ERR, 0, "image %s (sha256:%.12s) is kept for rollback by %s: remove the sandbox, "
+                       "or let newer generations replace it (modules.reload.keep_generations)", what, hex, who);
+}
+
 int store_remove(struct store *s, const char *ref, void (*say)(const char *), struct sbx_err **err)
 {
     if (store_lock(s, LOCK_EX, err) < 0)
@@ -744,7 +768,7 @@ int store_remove(struct store *s, const char *ref, void (*say)(const char *), st
     }
     char what[160];
     snprintf(what, sizeof(what), "%s:%s", im->m->name, im->m->version_text);
-    if ((rc = refuse_in_use(s, what, im->digest, err)) < 0)
+    if ((rc = refuse_in_use(s, what, im->digest, err)) < 0 || (rc = refuse_kept(what, im->digest, err)) < 0)
         goto out;
     struct tags t;
     if (read_tags(s, &t) < 0) {
@@ -831,6 +855,18 @@ int store_gc(struct store *s, void (*say)(const char *), struct sbx_err **err)
             json_array_foreach(json_object_get(u, "images"), q, e) used |= strcmp(json_string_value(e), l.v[i].digest) == 0;
         }
         if (tagged || used)
+            continue;
+        json_t *kept = gen_image_users(daemon_state_dir(), l.v[i].digest);
+        size_t nk = json_array_size(kept);
+        if (nk) {
+            const json_t *k0 = json_array_get(kept, 0);
+            say_fmt(say, "kept untagged %s:%s sha256:%.12s: generation %lld of %s%s may roll back to it",
+                    l.v[i].m->name, l.v[i].m->version_text, l.v[i].digest,
+                    (long long)json_integer_value(json_object_get(k0, "gen")),
+                    json_string_value(json_object_get(k0, "name")), nk > 1 ? " (and others)" : "");
+        }
+        json_decref(kept);
+        if (nk)
             continue;
         if (delete_image(s, l.v[i].digest) == 0)
             say_fmt(say, "deleted untagged %s:%s sha256:%s", l.v[i].m->name, l.v[i].m->version_text, l.v[i].digest);

@@ -12,6 +12,8 @@
 #include <openssl/sha.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -295,10 +297,13 @@ struct copy {
     struct link_seen *links;
     size_t n_links, cap_links;
     unsigned char *buf;
+    bool sockets; /* a sandbox's state layer: socket nodes are copied (an image refuses them) */
 };
 
 static int copy_data(struct copy *c, int in, int out)
 {
+    if (ioctl(out, FICLONE, in) == 0) /* a reflink where the filesystem has them (btrfs, xfs) */
+        return 0;
     for (;;) {
         ssize_t n = copy_file_range(in, NULL, out, NULL, 1 << 30, 0);
         if (n == 0)
@@ -417,6 +422,11 @@ static int copy_entry(struct copy *c, int sdir, int ddir, const char *name)
             return sbx_err_set(c->err, 1, errno, "create node %s", c->path);
         return copy_meta(c, ddir, name, -1, &st);
     default:
+        if (c->sockets && S_ISSOCK(st.st_mode)) {
+            if (mknodat(ddir, name, S_IFSOCK | 0600, 0) < 0)
+                return sbx_err_set(c->err, 1, errno, "create socket node %s", c->path);
+            return copy_meta(c, ddir, name, -1, &st);
+        }
         return sbx_err_set(c->err, 1, 0, "%s: a socket cannot be part of an image", c->path);
     }
 }
@@ -440,7 +450,13 @@ static int copy_dir(struct copy *c, int sfd, int dfd)
     return rc;
 }
 
-int tree_copy(const char *src, const char *dst, struct sbx_err **err)
+static int copy_tree(const char *src, const char *dst, bool sockets, struct sbx_err **err);
+
+int tree_copy(const char *src, const char *dst, struct sbx_err **err) { return copy_tree(src, dst, false, err); }
+
+int tree_copy_state(const char *src, const char *dst, struct sbx_err **err) { return copy_tree(src, dst, true, err); }
+
+static int copy_tree(const char *src, const char *dst, bool sockets, struct sbx_err **err)
 {
     _cleanup_close_ int s = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s < 0)
@@ -455,7 +471,7 @@ int tree_copy(const char *src, const char *dst, struct sbx_err **err)
     _cleanup_close_ int d = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (d < 0)
         return sbx_err_set(err, 1, errno, "open %s", dst);
-    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK)};
+    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK), .sockets = sockets};
     progress_files = progress_bytes = 0;
     if (!c.buf)
         abort();
@@ -472,6 +488,106 @@ int tree_copy(const char *src, const char *dst, struct sbx_err **err)
     free(c.buf);
     if (rc < 0)
         sbx_err_wrap(err, "copy %s", src);
+    return rc;
+}
+
+/* ---- merging overlay layers ----------------------------------------------------------------- */
+
+static int merge_dir(struct copy *c, int sfd, int dfd);
+
+/* One entry of the upper layer onto the merged tree, as overlayfs would show the pair. */
+static int merge_entry(struct copy *c, int sdir, int ddir, const char *name)
+{
+    struct stat st, dst;
+    if (fstatat(sdir, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return sbx_err_set(c->err, 1, errno, "stat %s", c->path);
+    bool exists = fstatat(ddir, name, &dst, AT_SYMLINK_NOFOLLOW) == 0;
+    if (S_ISDIR(st.st_mode)) {
+        _cleanup_close_ int s = openat(sdir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (s < 0)
+            return sbx_err_set(c->err, 1, errno, "open %s", c->path);
+        if (exists && S_ISDIR(dst.st_mode) && !is_opaque(s)) { /* both directories: merged */
+            _cleanup_close_ int d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (d < 0)
+                return sbx_err_set(c->err, 1, errno, "open %s", c->path);
+            if (merge_dir(c, s, d) < 0)
+                return -1;
+            return copy_meta(c, ddir, name, d, &st);
+        }
+        if (exists && tree_remove_at(ddir, name) < 0)
+            return sbx_err_set(c->err, 1, errno, "replace %s", c->path);
+        if (copy_entry(c, sdir, ddir, name) < 0)
+            return -1;
+        /* a directory over a non-directory (or a whiteout) hides what lies below it: overlayfs
+         * stops merging there, so the merged directory must say so to the image layers */
+        if (exists && !S_ISDIR(dst.st_mode)) {
+            _cleanup_close_ int d = openat(ddir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            if (d < 0 || fsetxattr(d, TREE_OPAQUE_XATTR, "y", 1, 0) < 0)
+                return sbx_err_set(c->err, 1, errno, "mark %s opaque", c->path);
+        }
+        return 0;
+    }
+    /* a file, link, node or whiteout replaces whatever was there; a whiteout is kept, as it
+     * still hides the image layers' entry */
+    if (exists && tree_remove_at(ddir, name) < 0)
+        return sbx_err_set(c->err, 1, errno, "replace %s", c->path);
+    return copy_entry(c, sdir, ddir, name);
+}
+
+static int merge_dir(struct copy *c, int sfd, int dfd)
+{
+    size_t n, base = strlen(c->path);
+    char **names = list_dir(sfd, &n);
+    if (!names)
+        return sbx_err_set(c->err, 1, errno, "list %s", base ? c->path : ".");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int len = snprintf(c->path + base, sizeof(c->path) - base, "%s%s", base ? "/" : "", names[i]);
+        if ((size_t)len >= sizeof(c->path) - base)
+            rc = sbx_err_set(c->err, 1, ENAMETOOLONG, "%s", names[i]);
+        else
+            rc = merge_entry(c, sfd, dfd, names[i]);
+        c->path[base] = '\0';
+    }
+    free_list(names, n);
+    return rc;
+}
+
+int tree_merge(const char *upper, const char *dst, struct sbx_err **err)
+{
+    _cleanup_close_ int s = open(upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (s < 0)
+        return sbx_err_set(err, 1, errno, "open %s", upper);
+    _cleanup_close_ int d = open(dst, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (d < 0)
+        return sbx_err_set(err, 1, errno, "open %s", dst);
+    struct stat st;
+    if (fstat(s, &st) < 0)
+        return sbx_err_set(err, 1, errno, "stat %s", upper);
+    struct copy c = {.dst_root = d, .err = err, .buf = malloc(IO_CHUNK), .sockets = true};
+    if (!c.buf)
+        abort();
+    int rc = 0;
+    if (is_opaque(s)) { /* an opaque root hides every lower entry */
+        size_t n;
+        char **names = list_dir(d, &n);
+        for (size_t i = 0; names && i < n && rc == 0; i++)
+            rc = tree_remove_at(d, names[i]) < 0 ? sbx_err_set(err, 1, errno, "remove %s/%s", dst, names[i]) : 0;
+        if (names)
+            free_list(names, n);
+        if (rc == 0 && fsetxattr(d, TREE_OPAQUE_XATTR, "y", 1, 0) < 0)
+            rc = sbx_err_set(err, 1, errno, "mark %s opaque", dst);
+    }
+    if (rc == 0)
+        rc = merge_dir(&c, s, d);
+    if (rc == 0)
+        rc = copy_meta(&c, d, ".", d, &st);
+    for (size_t i = 0; i < c.n_links; i++)
+        free(c.links[i].rel);
+    free(c.links);
+    free(c.buf);
+    if (rc < 0)
+        sbx_err_wrap(err, "merge %s onto %s", upper, dst);
     return rc;
 }
 

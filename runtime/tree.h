@@ -35,6 +35,16 @@ int tree_digest(int dirfd, const char *manifest, char hex[65], struct tree_stats
  * links within the tree, device nodes, fifos, modification times and the opaque marker. Sockets
  * are refused. */
 int tree_copy(const char *src, const char *dst, struct sbx_err **err);
+/* The same for a sandbox's state layer (an upper layer, sealed or live): socket nodes the
+ * program left are copied too. */
+int tree_copy_state(const char *src, const char *dst, struct sbx_err **err);
+
+/* Apply the overlay layer `upper` onto the existing tree `dst` (a copy of the layers below it,
+ * merged already), so that dst alone shows what the two did stacked: upper's entries replace
+ * dst's, directories present in both are merged unless upper's is opaque, whiteouts (0/0
+ * character devices) and opaque markers are kept (they still hide the image layers beneath),
+ * and a directory that replaces a non-directory is marked opaque. Copies as tree_copy_state does. */
+int tree_merge(const char *upper, const char *dst, struct sbx_err **err);
 
 /* Progress of long copies and digests (gbox image build and import show it on a terminal):
  * called after each regular file with the totals of the current copy or digest; NULL: none. */

@@ -30,6 +30,12 @@ struct sbx_cgroup {
     char *v2;          /* created directory in the unified tree, or NULL */
     int v2_fd;
     char *v1[V1_N];    /* created directories per v1 controller, or NULL */
+    /* sbx_cgroup_plan: the v1 directories are named before clone and created (with their limits)
+     * by sbx_cgroup_from_parent while the child builds its namespaces. Until then a bit here is
+     * set per v1[i] not created yet (never removed on release: it may not be ours). */
+    unsigned v1_pending;
+    char *v1_parent[V1_N]; /* where v1[i] is created (also the cpuset values' source) */
+    struct sbx_cgroup_limits limits;
 };
 
 struct hier {
@@ -37,6 +43,22 @@ struct hier {
     char mp[PATH_MAX];  /* the mount point alone */
     bool found;
 };
+
+/* Whether the comma-separated list holds item (whole items only: "cpu" is not "cpuset"). */
+static bool has_item(const char *list, const char *item)
+{
+    size_t n = strlen(item);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && memcmp(p, item, n) == 0)
+            return true;
+        if (!end)
+            break;
+        p = end + 1;
+    }
+    return false;
+}
 
 /* Find where our own cgroup is in the unified tree and in each v1 controller we care about. */
 static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
@@ -49,7 +71,10 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
         /* id parent maj:min root mountpoint opts... - fstype source superopts */
         char root[PATH_MAX], mnt[PATH_MAX], fstype[32], super[256];
         char *dash = strstr(ml, " - ");
-        if (!dash || sscanf(ml, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
+        /* most lines are other file systems: skip them before the costly sscanf */
+        if (!dash || strncmp(dash + 3, "cgroup", 6) != 0)
+            continue;
+        if (sscanf(ml, "%*s %*s %*s %4095s %4095s", root, mnt) != 2 ||
             sscanf(dash + 3, "%31s %*s %255s", fstype, super) != 2)
             continue;
         bool is2 = strcmp(fstype, "cgroup2") == 0;
@@ -72,13 +97,8 @@ static void find_hierarchies(struct hier *v2, struct hier v1[V1_N])
                 snprintf(v2->mp, sizeof(v2->mp), "%s", mnt);
                 v2->found = true;
             } else if (!is2) {
-                char so[300], cs[300];
-                snprintf(so, sizeof(so), ",%s,", super);
-                snprintf(cs, sizeof(cs), ",%s,", ctrls);
                 for (int i = 0; i < V1_N; i++) {
-                    char opt[40];
-                    snprintf(opt, sizeof(opt), ",%s,", v1_names[i]);
-                    if (!v1[i].found && strstr(so, opt) && strstr(cs, opt)) {
+                    if (!v1[i].found && has_item(super, v1_names[i]) && has_item(ctrls, v1_names[i])) {
                         snprintf(v1[i].mnt, sizeof(v1[i].mnt), "%s%s", mnt, strcmp(rel, "/") ? rel : "");
                         snprintf(v1[i].mp, sizeof(v1[i].mp), "%s", mnt);
                         v1[i].found = true;
@@ -321,8 +341,13 @@ static int throttle_v1(const char *dir, const char *file, const struct sbx_io_li
     return cg_write(dir, file, b, err);
 }
 
-static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sbx_cgroup_limits *l,
-                    const char *name, struct sbx_err **err)
+static int write_v1_limits(struct sbx_cgroup *cg, const char *cpuset_parent,
+                           const struct sbx_cgroup_limits *l, struct sbx_err **err);
+
+/* Check what the limits need and name each v1 directory (co-mounted controllers share one);
+ * create them only with create, else leave them pending for sbx_cgroup_from_parent. */
+static int plan_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sbx_cgroup_limits *l,
+                   const char *name, bool create, struct sbx_err **err)
 {
     bool need[V1_N], strict[V1_N], found[V1_N];
     for (int i = 0; i < V1_N; i++)
@@ -346,9 +371,29 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
         for (int j = 0; j < i && !cg->v1[i]; j++) /* co-mounted (cpu,cpuacct): one directory */
             if (cg->v1[j] && strcmp(v1[j].mp, v1[i].mp) == 0)
                 cg->v1[i] = xstrdup(cg->v1[j]);
-        if (!cg->v1[i] && !(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
-            return -1;
+        if (cg->v1[i])
+            continue;
+        if (create) {
+            if (!(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
+                return -1;
+            continue;
+        }
+        char p[PATH_MAX];
+        snprintf(p, sizeof(p), "%s/%s", v1[i].mnt, name);
+        cg->v1[i] = xstrdup(p);
+        cg->v1_parent[i] = xstrdup(v1[i].mnt);
+        cg->v1_pending |= 1u << i;
     }
+    if (create)
+        return write_v1_limits(cg, v1[V1_CPUSET].mnt, l, err);
+    if (cg->v1_parent[V1_CPUSET] == NULL && v1[V1_CPUSET].found && cg->v1[V1_CPUSET])
+        cg->v1_parent[V1_CPUSET] = xstrdup(v1[V1_CPUSET].mnt);
+    return 0;
+}
+
+static int write_v1_limits(struct sbx_cgroup *cg, const char *cpuset_parent,
+                           const struct sbx_cgroup_limits *l, struct sbx_err **err)
+{
     const char *mem = cg->v1[V1_MEMORY];
     if (l->memory_max >= 0 && cg_writei(mem, "memory.limit_in_bytes", l->memory_max, err) < 0)
         return -1;
@@ -377,9 +422,11 @@ static int apply_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sb
     }
     if (l->pids_max >= 0 && cg_writei(cg->v1[V1_PIDS], "pids.max", l->pids_max, err) < 0)
         return -1;
-    if (need[V1_CPUSET] &&
-        (cpuset_v1(cg->v1[V1_CPUSET], v1[V1_CPUSET].mnt, "cpuset.cpus", l->cpuset_cpus, err) < 0 ||
-         cpuset_v1(cg->v1[V1_CPUSET], v1[V1_CPUSET].mnt, "cpuset.mems", l->cpuset_mems, err) < 0))
+    /* a cpuset cgroup takes no task before it has cpus and mems (every_controller makes one
+     * without cpuset limits: the parent's are copied) */
+    if (cg->v1[V1_CPUSET] &&
+        (cpuset_v1(cg->v1[V1_CPUSET], cpuset_parent, "cpuset.cpus", l->cpuset_cpus, err) < 0 ||
+         cpuset_v1(cg->v1[V1_CPUSET], cpuset_parent, "cpuset.mems", l->cpuset_mems, err) < 0))
         return -1;
     for (size_t i = 0; i < l->n_io; i++) {
         const char *bk = cg->v1[V1_BLKIO];
@@ -424,7 +471,8 @@ static struct sbx_cgroup *cg_new(struct hier *v2, struct hier v1[V1_N])
     return cg;
 }
 
-static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct hier *h, struct sbx_err **err)
+static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct hier *h, bool create,
+                   struct sbx_err **err)
 {
     struct hier *v2 = &h[0], *v1 = h + 1;
     struct sbx_cgroup *cg = cg_new(v2, v1);
@@ -446,10 +494,11 @@ static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct 
         any |= v1[i].found;
     if (!any)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0, "no cgroup hierarchy found in /proc/self/mountinfo");
-    return apply_v1(cg, v1, &spec->limits, spec->cgroup_name, err);
+    return plan_v1(cg, v1, &spec->limits, spec->cgroup_name, create, err);
 }
 
-int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
+static int prepare_mapped(const struct sbx_spec *spec, struct sbx_cgroup **out, bool create,
+                          struct sbx_err **err)
 {
     *out = NULL;
     if (!spec->cgroup_enabled)
@@ -460,9 +509,43 @@ int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, str
     struct hier *h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (h == MAP_FAILED)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "cgroup: allocate %zu bytes", len);
-    int rc = prepare(spec, out, h, err);
+    int rc = prepare(spec, out, h, create, err);
     munmap(h, len);
     return rc;
+}
+
+int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
+{
+    return prepare_mapped(spec, out, true, err);
+}
+
+int sbx_cgroup_plan(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
+{
+    if (prepare_mapped(spec, out, false, err) < 0)
+        return -1;
+    if (*out && (*out)->v1_pending) {
+        (*out)->limits = spec->limits; /* the strings stay the spec's: it outlives the launch */
+        (*out)->limits.io = spec->limits.io;
+    }
+    return 0;
+}
+
+int sbx_cgroup_from_parent(struct sbx_cgroup *cg, struct sbx_err **err)
+{
+    if (!cg || !cg->v1_pending)
+        return 0;
+    for (int i = 0; i < V1_N; i++) {
+        if (!(cg->v1_pending & (1u << i)))
+            continue;
+        sweep_stale(cg->v1_parent[i]);
+        if (mkdir(cg->v1[i], 0755) < 0)
+            return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "create cgroup %s", cg->v1[i]);
+        /* co-mounted controllers name the same directory: created once, for all of them */
+        for (int j = i; j < V1_N; j++)
+            if ((cg->v1_pending & (1u << j)) && strcmp(cg->v1[j], cg->v1[i]) == 0)
+                cg->v1_pending &= ~(1u << j);
+    }
+    return write_v1_limits(cg, cg->v1_parent[V1_CPUSET], &cg->limits, err);
 }
 
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg) { return cg ? cg->v2_fd : -1; }
@@ -683,6 +766,18 @@ static void psi(const char *dir, const char *file, int64_t *some, int64_t *full)
     free(s);
 }
 
+void sbx_cgroup_read_oom(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st)
+{
+    memset(st, 0xff, sizeof(*st));
+    st->layout = cg ? cg->layout : SBX_CG_NONE;
+    if (!cg)
+        return;
+    if (cg->layout == SBX_CG_V2)
+        st->oom_kills = read_key(cg->v2, "memory.events", "oom_kill", 1);
+    else
+        st->oom_kills = read_key(cg->v1[V1_MEMORY], "memory.oom_control", "oom_kill", 1);
+}
+
 void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st)
 {
     memset(st, 0xff, sizeof(*st)); /* every count -1: unknown */
@@ -758,8 +853,14 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     remove_dir(&cg->v2);
-    for (int i = 0; i < V1_N; i++)
+    for (int i = 0; i < V1_N; i++) {
+        if (cg->v1_pending & (1u << i)) { /* never created: not ours to remove */
+            free(cg->v1[i]);
+            cg->v1[i] = NULL;
+        }
         remove_dir(&cg->v1[i]);
+        free(cg->v1_parent[i]);
+    }
     free(cg);
     *cgp = NULL;
 }

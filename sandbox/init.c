@@ -86,6 +86,8 @@ int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *rea
     /* The program cannot ptrace or read the memory of this init (it runs as the same uid). */
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     write_all(sync_fd, ready, sizeof(*ready));
+    if (spec->lean)
+        give_back_memory(); /* after the fork: the program's copy is gone with its exec anyway */
     for (;;) {
         siginfo_t si;
         int sig = TEMP_RETRY(sigwaitinfo(&set, &si));

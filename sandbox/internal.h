@@ -25,6 +25,7 @@ enum msg_type {
     MSG_EXIT = 4,     /* init: the program ended; value = wait status */
     MSG_HELD = 5,     /* a warm sandbox (spec->on_release) is set up and waits for its program */
     MSG_CREATED = 6,  /* spec->wait_start: set up, waiting for one byte before forking the program */
+    MSG_NETNS = 7,    /* the child made its network namespace (launch.c: after clone, not in it) */
 };
 struct child_msg {
     int type;
@@ -144,6 +145,12 @@ uint64_t sbx_landlock_fs_rights(int abi);
 /* cgroup.c */
 struct sbx_cgroup;
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);
+/* The same in two steps, so the parent writes the v1 cgroups while the child builds its network
+ * namespace: plan (before clone) checks the limits against the host, creates the v2 directory
+ * (CLONE_INTO_CGROUP; on a v2 host with its limits) and names the v1 ones; from_parent (after
+ * clone, before "go") creates those and writes their limits. The child joins them after "go". */
+int sbx_cgroup_plan(const struct sbx_spec *spec, struct sbx_cgroup **cg, struct sbx_err **err);
+int sbx_cgroup_from_parent(struct sbx_cgroup *cg, struct sbx_err **err);
 /* v2 directory fd for CLONE_INTO_CGROUP, or -1 */
 int sbx_cgroup_clone_fd(const struct sbx_cgroup *cg);
 /* The child joins its v1 cgroups itself (the v2 placement happened at clone time). */
@@ -159,6 +166,8 @@ void sbx_cgroup_kill(struct sbx_cgroup *cg);
 void sbx_cgroup_paths(const struct sbx_cgroup *cg, struct sbx_started *info);
 /* Counters now (fields the host cannot give stay -1). */
 void sbx_cgroup_read_stats(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
+/* Only the OOM kill count (everything else -1): what classifying the end needs. */
+void sbx_cgroup_read_oom(const struct sbx_cgroup *cg, struct sbx_cgroup_stats *st);
 void sbx_cgroup_release(struct sbx_cgroup **cg);
 
 /* init.c: the sandbox's pid 1 — forks the program, forwards signals, reports its status. */

@@ -1,24 +1,31 @@
 /* launch.c — the launch sequence, and supervision of one sandbox until it ends.
  *
  * Sync points (parent P, child C, over a SEQPACKET socketpair):
- *   P1  compile the seccomp program, lock a named sandbox's state directory, create the cgroups —
+ *   P1  compile the seccomp program, lock a named sandbox's state directory, check the limits
+ *       against the host and name the cgroups (the v2 one is created: CLONE_INTO_CGROUP) —
  *       before clone, so the child has nothing expensive or fallible left to do that the parent
  *       could have done.
- *   P2  open the namespaces to join (while gbox has its host privileges); clone3 with a pidfd into
- *       the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP); a user or pid namespace
- *       to join is entered first by a helper that clones with CLONE_PARENT (clone_joined); the
- *       child blocks on the socket.
- *   C0  the child joins its v1 cgroups itself, first thing, while it still has the host's root
- *       euid (see sbx_cgroup_in_child: a thread moving itself avoids an RCU grace period).
- *   P3  write the child's uid/gid maps; veth: create the pair with its peer born inside the
- *       child's network namespace, address the host end and bring it up (net.c); then send
- *       "go": the maps must exist before the child acts as root of its user namespace, and the
- *       peer before the child configures it.
- *   C1  become root of the user namespace, join the other namespaces to join, new session (no
- *       controlling tty: TIOCSTI is moot), hostname and domain name, network (lo; veth: address,
- *       route, egress rules through libnftables while the host's libraries are still visible
- *       and we still have CAP_NET_ADMIN over our namespace), mounts, the createContainer hooks
- *       (OCI), pivot_root, working directory, cgroup namespace, personality, rlimits.
+ *   P2  open the namespaces to join (while gbox has its host privileges); clone3 with a pidfd
+ *       into the namespaces (and into the v2 cgroup with CLONE_INTO_CGROUP); a user or pid
+ *       namespace to join is entered first by a helper that clones with CLONE_PARENT
+ *       (clone_joined); the network namespace, the costliest to create, is left out when there
+ *       is a new user namespace: C0 makes it.
+ *   C0  the child unshares its network namespace (it has every capability in its new user
+ *       namespace) and says so (MSG_NETNS); meanwhile, on the other CPU, the parent creates the
+ *       v1 cgroups and writes their limits (sbx_cgroup_from_parent). The child blocks on the
+ *       socket.
+ *   P3  write the child's uid/gid maps; veth (after MSG_NETNS): create the pair with its peer
+ *       born inside the child's network namespace, address the host end and bring it up (net.c);
+ *       then send "go": the maps must exist before the child acts as root of its user namespace,
+ *       the peer before the child configures it, and the cgroups before the child joins them.
+ *   C1  join the v1 cgroups (the child itself, while it still has the host's root euid: see
+ *       sbx_cgroup_in_child, a thread moving itself avoids an RCU grace period; nothing runs in
+ *       the sandbox before it is inside every limit), become root of the user namespace, join
+ *       the other namespaces to join, new session (no controlling tty: TIOCSTI is moot),
+ *       hostname and domain name, network (lo; veth: address, route, egress rules through
+ *       libnftables while the host's libraries are still visible and we still have
+ *       CAP_NET_ADMIN over our namespace), mounts, the createContainer hooks (OCI), pivot_root,
+ *       working directory, cgroup namespace, personality, rlimits.
  *   C2  close every fd but 0-2 and the socket; drop the bounding set (needs CAP_SETPCAP, so
  *       before the uid change); switch to the program's uid/gid; trim the other four sets.
  *   C3  no_new_privs, Landlock (it needs no_new_privs, and its rules name paths of the new root),
@@ -66,6 +73,7 @@ struct launch {
     int *ns_fd;     /* spec->ns_join[i] opened by gbox (still in its own namespaces, with ptrace
                        access to a non-dumpable init's /proc/PID/ns) */
     pid_t parent;
+    bool own_netns; /* the child unshares its network namespace itself (C0) */
 };
 
 static void stage(struct sbx_result *res, const char *name, double ms)
@@ -97,14 +105,23 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
     const struct sbx_spec *s = l->spec;
     int fd = l->sock[1];
     double t = now_ms();
-    if (sbx_cgroup_in_child(l->cg, ce) < 0)
-        return -1;
-    struct sbx_sources src;
-    if (sbx_mount_open_sources(s, &src, ce) < 0)
-        return -1;
+    if (l->own_netns) {
+        struct child_msg m = {.type = MSG_NETNS};
+        if (unshare(CLONE_NEWNET) < 0)
+            return child_fail(ce, "netns", errno, "unshare network namespace");
+        if (write_all(fd, &m, sizeof(m)) < 0)
+            return child_fail(ce, "sync", errno, "tell the parent");
+    }
     char go;
     if (TEMP_RETRY(read(fd, &go, 1)) != 1)
         return child_fail(ce, "sync", errno, "wait for the parent");
+    if (sbx_cgroup_in_child(l->cg, ce) < 0)
+        return -1;
+    /* after "go": a source may be one of the sandbox's own v1 cgroups (an OCI "cgroup" mount),
+     * which the parent creates after clone; still with the host's root euid */
+    struct sbx_sources src;
+    if (sbx_mount_open_sources(s, &src, ce) < 0)
+        return -1;
     if ((s->ns_flags & CLONE_NEWUSER || sbx_ns_joined(s, CLONE_NEWUSER)) &&
         (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         return child_fail(ce, "userns", errno, "become root of the user namespace");
@@ -297,9 +314,24 @@ static pid_t clone_joined(const struct launch *l, uint64_t flags, int *pidfd, st
     return r.pid;
 }
 
+/* C0's MSG_NETNS; a child that failed before it sent MSG_ERROR (taken by the caller). */
+static int wait_netns(struct launch *l, struct sbx_err **err)
+{
+    struct child_msg m;
+    ssize_t n = TEMP_RETRY(recv(l->sock[0], &m, sizeof(m), MSG_PEEK));
+    if (n == (ssize_t)sizeof(m) && m.type == MSG_NETNS) {
+        TEMP_RETRY(recv(l->sock[0], &m, sizeof(m), 0));
+        return 0;
+    }
+    /* an error message stays queued for take_child_error */
+    return sbx_err_set(err, GBOX_EXIT_LAUNCH, n < 0 ? errno : 0, "sandbox did not make its network namespace"), -1;
+}
+
 static pid_t do_clone(const struct launch *l, int *pidfd, struct sbx_err **err)
 {
     uint64_t flags = (uint64_t)(l->spec->ns_flags & ~CLONE_NEWCGROUP) | CLONE_PIDFD;
+    if (l->own_netns)
+        flags &= ~(uint64_t)CLONE_NEWNET;
     if (sbx_ns_joined(l->spec, CLONE_NEWUSER) || sbx_ns_joined(l->spec, CLONE_NEWPID))
         return clone_joined(l, flags, pidfd, err);
     return clone_raw(l, flags, pidfd, err);
@@ -406,6 +438,8 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
                 snprintf(names[i], sizeof(names[i]), "%s", m.stages[i].name);
                 stage(res, names[i], m.stages[i].ms);
             }
+            if (l->spec->lean)
+                give_back_memory(); /* the setup's heap and stack: this supervisor lives on */
             break;
         case MSG_CREATED:
             w->created = true;
@@ -633,11 +667,23 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         sbx_seccomp_prepare(&spec->seccomp, spec->seccomp_cache_dir, l.bpf, err) < 0)
         goto out;
     stage(res, "seccomp_compile", now_ms() - t);
+    if (spec->lean) {
+        /* compiled: a long-lived supervisor has no use for the rules any more (the report explains
+         * a kill from the policy), and they were the largest part of its heap (351 rules of 160
+         * bytes for base). The caller handed them over with lean; sbx_spec_free copes. */
+        struct sbx_seccomp *sc = (struct sbx_seccomp *)&spec->seccomp;
+        for (size_t i = 0; i < sc->n_filters && i < SBX_MAX_FILTERS; i++) {
+            free(sc->filters[i].rules);
+            sc->filters[i].rules = NULL;
+            sc->filters[i].n_rules = 0;
+        }
+    }
     t = now_ms();
-    if (sbx_overlay_lock_state(spec, &l.state_lock, err) < 0 || sbx_cgroup_prepare(spec, &l.cg, err) < 0)
+    if (sbx_overlay_lock_state(spec, &l.state_lock, err) < 0 || sbx_cgroup_plan(spec, &l.cg, err) < 0)
         goto out;
-    stage(res, "cgroup", now_ms() - t);
+    double cgroup_ms = now_ms() - t;
     t = now_ms();
+    l.own_netns = (spec->ns_flags & CLONE_NEWNET) && (spec->ns_flags & CLONE_NEWUSER);
     if (sbx_net_prepare(spec, &l.net, err) < 0)
         goto out;
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, l.sock) < 0) {
@@ -675,10 +721,21 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         child_main(&l);
     close(l.sock[1]);
     l.sock[1] = -1;
+    if (spec->lean)
+        sbx_seccomp_release(l.bpf); /* the child has its copy, which it loads */
     stage(res, "clone", now_ms() - t);
     t = now_ms();
     char go = 1;
-    int maps = sbx_userns_from_parent(w.pid, spec, err);
+    /* C0 runs in the child meanwhile */
+    int maps = sbx_cgroup_from_parent(l.cg, err);
+    stage(res, "cgroup", cgroup_ms + now_ms() - t);
+    t = now_ms();
+    if (maps == 0 && l.own_netns && wait_netns(&l, err) < 0)
+        maps = -1;
+    stage(res, "netns", now_ms() - t);
+    t = now_ms();
+    if (maps == 0)
+        maps = sbx_userns_from_parent(w.pid, spec, err);
     stage(res, "idmap", now_ms() - t);
     t = now_ms();
     if (maps < 0 || sbx_net_from_parent(l.net, w.pid, err) < 0 || write_all(l.sock[0], &go, 1) < 0) {
@@ -711,8 +768,13 @@ int sbx_run(const struct sbx_spec *spec, struct sbx_result *res, struct sbx_err 
         goto out_mask;
     }
     res->wall_ms = now_ms() - t0 - held_ms;
-    sbx_cgroup_read_stats(l.cg, &res->cg);
+    if (spec->no_stats)
+        sbx_cgroup_read_oom(l.cg, &res->cg);
+    else
+        sbx_cgroup_read_stats(l.cg, &res->cg);
     classify(&w, res);
+    if (spec->no_stats && res->end != SBX_END_EXITED)
+        sbx_cgroup_read_stats(l.cg, &res->cg); /* an abnormal end: its summary may use them */
     if (w.have_err && res->end == SBX_END_SETUP)
         snprintf(res->setup_stage, sizeof(res->setup_stage), "%s", w.err.stage);
     if (w.have_err) {

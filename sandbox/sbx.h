@@ -315,6 +315,11 @@ struct sbx_spec {
                                 kill_grace_ms has passed */
     bool controlling_tty;    /* stdin is a terminal gbox allocated (run -t): make it the
                                 session's controlling terminal, so ^C and ^Z reach the program */
+    bool no_stats;           /* nobody reads the cgroup counters (gbox run without --report):
+                                after a normal exit only the OOM count is read */
+    bool lean;               /* a supervised sandbox, one of many (the daemon's shims): once the
+                                program runs, the init and the supervisor give back the heap and
+                                stack pages they no longer use */
     /* Learning (gbox policy learn): every seccomp notification (the filter's "kill" actions) is
      * handed to on_syscall in the parent and the call then CONTINUES instead of killing the
      * sandbox. NULL: kill, as always. */

@@ -2,6 +2,10 @@
 #include "util.h"
 
 #include <fcntl.h>
+#include <malloc.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -115,4 +119,21 @@ int openat2_retry(int dirfd, const char *path, struct open_how *how)
             break;
     }
     return (int)r;
+}
+
+void __attribute__((noinline)) give_back_memory(void)
+{
+    malloc_trim(0);
+    /* The stack below this frame, down to the stack limit (the part of that range that is not
+     * mapped is skipped: madvise then says ENOMEM, which is fine). */
+    struct rlimit rl;
+    unsigned long page = (unsigned long)sysconf(_SC_PAGESIZE);
+    unsigned long sp = (unsigned long)__builtin_frame_address(0);
+    unsigned long keep = 8 * 1024, span = 8UL << 20;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < span)
+        span = rl.rlim_cur;
+    if (sp < span + keep)
+        return;
+    unsigned long hi = (sp - keep) & ~(page - 1), lo = (sp - span) & ~(page - 1);
+    madvise((void *)lo, hi - lo, MADV_DONTNEED);
 }

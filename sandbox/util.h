@@ -63,6 +63,10 @@ void vformat_msg(char *buf, size_t len, int errnum, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
 /* Monotonic milliseconds. */
 double now_ms(void);
+/* Give back free heap pages (malloc_trim) and the stack pages below the caller's frame, which
+ * nothing uses any more: a page touched again comes back zeroed. For long-lived processes whose
+ * setup is over (the daemon's shims and their sandboxes' inits: memory per sandbox). */
+void give_back_memory(void);
 /* xmalloc-style helpers that abort on OOM (only used for small runtime structures). */
 void *xcalloc(size_t n, size_t sz);
 char *xstrdup(const char *s);

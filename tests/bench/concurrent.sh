@@ -190,6 +190,10 @@ with open(sys.argv[2], "w") as t, open(sys.argv[3], "w") as d:
     for c in cols:
         if c.get("failures"):
             t.write("\n%s: %d starts failed; first stderr: `%s`\n" % (c["name"], c["failures"], c["stderr"].strip()[:300]))
+    if "gbox" in base and "bwrap" in base:
+        r = base["gbox"] / base["bwrap"]
+        t.write("\n- gbox / bwrap batch wall time (medians), target ≤ 1.0 (issue #10, informational): %.2f — **%s**\n"
+                % (r, "PASS" if r <= 1.0 else "MISS"))
 PYTHON
 
 bench_sysinfo

@@ -249,6 +249,11 @@ bench_ratio() {
     bench_py ratio "$@"
 }
 
+# bench_plot_data RESULTS: gnuplot data, one line per measured column: "name" median p90 min (ms).
+bench_plot_data() {
+    bench_py plot-data "$@"
+}
+
 # bench_failures RESULTS: print each failed column's command, exit status and stderr; return 1 if
 # there was any.
 bench_failures() {
@@ -431,6 +436,13 @@ def table(path, *bases):
                 row.append("%.2f" % (st["median"] / bs["median"]) if bs else "—")
         print("| " + " | ".join(row) + " |")
 
+def plot_data(path):
+    """gnuplot data: one line per measured column, "name median p90 min" in ms."""
+    for c in columns(path):
+        st = stats(c)
+        if st is not None:
+            print('"%s" %.3f %.3f %.3f' % (c["name"], st["median"], st["p90"], st["min"]))
+
 def ratio(path, a, b):
     cols = columns(path)
     sa, sb = find(cols, a), find(cols, b)
@@ -489,7 +501,7 @@ def doc_section(path, name, content_path):
     os.rename(tmp, path)
 
 cmd, args = sys.argv[1], sys.argv[2:]
-{"interleave": interleave, "table": table, "ratio": ratio, "failures": failures,
+{"interleave": interleave, "table": table, "ratio": ratio, "failures": failures, "plot-data": plot_data,
  "commands": commands, "doc-section": doc_section}[cmd](*args)
 PYTHON
 )" "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Hot reload: how long a supervised sandbox takes to come up on a new module version (restart
-# mode, and swap mode once it exists), and how long a rollback takes with 10 MB in the sandbox's
-# state directory, next to a cold start of the same program under gbox run and bubblewrap.
+# mode) or to read it (swap mode), and how long a rollback takes, each with 10 MB in the
+# sandbox's state directory, next to a cold start of the same program under gbox run and bubblewrap.
 # See tests/bench/README.md. Run as root from anywhere; paths are relative to the repository.
 set -euo pipefail
 
@@ -13,12 +13,14 @@ usage() {
     cat <<EOF
 usage: tests/bench/reload.sh [-n N] [--write [--doc FILE]]
 
-Starts its own gbox daemon and image store in a temporary directory, spawns one sandbox on module
-app 1.0.0 (a shell loop at /opt/app), reloads it N times (default 30) alternately to 2.0.0 and
-1.0.0, then rolls it back N times with 10 MB written to its state directory before each, and
-times each from the request to the daemon's "running" event of the new run (and to "verified").
-Then N cold starts of the same command: gbox run on the same stack, and bubblewrap on the base
-image. Prints a markdown section.
+Starts its own gbox daemon and image store in a temporary directory. Restart mode: one sandbox on
+module app 1.0.0 (a shell loop at /opt/app) with 10 MB in its state, reloaded N times (default 30)
+alternately to 2.0.0 and 1.0.0, then rolled back N times with 10 MB written since the checkpoint,
+each timed from the request to the daemon's "running" event of the new run (and to "verified").
+Swap mode: a second sandbox on app 3.0.0 ("reload": "swap") with 10 MB in its state, reloaded N
+times to 4.0.0 (request -> "swapped": checkpoint copied, tree moved, program signalled) and
+rolled back live each time (request -> "rollback" event). Then N cold starts of the same command:
+gbox run on the same stack, and bubblewrap on the base image. Prints a markdown section.
 
   -n N          reloads and rollbacks measured
   --write       also replace the reload.sh section of the doc file
@@ -48,6 +50,7 @@ daemon_pid=
 cleanup() {
     if [ -n "$daemon_pid" ]; then
         "$GBOX" kill bench >/dev/null 2>&1 || true
+        "$GBOX" kill bswap >/dev/null 2>&1 || true
         sleep 1
         kill "$daemon_pid" 2>/dev/null || true
         wait "$daemon_pid" 2>/dev/null || true
@@ -56,12 +59,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-for v in 1 2; do
+for v in 1 2 3 4; do
     d=$work/src/app-$v.0.0
     mkdir -p "$d/rootfs"
     printf '#!/bin/sh\necho app %s\n' "$v" >"$d/rootfs/run"
     chmod 0755 "$d/rootfs/run"
-    printf '{"name": "app", "version": "%s.0.0", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "restart"}\n' "$v" >"$d/module.json"
+    mode=restart
+    [ "$v" -ge 3 ] && mode=swap
+    printf '{"name": "app", "version": "%s.0.0", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "%s"}\n' "$v" "$mode" >"$d/module.json"
     "$GBOX" image build "$d" >/dev/null
 done
 pol=$work/bench.json
@@ -78,6 +83,7 @@ for _ in $(seq 100); do [ -S "$GBOX_SOCKET" ] && break; sleep 0.05; done
 # exits at once on TERM (a trap runs only after a foreground sleep: wait on it instead)
 prog='trap "exit 0" TERM; while true; do /opt/app/run >/dev/null; sleep 1 & wait $!; done'
 "$GBOX" spawn --name bench --policy "$pol" --module app@1 --in-image sh -c "$prog" >/dev/null
+"$GBOX" spawn --name bswap --policy "$pol" --module app@3 --in-image sh -c "$prog" >/dev/null
 bench_sysinfo
 
 results=$work/results.json
@@ -98,23 +104,34 @@ def ask(rq):
     return r
 
 ev_s, ev_f = conn()
-ev_s.sendall((json.dumps({"op": "events", "follow": True, "filter_id": "bench"}) + "\n").encode())
+ev_s.sendall((json.dumps({"op": "events", "follow": True}) + "\n").encode())
 ev_f.readline()
 
 ev_s.settimeout(60)
 
-def wait_event(pred, timeout=60):
+def wait_event(pred, sb="bench", timeout=60):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         m = json.loads(ev_f.readline())
         e = m.get("event")
-        if e and pred(e):
+        if e and e.get("name") == sb and pred(e):
             return e
     raise SystemExit("reload.sh: timed out waiting for an event")
 
-while ask({"op": "inspect", "id": "bench"})["sandbox"]["state"] != "running":
-    time.sleep(0.05)
-res = {"restart": [], "restart_verified": [], "rollback": [], "bytes": 0}
+def write_state(sb, name):
+    """10 MB into the sandbox's state, through its own root (the upper layer on disk)."""
+    d = ask({"op": "inspect", "id": sb})
+    subprocess.run(["nsenter", "-t", str(d["sandbox"]["init_pid"]), "-m", "-U", "sh", "-c",
+                    "dd if=/dev/zero of=/var/tmp/%s bs=1M count=10 2>/dev/null && sync" % name], check=True)
+    st = os.path.join(os.environ["GBOX_STATE_DIR"], "sandboxes", d["sandbox"]["id"], "state", "upper", "var", "tmp", name)
+    return os.path.getsize(st)
+
+for sb in ("bench", "bswap"):
+    while ask({"op": "inspect", "id": sb})["sandbox"]["state"] != "running":
+        time.sleep(0.05)
+res = {"restart": [], "restart_verified": [], "rollback": [], "bytes": 0, "swap": [], "swap_verified": [],
+       "swap_rollback": []}
+res["bytes"] = write_state("bench", "state")
 for i in range(n):
     ref = "app@2.0.0" if i % 2 == 0 else "app@1.0.0"
     t0 = time.monotonic_ns()
@@ -129,20 +146,32 @@ for i in range(n):
     res["restart_verified"].append((time.monotonic_ns() - t0) / 1e6)
 # rollback with 10 MB written since the checkpoint
 for i in range(n):
-    d = ask({"op": "inspect", "id": "bench"})
-    init = d["sandbox"].get("init_pid")
-    # 10 MB into the state, through the sandbox's own root (the upper layer on disk)
-    subprocess.run(["nsenter", "-t", str(init), "-m", "-U", "sh", "-c",
-                    "dd if=/dev/zero of=/var/tmp/ten bs=1M count=10 2>/dev/null && sync"], check=True)
-    g = ask({"op": "generations", "id": "bench"})
-    st = os.path.join(os.environ["GBOX_STATE_DIR"], "sandboxes", d["sandbox"]["id"], "state", "upper", "var", "tmp", "ten")
-    res["bytes"] = os.path.getsize(st)
+    write_state("bench", "ten")
     t0 = time.monotonic_ns()
     r = ask({"op": "rollback", "id": "bench"})
     if not r.get("ok"):
         raise SystemExit("reload.sh: rollback refused: %s" % r.get("error"))
     wait_event(lambda e: e["type"] == "running")
     res["rollback"].append((time.monotonic_ns() - t0) / 1e6)
+# swap mode: 3.0.0 -> 4.0.0 live, then the live rollback, 10 MB in the state (copied at each checkpoint)
+res["swap_bytes"] = write_state("bswap", "state")
+for i in range(n):
+    t0 = time.monotonic_ns()
+    r = ask({"op": "reload", "id": "bswap", "modules": ["app@4.0.0"]})
+    if not r.get("ok") or r.get("mode") != "swap":
+        raise SystemExit("reload.sh: swap reload refused or not a swap: %s" % r)
+    wait_event(lambda e: e["type"] == "reload" and e.get("phase") in ("swapped", "rolling_back"), "bswap")
+    res["swap"].append((time.monotonic_ns() - t0) / 1e6)
+    e = wait_event(lambda e: e["type"] == "reload" and e.get("phase") in ("verified", "rolling_back"), "bswap")
+    if e["phase"] != "verified":
+        raise SystemExit("reload.sh: swap %d rolled back: %s" % (i, e.get("reason")))
+    res["swap_verified"].append((time.monotonic_ns() - t0) / 1e6)
+    t0 = time.monotonic_ns()
+    r = ask({"op": "rollback", "id": "bswap"})
+    if not r.get("ok") or r.get("mode") != "swap":
+        raise SystemExit("reload.sh: swap rollback refused or not live: %s" % r)
+    wait_event(lambda e: e["type"] == "rollback", "bswap")
+    res["swap_rollback"].append((time.monotonic_ns() - t0) / 1e6)
 # cold starts of the same command, for scale
 def cold(cmd):
     v = []
@@ -167,22 +196,27 @@ def pct(v, p):
 base = pct(r["bwrap"], 50)
 print("| operation | p50 ms | p99 ms | min ms | × bwrap cold start |")
 print("|---|---:|---:|---:|---:|")
-rows = [("reload, restart mode: request → new run running", r["restart"]),
+mb = r["bytes"] / 1e6
+rows = [("reload, swap mode, %.0f MB state: request → swapped (checkpoint, move, signal)" % (r["swap_bytes"] / 1e6), r["swap"]),
+        ("reload, swap mode: request → verified (window 100 ms)", r["swap_verified"]),
+        ("rollback of a swap (live move back): request → done", r["swap_rollback"]),
+        ("reload, restart mode, %.0f MB state: request → new run running" % mb, r["restart"]),
         ("reload, restart mode: request → verified (window 100 ms)", r["restart_verified"]),
-        ("rollback, %.0f MB in the state: request → running" % (r["bytes"] / 1e6), r["rollback"]),
+        ("rollback by restart, %.0f MB written since the checkpoint: request → running" % mb, r["rollback"]),
         ("cold start: gbox run, same stack", r["gbox_run"]),
         ("cold start: bwrap, base image", r["bwrap"])]
 for name, v in rows:
     print("| %s | %.1f | %.1f | %.1f | %.1f |" % (name, pct(v, 50), pct(v, 99), min(v), pct(v, 50) / base))
-print("| reload, swap mode | not built | | | |")
 PYTHON
 {
     echo "## Hot reload and rollback"
     echo
-    echo "One sandbox under \`gbox daemon\` on module app (a shell loop at /opt/app), $n reloads alternating"
-    echo "app 1.0.0 and 2.0.0 in restart mode, then $n rollbacks each with 10 MB written to the sandbox's"
-    echo "state (its upper layer on disk) since the checkpoint. Latency from the request on the socket to"
-    echo "the daemon's \`running\` event of the new run (the new program exec'd), and to \`verified\`."
+    echo "Two sandboxes under \`gbox daemon\` on module app (a shell loop at /opt/app), each with 10 MB in"
+    echo "its state (the upper layer on disk). Swap mode: $n reloads app 3.0.0 → 4.0.0, each followed by a"
+    echo "live rollback, from the request on the socket to the \`swapped\` event (frozen copy of the"
+    echo "upper, new tree moved over /opt/app, signal) and to the \`rollback\` event. Restart mode: $n"
+    echo "reloads alternating app 1.0.0 and 2.0.0, then $n rollbacks each with 10 MB more written since"
+    echo "the checkpoint, to the daemon's \`running\` event of the new run (the new program exec'd)."
     echo "Measured $BENCH_DATE on Linux $BENCH_KERNEL, $BENCH_CPU ($BENCH_CORES cores)."
     echo
     cat "$report.body"

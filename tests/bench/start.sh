@@ -13,7 +13,9 @@ POLICY=server_application
 # network (server_application itself has a veth link; --net veth measures that, in a network
 # namespace made for the run).
 net=loopback
-TARGET=1.5 # gbox median must stay within TARGET × bwrap median (informational)
+# issue #10: gbox's median within TARGET × bwrap's and TARGET_CRUN × crun's (informational)
+TARGET=1.0
+TARGET_CRUN=0.25
 
 usage() {
     cat <<EOF
@@ -167,6 +169,15 @@ else
     verdict="$ratio — **MISS**"
 fi
 
+ratio_crun=$(bench_ratio "$results" gbox crun)
+if [ -z "$ratio_crun" ]; then
+    verdict_crun="n/a (gbox or crun not measured)"
+elif awk -v r="$ratio_crun" -v t="$TARGET_CRUN" 'BEGIN { exit !(r <= t) }'; then
+    verdict_crun="$ratio_crun — **PASS**"
+else
+    verdict_crun="$ratio_crun — **MISS**"
+fi
+
 bench_sysinfo
 report=$work/report.md
 {
@@ -179,7 +190,10 @@ report=$work/report.md
     echo
     if [ -n "$baseline" ]; then bench_table "$results" bwrap crun "gbox baseline"; else bench_table "$results" bwrap crun; fi
     echo
+    echo "![start-up](bench/start.png)"
+    echo
     echo "- gbox / bwrap (medians), target ≤ $TARGET (informational): $verdict"
+    echo "- gbox / crun (medians), target ≤ $TARGET_CRUN (informational): $verdict_crun"
     cat "$notes"
     echo
     echo "Command: \`$invocation\`"
@@ -199,6 +213,21 @@ if ! bench_failures "$results" >&2; then
     exit 1
 fi
 if [ "$write" -eq 1 ]; then
+    dat=$work/start.dat
+    bench_plot_data "$results" >"$dat"
+    mkdir -p "$(dirname "$doc")/bench"
+    bench_require gnuplot
+    gnuplot <<EOF
+set terminal pngcairo size 800,420 noenhanced
+set output "$(dirname "$doc")/bench/start.png"
+set title "one run of true in a fresh sandbox: median (box), min-p90 (bar); load $load_before"
+set ylabel "ms"
+set style fill solid 0.6
+set boxwidth 0.6
+set yrange [0:*]
+set grid ytics
+plot "$dat" using 0:2:xtic(1) with boxes notitle, "" using 0:2:4:3 with yerrorbars lc rgb "black" notitle
+EOF
     bench_doc_section "$doc" start.sh "$report"
-    bench_log "wrote the start.sh section of $doc"
+    bench_log "wrote the start.sh section of $doc and $(dirname "$doc")/bench/start.png"
 fi

@@ -711,6 +711,10 @@ def render(path):
                   (I["shim_pss_kb"], I["init_pss_kb"], G["prog_pss_kb"] / n))
             print("  growth adds %.1f KiB (anonymous). The peers have no supervising process at all." %
                   ((I["daemon"]["anon_kb"] - R["daemon0"]["anon_kb"]) / n))
+            rt = I["shim_pss_kb"] + I["init_pss_kb"] + (I["daemon"]["anon_kb"] - R["daemon0"]["anon_kb"]) / n
+            print("- gbox runtime memory per supervised sandbox (shim + init + the daemon's growth), target")
+            print("  ≤ 300 KiB at 1,000 (issue #10, informational): %.0f KiB at %d — **%s**" %
+                  (rt, n, "PASS" if rt <= 300 else "MISS"))
         for name, cmd in R["commands"].items():
             print("- %s: %s" % (name, cmd))
         print()

@@ -195,3 +195,32 @@ shipped_policies() {
     assert_failure 1
     assert_output "errno EPERM 1"
 }
+
+@test "the policy cache: what a cached load gives is what a fresh one gives; an edit anywhere on the chain is seen" {
+    export GBOX_RUN_DIR=$BATS_TEST_TMPDIR/run
+    mkdir -p "$GBOX_RUN_DIR"
+    local d=$BATS_TEST_TMPDIR/chain
+    mkdir -p "$d"
+    echo '{"version": 1, "extends": "'"$POLICY_DIR"'/base.json", "resources": {"pids": {"max": 40}}}' >"$d/mid.json"
+    echo '{"version": 1, "extends": "mid.json", "hostname": "cached"}' >"$d/top.json"
+    run --separate-stderr "$GBOX" policy show "$d/top.json"
+    assert_success
+    local fresh=$output
+    # the entry exists and a second load gives the same bytes
+    run find "$GBOX_RUN_DIR/policy-cache" -name '*.json' -type f
+    assert_equal "${#lines[@]}" 1
+    run --separate-stderr "$GBOX" policy show "$d/top.json"
+    assert_success
+    assert_equal "$output" "$fresh"
+    assert_equal "$(jq -r .resources.pids.max <<<"$output")" 40
+    # the middle file is edited: the new limit, not the cached one
+    echo '{"version": 1, "extends": "'"$POLICY_DIR"'/base.json", "resources": {"pids": {"max": 41}}}' >"$d/mid.json"
+    run --separate-stderr "$GBOX" policy show "$d/top.json"
+    assert_success
+    assert_equal "$(jq -r .resources.pids.max <<<"$output")" 41
+    # the middle file made invalid: the error, not a cached policy
+    echo '{"version": 1, "extends": "'"$POLICY_DIR"'/base.json", "resources": {"pids": {"max": "many"}}}' >"$d/mid.json"
+    run --separate-stderr "$GBOX" policy show "$d/top.json"
+    assert_failure 2
+    [[ $stderr == *mid.json*resources.pids.max* ]] || fail "stderr: $stderr"
+}

@@ -27,16 +27,17 @@ setup() {
     start_daemon
 }
 
-# app_module VERSION SHELL-LINE [unhealthy] — module "app" at /opt/app: /opt/app/run runs the
-# line, /opt/app/healthy exits 0 (1 with "unhealthy"); built into the test's store.
+# app_module VERSION SHELL-LINE [unhealthy] [RELOAD-MODE] [MANIFEST-MEMBERS] — module "app" at
+# /opt/app: /opt/app/run runs the line, /opt/app/healthy exits 0 (1 with "unhealthy"), its
+# manifest says "reload": RELOAD-MODE (default restart); built into the test's store.
 app_module() {
     local d=$BATS_TEST_TMPDIR/src/app-$1
     mkdir -p "$d/rootfs"
     printf '#!/bin/sh\n%s\n' "$2" >"$d/rootfs/run"
     printf '#!/bin/sh\nexit %s\n' "$([ "${3:-}" = unhealthy ] && echo 1 || echo 0)" >"$d/rootfs/healthy"
     chmod 0755 "$d/rootfs/run" "$d/rootfs/healthy"
-    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "restart"%s}\n' \
-        "$1" "${4:+, $4}" >"$d/module.json"
+    printf '{"name": "app", "version": "%s", "depends": [{"name": "base", "version": "^1"}], "mount_point": "/opt/app", "reload": "%s"%s}\n' \
+        "$1" "${4:-restart}" "${5:+, $5}" >"$d/module.json"
     "$GBOX" image build "$d" >/dev/null
 }
 
@@ -349,4 +350,275 @@ current_gen() { "$GBOX" generations --json app | jq -r .current; }
     run "$GBOX" generations --json other
     assert_equal "$(echo "$output" | jq '.generations | length')" 1
     "$GBOX" logs other | tail -1 | grep -q '^app 1 first-'
+}
+
+# ---- swap mode ------------------------------------------------------------------------------
+
+# swap_setup — app 5 and 6 (and a crashing 7) say "reload": "swap"; SPOL sends SIGUSR1 after a
+# swap. The program prints the app's output, a token drawn when it started (a restarted program
+# draws another; its pid inside the sandbox would be the same) and its state's first line; on
+# SIGUSR1 it prints "usr1 N" (N counts the signals it got).
+SWAP_PROG='n=0; run=$(cat /proc/sys/kernel/random/uuid); trap '"'"'n=$((n+1)); echo "usr1 $n"'"'"' USR1; [ -f /var/tmp/first ] || echo "first-$(cat /proc/sys/kernel/random/uuid)" >/var/tmp/first; while true; do out=$(/opt/app/run) || exit 7; echo "$out run-$run $(cat /var/tmp/first)"; sleep 0.2; done'
+
+swap_setup() {
+    app_module 5.0.0 'echo app 5' '' swap
+    app_module 6.0.0 'echo app 6' '' swap
+    app_module 7.0.0 'echo bad >/var/tmp/written-by-7; exit 3' '' swap
+    SPOL=$(policy_file swp '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "1500ms", "verify_passes": 0, "signal": "SIGUSR1"}}')
+    "$GBOX" spawn --name app --policy "$SPOL" --module app@5 --in-image sh -c "$SWAP_PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 5 "' || { "$GBOX" logs --stderr app >&2; fail "app did not start"; }
+}
+
+@test "swap mode: the running program reads the new module without a restart, gets the policy's signal; rollback swaps back" {
+    swap_setup
+    local before run1 first dir
+    before=$(last_line)
+    run1=$(echo "$before" | awk '{ print $3 }')
+    first=$(echo "$before" | awk '{ print $4 }')
+    local init mounts top5
+    init=$("$GBOX" ps --json | jq -r '.[0].init_pid')
+    mounts=$(grep -c ' /opt/app ' "/proc/$init/mountinfo")
+    top5=$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')
+    run "$GBOX" reload app --module app@6.0.0
+    assert_success
+    assert_output --partial "generation 2 verified (reload: app 5.0.0 -> 6.0.0)"
+    run last_line
+    assert_output "app 6 $run1 $first"               # the same run (no restart), same state, new module tree
+    run "$GBOX" logs app
+    assert_line "usr1 1"                             # the policy's signal reached the program
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swapped"'
+    refute_output --partial '"phase":"stopping"'
+    run "$GBOX" ps --json
+    assert_equal "$(echo "$output" | jq -r '.[0].runs')" 1   # never restarted
+    # the checkpoint is a frozen copy of the upper: the state as it was, the upper still in use
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -f "$dir/layers/s0/var/tmp/first" ]
+    [ -f "$dir/state/upper/var/tmp/first" ]
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[1].mode')" swap
+    assert_equal "$(echo "$output" | jq -r '.generations[1].swapped_from')" 1
+    # the old tree was detached, not stacked: as many mounts at /opt/app as before, the top one
+    # the new tree, read-only
+    assert_equal "$(grep -c ' /opt/app ' "/proc/$init/mountinfo")" "$mounts"
+    grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | grep -q ' ro,nosuid,nodev'
+    [ "$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')" != "$top5" ]
+    # rollback of a swap: the same move back, live
+    run "$GBOX" rollback app
+    assert_success
+    assert_output --partial "generation 3"
+    run last_line
+    assert_output "app 5 $run1 $first"
+    run "$GBOX" logs app
+    assert_line "usr1 2"
+    assert_equal "$(grep -c ' /opt/app ' "/proc/$init/mountinfo")" "$mounts"
+    assert_equal "$(grep ' /opt/app ' "/proc/$init/mountinfo" | tail -1 | awk '{ print $4 }')" "$top5"
+    run "$GBOX" events --id app --type rollback
+    assert_output --partial '"mode":"swap"'
+}
+
+@test "swap mode: a version that fails after the swap is rolled back by restart, its writes dropped" {
+    swap_setup
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@7.0.0
+    assert_failure 1
+    assert_output --partial "generation 2 was rolled back; now on generation 3 (rollback to generation 1: generation 2 ended during verification: exited with status 7)"
+    run last_line
+    assert_equal "$(echo "$output" | awk '{ print $1, $2, $4 }')" "$(echo "$before" | awk '{ print $1, $2, $4 }')"
+    local dir
+    dir=$GBOX_STATE_DIR/sandboxes/$("$GBOX" ps --json | jq -r '.[0].id')
+    [ -z "$(find "$dir/state" "$dir/layers" -name written-by-7)" ]
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swapped"'
+    assert_output --partial '"phase":"rolling_back"'
+}
+
+@test "swap mode: refused when a module at / changes with it (modules.reload.swap_fallback: refuse), nothing changed" {
+    swap_setup
+    # a newer base in the store: app 6's "base ^1" now resolves to it, so "/" changes along
+    other_module base 1.1.0 '"provides": ["shell", "coreutils", "probe"]'
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@6.0.0
+    [ "$status" -ne 0 ] || fail "expected a refusal"
+    assert_output --partial "cannot swap app 5.0.0 -> 6.0.0"
+    assert_output --partial 'a module at mount point "/" changes with them'
+    assert_output --partial 'modules.reload.swap_fallback is "refuse"'
+    assert_equal "$(current_gen)" 1
+    run last_line
+    assert_output "$before"
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"refused"'
+    refute_output --partial '"phase":"swapping"'
+}
+
+@test "keep_generations: the state layers older than the kept generations are compacted into one; a deleted file stays deleted" {
+    # app 8 writes a, b and d/x; app 9 deletes a (a whiteout) and replaces d by a new directory
+    # with y (an opaque directory); 10 and 11 change nothing
+    app_module 8.0.0 'echo a >/var/tmp/a; echo b >/var/tmp/b; [ -d /var/tmp/d ] || { mkdir /var/tmp/d; echo x >/var/tmp/d/x; }; echo app 8'
+    app_module 9.0.0 'rm -f /var/tmp/a; [ -e /var/tmp/d/y ] || { rm -rf /var/tmp/d; mkdir /var/tmp/d; echo y >/var/tmp/d/y; }; echo app 9'
+    app_module 10.0.0 'echo app 10'
+    app_module 11.0.0 'echo app 11'
+    local kpol dir id
+    kpol=$(policy_file keep '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "100ms", "verify_passes": 0, "keep_generations": 2}}')
+    "$GBOX" spawn --name app --policy "$kpol" --module app@8 --in-image sh -c \
+        'while true; do echo "$(/opt/app/run) $(cd /var/tmp && ls | tr "\n" " ")d: $(ls /var/tmp/d | tr "\n" " ")"; sleep 0.2; done' >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 8 "' || fail "app did not start"
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    for v in 9.0.0 10.0.0 11.0.0 10.0.0; do
+        run "$GBOX" reload app --module "app@$v"
+        assert_success
+    done
+    # generations 4 and 5 are kept; their shared bottom layers (s0, the writes under 8, and s1,
+    # under 9) were merged into one layer at the last reload
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"compacted"'
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -c '[.generations[].gen]')" '[4,5]'
+    local bottom
+    bottom=$(echo "$output" | jq -r '.generations[-1].layers[-1]')
+    assert_equal "$(echo "$output" | jq -r '.generations[0].layers[-1]')" "$bottom"
+    [ "$bottom" != s0 ] && [ "$bottom" != s1 ]
+    [ ! -e "$dir/layers/s0" ] && [ ! -e "$dir/layers/s1" ]
+    # the merged layer keeps the whiteout of a and the opaque d: a stays deleted, x stays gone
+    [ -c "$dir/layers/$bottom/var/tmp/a" ]
+    run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.overlay.opaque").decode())' "$dir/layers/$bottom/var/tmp/d"
+    assert_output y
+    run last_line
+    assert_output "app 10 b d d: y "
+    # and after one more restart on the compacted stack, the same view
+    run "$GBOX" rollback app
+    assert_success
+    run last_line
+    assert_output "app 11 b d d: y "
+}
+
+@test "resource requirements: a module that needs more memory or processes than the policy allows is refused, with both numbers" {
+    app_module 12.0.0 'echo app 12' '' restart '"requires_memory": "1G"'
+    app_module 13.0.0 'echo app 13' '' restart '"requires_pids": 1000'
+    app_module 14.0.0 'echo app 14' '' restart '"requires_memory": "256M", "requires_pids": 100'
+    spawn_app "$POL"                                  # base.json: memory.max 512M, pids.max 256
+    local before
+    before=$(last_line)
+    run "$GBOX" reload app --module app@12.0.0
+    assert_failure 1
+    assert_output --partial "app@12.0.0 needs 1G of memory (requires_memory in its manifest), more than the policy's resources.memory.max of 512M"
+    run "$GBOX" reload app --module app@13.0.0
+    assert_failure 1
+    assert_output --partial "app@13.0.0 needs 1000 processes (requires_pids in its manifest), more than the policy's resources.pids.max of 256"
+    assert_equal "$(current_gen)" 1
+    run last_line
+    assert_output "$before"
+    # within the limits: reloaded
+    run "$GBOX" reload app --module app@14.0.0
+    assert_success
+    # a manifest with a malformed requirement is refused when built
+    mkdir -p "$BATS_TEST_TMPDIR/src/badreq/rootfs"
+    echo '{"name": "app", "version": "15.0.0", "requires_memory": "lots"}' >"$BATS_TEST_TMPDIR/src/badreq/module.json"
+    run "$GBOX" image build "$BATS_TEST_TMPDIR/src/badreq"
+    assert_failure 2
+    assert_output --partial "requires_memory"
+}
+
+@test "gbox image rm refuses, and gc keeps, an image a kept generation may roll back to" {
+    spawn_app "$POL"
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    local id d1
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    d1=$("$GBOX" generations --json app | jq -r '.generations[0].images[] | select(.name == "app") | .digest')
+    run "$GBOX" image rm app:1.0.0
+    assert_failure
+    assert_output --partial "image app:1.0.0 (sha256:${d1:7:12}) is kept for rollback by generation 1 of app (${id:0:12})"
+    assert_output --partial "modules.reload.keep_generations"
+    run "$GBOX" image inspect app:1.0.0
+    assert_success
+    # the same version rebuilt: the tag moves, the old digest is untagged; gc keeps it
+    app_module 1.0.0 'echo app 1 rebuilt'
+    run "$GBOX" image gc
+    assert_success
+    assert_output --partial "kept untagged app:1.0.0 sha256:${d1:7:12}: generation 1 of app may roll back to it"
+    [ -d "$GBOX_STORE_DIR/images/${d1#sha256:}" ]
+    # once no generation keeps it, gc deletes it
+    "$GBOX" kill app >/dev/null
+    wait_for 50 '[ "$("$GBOX" ps --json | jq -r ".[0].state")" != running ]'
+    "$GBOX" rm app >/dev/null
+    run "$GBOX" image gc
+    assert_success
+    assert_output --partial "deleted untagged app:1.0.0 sha256:${d1#sha256:}"
+}
+
+@test "swap mode: with modules.reload.swap_fallback restart, a swap that cannot be made is done by restart" {
+    app_module 5.0.0 'echo app 5' '' swap
+    app_module 6.0.0 'echo app 6' '' swap
+    local fpol before run1
+    fpol=$(policy_file fb '"filesystem": {"readonly_root": false}, "failure_policies": {"grace": "500ms"},
+        "modules": {"reload": {"verify_window": "500ms", "verify_passes": 0, "swap_fallback": "restart"}}')
+    "$GBOX" spawn --name app --policy "$fpol" --module app@5 --in-image sh -c "$SWAP_PROG" >/dev/null
+    wait_for 100 '"$GBOX" logs app | grep -q "^app 5 "' || fail "app did not start"
+    before=$(last_line)
+    run1=$(echo "$before" | awk '{ print $3 }')
+    # a working base 1.1.0 (the build's base tree): app 6's "base ^1" resolves to it, "/" changes
+    mkdir -p "$BATS_TEST_TMPDIR/src/base-1.1.0"
+    cp -a "$(dirname "$PROBE_IMAGE")/rootfs" "$BATS_TEST_TMPDIR/src/base-1.1.0/rootfs"
+    jq '.version = "1.1.0"' "$(dirname "$PROBE_IMAGE")/module.json" >"$BATS_TEST_TMPDIR/src/base-1.1.0/module.json"
+    "$GBOX" image build "$BATS_TEST_TMPDIR/src/base-1.1.0" >/dev/null
+    run "$GBOX" reload app --module app@6.0.0
+    assert_success
+    assert_output --partial "restart mode"
+    assert_output --partial "generation 2 verified"
+    run last_line
+    assert_equal "$(echo "$output" | awk '{ print $1, $2, $4 }')" "app 6 $(echo "$before" | awk '{ print $4 }')"
+    [ "$(echo "$output" | awk '{ print $3 }')" != "$run1" ]    # restarted: another run
+    run "$GBOX" events --id app --type reload
+    assert_output --partial '"phase":"swap_fallback"'
+    assert_output --partial 'a module at mount point \"/\" changes with them'
+    run "$GBOX" generations --json app
+    assert_equal "$(echo "$output" | jq -r '.generations[1].images[] | select(.name == "base") | .version')" 1.1.0
+}
+
+# frozen_state PID — "frozen" or "thawed": the v2 cgroup's cgroup.freeze, else the v1 freezer's state.
+frozen_state() {
+    local v2 v1 f
+    v2=$(awk -F: '$1 == "0" { print $3 }' "/proc/$1/cgroup")
+    v1=$(awk -F: '$2 ~ /(^|,)freezer(,|$)/ { print $3 }' "/proc/$1/cgroup")
+    for f in "/sys/fs/cgroup/unified$v2/cgroup.freeze" "/sys/fs/cgroup$v2/cgroup.freeze"; do
+        if [ -n "$v2" ] && [ -f "$f" ] && [ "$(cat "$f")" != 0 ]; then echo frozen; return; fi
+    done
+    f=/sys/fs/cgroup/freezer$v1/freezer.state
+    if [ -n "$v1" ] && [ -f "$f" ] && [ "$(cat "$f")" != THAWED ]; then echo frozen; return; fi
+    echo thawed
+}
+
+@test "kill -9 of the daemon at 12 moments of swap reloads: after restart the program reads the module the current generation names" {
+    swap_setup
+    local i want line cur mods id dir shims init
+    id=$("$GBOX" ps --json | jq -r '.[0].id')
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    for i in $(seq 12); do
+        # alternate between the swap versions; every third time one that crashes (rolled back by restart)
+        case $((i % 3)) in 1) want=6.0.0 ;; 2) want=5.0.0 ;; 0) want=7.0.0 ;; esac
+        "$GBOX" reload --no-wait app --module "app@$want" >/dev/null 2>&1 || true
+        sleep "$(awk -v i="$i" 'BEGIN { printf "%.3f", (i * 53 % 700) / 1000 }')"
+        kill -9 "$DAEMON_PID"
+        wait "$DAEMON_PID" 2>/dev/null || true
+        wait_for 100 '[ ! -e /proc/$DAEMON_PID ] || [ "$(awk "{ print \$3 }" /proc/$DAEMON_PID/stat)" = Z ]' ||
+            fail "round $i: the daemon did not die"
+        start_daemon
+        wait_for 300 '[ ! -e "$dir/reload.json" ] && [ "$("$GBOX" ps --json | jq -r ".[0].state")" = running ]' ||
+            { cat "$dir/reload.json" >&2; "$GBOX" ps >&2; fail "round $i: did not settle"; }
+        cur=$("$GBOX" generations --json app)
+        mods=$(echo "$cur" | jq -r '.current as $c | .generations[] | select(.gen == $c) | .modules[0]')
+        line=$(last_line)
+        assert_equal "${line%% run-*}" "app $(echo "${mods#app@=}" | cut -d. -f1)"
+        shims=$(count_shims "$dir")
+        [ "$shims" = 1 ] || { ps -eo pid,ppid,stat,args | grep -F -- "$dir" >&2; fail "round $i: $shims shims"; }
+        # never left frozen (the checkpoint freezes the cgroup while it copies)
+        init=$("$GBOX" ps --json | jq -r '.[0].init_pid')
+        assert_equal "$(frozen_state "$init")" thawed
+    done
 }

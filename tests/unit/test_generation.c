@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -142,12 +144,87 @@ static void trim_keeps_the_newest_and_their_layers(void **s)
     json_decref(none);
 }
 
+static void mk(const char *rel, mode_t mode, dev_t dev)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s/%s", dir, rel);
+    if (S_ISDIR(mode))
+        assert_int_equal(mkdir(p, mode & 07777), 0);
+    else
+        assert_int_equal(mknod(p, mode, dev), 0);
+}
+
+static mode_t type_of(const char *rel)
+{
+    char p[512];
+    struct stat st;
+    snprintf(p, sizeof(p), "%s/%s", dir, rel);
+    return lstat(p, &st) == 0 ? st.st_mode & S_IFMT : 0;
+}
+
+/* Two generations that share s1 and s0 at their bottom: the two are merged into one layer with
+ * the whiteout of a and the opaque d of s1 applied and kept, a socket node copied. */
+static void compaction_merges_shared_layers(void **s)
+{
+    (void)s;
+    mk("layers", S_IFDIR | 0700, 0);
+    mk("layers/s0", S_IFDIR | 0755, 0);
+    put("layers/s0/a", "a");
+    put("layers/s0/b", "b");
+    mk("layers/s0/d", S_IFDIR | 0755, 0);
+    put("layers/s0/d/x", "x");
+    mk("layers/s0/e.sock", S_IFSOCK | 0600, 0);
+    mk("layers/s1", S_IFDIR | 0755, 0);
+    mk("layers/s1/a", S_IFCHR | 0600, makedev(0, 0)); /* a deleted under the second generation */
+    mk("layers/s1/d", S_IFDIR | 0755, 0);
+    put("layers/s1/d/y", "y");
+    char p[512];
+    snprintf(p, sizeof(p), "%s/layers/s1/d", dir);
+    assert_int_equal(setxattr(p, "user.overlay.opaque", "y", 1, 0), 0);
+    mk("layers/s2", S_IFDIR | 0755, 0);
+    json_t *none = json_array();
+    json_t *g = gen_new(none, none, "");
+    char name[32];
+    for (int i = 0; i < 3; i++)
+        gen_next_layer(g, name, sizeof(name));
+    gen_append(g, none, NULL, json_pack("[s,s]", "s1", "s0"), "", "r", "verified");
+    gen_append(g, none, NULL, json_pack("[s,s,s]", "s2", "s1", "s0"), "", "r", "verified");
+    assert_int_equal(gen_trim(dir, g, 2), 1); /* generation 1 (no layers) goes */
+    assert_int_equal(gen_compact(dir, g, NULL), 2);
+    json_t *l2 = json_object_get(gen_find(g, 2), "layers"), *l3 = json_object_get(gen_find(g, 3), "layers");
+    assert_int_equal(json_array_size(l2), 1);
+    assert_int_equal(json_array_size(l3), 2);
+    assert_string_equal(json_string_value(json_array_get(l3, 0)), "s2");
+    const char *c = json_string_value(json_array_get(l2, 0));
+    assert_string_equal(json_string_value(json_array_get(l3, 1)), c);
+    assert_string_equal(c, "s3");
+    assert_false(exists("layers/s0"));
+    assert_false(exists("layers/s1"));
+    assert_true(exists("layers/s2"));
+    assert_int_equal(type_of("layers/s3/a"), S_IFCHR); /* the whiteout stays: it hides the image's a */
+    assert_int_equal(type_of("layers/s3/b"), S_IFREG);
+    assert_int_equal(type_of("layers/s3/d/y"), S_IFREG);
+    assert_false(exists("layers/s3/d/x"));
+    assert_int_equal(type_of("layers/s3/e.sock"), S_IFSOCK);
+    char v[4] = "";
+    snprintf(p, sizeof(p), "%s/layers/s3/d", dir);
+    assert_int_equal(getxattr(p, "user.overlay.opaque", v, sizeof(v)), 1);
+    /* the record on disk says the same; nothing left to merge */
+    json_t *back = gen_load(dir, NULL);
+    assert_true(json_equal(json_object_get(back, "generations"), json_object_get(g, "generations")));
+    assert_int_equal(gen_compact(dir, back, NULL), 0);
+    json_decref(back);
+    json_decref(g);
+    json_decref(none);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(records_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(seal_is_one_rename_and_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(trim_keeps_the_newest_and_their_layers, setup, teardown),
+        cmocka_unit_test_setup_teardown(compaction_merges_shared_layers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

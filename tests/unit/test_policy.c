@@ -189,7 +189,7 @@ static void test_defaults_filled_from_schema(void **state)
     field_is(p, "seccomp",
              "{\"default_action\":\"errno:ENOSYS\",\"allow\":[\"@default\"],\"deny\":[],"
              "\"deny_action\":\"errno:EPERM\",\"kill\":[],\"rules\":[]}");
-    field_is(p, "modules", "{\"set\":\"standard\",\"allow\":[],\"load\":[],\"reload\":{\"verify_window\":\"10s\",\"verify_passes\":1,\"keep_generations\":5,\"auto\":false}}");
+    field_is(p, "modules", "{\"set\":\"standard\",\"allow\":[],\"load\":[],\"reload\":{\"verify_window\":\"10s\",\"verify_passes\":1,\"keep_generations\":5,\"auto\":false,\"signal\":\"none\",\"swap_fallback\":\"refuse\"}}");
     field_is(p, "behavior", "{\"error_handling\":\"standard\",\"log_level\":\"info\",\"retry_policy\":\"none\"}");
     field_is(p, "safety", "{\"require_explicit_approval\":false,\"distinct_approver\":false,\"emergency_stop\":true,\"audit_all_actions\":false}");
     field_is(p, "monitoring.health_check",

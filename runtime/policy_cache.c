@@ -1,0 +1,222 @@
+/* policy_cache.c — a policy resolved once, loaded many times (issue #10).
+ *
+ * Parsing the chain, validating each file against the schema (which is parsed too), merging and
+ * filling the defaults were most of `gbox run`'s own work (callgrind: 4.5 of 6.2 million
+ * instructions). What comes out depends only on the bytes of the chain's files and on the gbox
+ * binary, so it is kept under the run directory, keyed by sha256 of the binary's identity, the top
+ * file's real path and its content. An entry lists every file of the chain with the sha256 of the
+ * bytes that were parsed; it is used only if each file still has that content. The checks that
+ * look at the host (fallback targets) and the seccomp plan are still done on every load
+ * (policy.c). Like the seccomp cache it is trusted only if nobody but us can write it.
+ */
+#include "policy_cache.h"
+
+#include "paths.h"
+#include "../sandbox/util.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define CACHE_FORMAT "gbox-policy-cache-2"
+
+/* SHA-256 (FIPS 180-4), here rather than from libcrypto: OpenSSL 3's first EVP_Digest in a
+ * process initialises its providers, which costs more than the parse this cache avoids. */
+static const uint32_t K[64] = {
+    0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+    0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+    0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+    0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+    0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+    0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+    0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+    0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+};
+
+#define ROR(x, n) (((x) >> (n)) | ((x) << (32 - (n))))
+
+static void sha256_block(uint32_t h[8], const unsigned char *p)
+{
+    uint32_t w[64];
+    for (int i = 0; i < 16; i++)
+        w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+    for (int i = 16; i < 64; i++) {
+        uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^ (w[i - 15] >> 3);
+        uint32_t s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^ (w[i - 2] >> 10);
+        w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], k = h[7];
+    for (int i = 0; i < 64; i++) {
+        uint32_t t1 = k + (ROR(e, 6) ^ ROR(e, 11) ^ ROR(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+        uint32_t t2 = (ROR(a, 2) ^ ROR(a, 13) ^ ROR(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+        k = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
+    }
+    h[0] += a, h[1] += b, h[2] += c, h[3] += d, h[4] += e, h[5] += f, h[6] += g, h[7] += k;
+}
+
+void policy_cache_digest(const void *buf, size_t len, char hex[65])
+{
+    uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                     0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+    const unsigned char *p = buf;
+    size_t left = len;
+    for (; left >= 64; p += 64, left -= 64)
+        sha256_block(h, p);
+    unsigned char tail[128] = {0};
+    memcpy(tail, p, left);
+    tail[left] = 0x80;
+    size_t tl = left < 56 ? 64 : 128;
+    uint64_t bits = (uint64_t)len * 8;
+    for (int i = 0; i < 8; i++)
+        tail[tl - 1 - i] = (unsigned char)(bits >> (8 * i));
+    sha256_block(h, tail);
+    if (tl == 128)
+        sha256_block(h, tail + 64);
+    static const char x[] = "0123456789abcdef";
+    for (int i = 0; i < 32; i++) {
+        unsigned char byte = (unsigned char)(h[i / 4] >> (24 - 8 * (i % 4)));
+        hex[2 * i] = x[byte >> 4];
+        hex[2 * i + 1] = x[byte & 15];
+    }
+    hex[64] = '\0';
+}
+
+static const char *cache_dir(char *buf, size_t len)
+{
+    snprintf(buf, len, "%s/policy-cache", gbox_run_dir());
+    return buf;
+}
+
+static bool owned_by_us(const struct stat *st)
+{
+    return st->st_uid == geteuid() && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The entry's path for this binary, file and content. false: no identity for the binary. */
+static bool entry_path(const char *real, const char *top, size_t len, char *out, size_t outlen)
+{
+    struct stat exe;
+    if (stat("/proc/self/exe", &exe) < 0)
+        return false;
+    /* a rebuilt or replaced binary (another schema, other defaults or merge rules) misses */
+    char head[512];
+    int hn = snprintf(head, sizeof(head), "%s\n%llu:%llu:%lld:%lld.%09ld\n%s\n", CACHE_FORMAT,
+                      (unsigned long long)exe.st_dev, (unsigned long long)exe.st_ino,
+                      (long long)exe.st_size, (long long)exe.st_mtim.tv_sec, exe.st_mtim.tv_nsec, real);
+    if (hn < 0 || (size_t)hn >= sizeof(head))
+        return false;
+    char *key = malloc((size_t)hn + len);
+    if (!key)
+        return false;
+    memcpy(key, head, (size_t)hn);
+    memcpy(key + hn, top, len);
+    char hex[65], dir[PATH_MAX];
+    policy_cache_digest(key, (size_t)hn + len, hex);
+    free(key);
+    snprintf(out, outlen, "%s/%s.json", cache_dir(dir, sizeof(dir)), hex);
+    return true;
+}
+
+static bool file_has(const char *path, const char *want)
+{
+    size_t n = 0;
+    char *s = read_file(path, &n);
+    if (!s)
+        return false;
+    char hex[65];
+    policy_cache_digest(s, n, hex);
+    free(s);
+    return strcmp(hex, want) == 0;
+}
+
+json_t *policy_cache_get(const char *real, const char *top, size_t len)
+{
+    char path[PATH_MAX], dir[PATH_MAX];
+    struct stat st;
+    if (lstat(cache_dir(dir, sizeof(dir)), &st) < 0 || !S_ISDIR(st.st_mode) || !owned_by_us(&st) ||
+        !entry_path(real, top, len, path, sizeof(path)))
+        return NULL;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    json_t *e = NULL;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && owned_by_us(&st) && st.st_size > 0 &&
+        st.st_size < (16 << 20)) {
+        char *text = malloc((size_t)st.st_size);
+        if (text && read(fd, text, (size_t)st.st_size) == st.st_size) /* json_loadf: getc a byte at a time */
+            e = json_loadb(text, (size_t)st.st_size, 0, NULL);
+        free(text);
+    }
+    close(fd);
+    const json_t *deps = json_object_get(e, "deps");
+    json_t *root = json_object_get(e, "root");
+    bool ok = json_is_array(deps) && json_array_size(deps) > 0 && json_is_object(root);
+    size_t i;
+    const json_t *d;
+    json_array_foreach(deps, i, d)
+    {
+        const char *p = json_string_value(json_array_get(d, 0)), *h = json_string_value(json_array_get(d, 1));
+        const char *named = json_string_value(json_array_get(d, 2));
+        char now[PATH_MAX];
+        if (!ok || !p || !h || !named || !realpath(named, now) || strcmp(now, p) != 0 || !file_has(p, h)) {
+            ok = false;
+            break;
+        }
+    }
+    if (ok)
+        json_incref(root);
+    json_decref(e);
+    return ok ? root : NULL;
+}
+
+/* A bound on the directory (policies written by tests, edited ones, rebuilt binaries): past
+ * MAX_ENTRIES, it starts again empty. */
+#define MAX_ENTRIES 256
+
+static void bound(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    size_t n = 0;
+    while ((de = readdir(d)))
+        n += de->d_name[0] != '.';
+    if (n >= MAX_ENTRIES) {
+        rewinddir(d);
+        while ((de = readdir(d)))
+            if (de->d_name[0] != '.')
+                unlinkat(dirfd(d), de->d_name, 0);
+    }
+    closedir(d);
+}
+
+void policy_cache_put(const char *real, const char *top, size_t len, const json_t *deps, const json_t *root)
+{
+    char path[PATH_MAX], tmp[PATH_MAX + 32], dir[PATH_MAX];
+    struct stat st;
+    cache_dir(dir, sizeof(dir));
+    if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+        !owned_by_us(&st) || !entry_path(real, top, len, path, sizeof(path)))
+        return;
+    bound(dir);
+    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+    json_t *e = json_pack("{s:O,s:O}", "deps", (json_t *)deps, "root", (json_t *)root);
+    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    json_decref(e);
+    int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
+    bool ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (fd >= 0 && (!ok || rename(tmp, path) < 0))
+        unlink(tmp);
+    free(text);
+}

@@ -1,0 +1,15 @@
+/* policy_cache.h — a resolved policy (its extends chain merged, validated, defaulted), cached by
+ * the content of every file of the chain and the identity of the gbox binary. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* sha256 of len bytes at buf, as 64 hex digits. */
+void policy_cache_digest(const void *buf, size_t len, char hex[65]);
+/* The cached root for the policy file real (its realpath) whose content is top/len, or NULL
+ * (no entry, an untrusted cache, or a file of the chain that changed since). A new reference. */
+json_t *policy_cache_get(const char *real, const char *top, size_t len);
+/* Remember root for that file; deps lists [realpath, sha256, path as named] of every file the chain parsed (an
+ * entry is used only while each named path still resolves to that realpath with that content). */
+void policy_cache_put(const char *real, const char *top, size_t len, const json_t *deps, const json_t *root);
