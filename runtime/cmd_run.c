@@ -44,6 +44,8 @@ static const char run_usage[] =
     "                          sandbox with generations (docs/reload.md)\n"
     "      --state-layer DIR   a sealed state layer, read-only, above the \"/\" modules (repeatable,\n"
     "                          top first)\n"
+    "      --pin NAME=sha256:HEX  (used by gbox daemon) NAME's version is exactly the store image\n"
+    "                          HEX, tagged or not: the image a generation recorded (repeatable)\n"
     "\n"
     "Without --policy, a gbox.json beside PROGRAM ({\"policy\": NAME|FILE, \"modules\": [...]})\n"
     "chooses the domain, else the \"default\" policy. A .gr program runs with /usr/bin/gr from\n"
@@ -150,7 +152,7 @@ int cmd_run(int argc, char **argv)
         {"state-file", required_argument, NULL, 'F'}, {"env", required_argument, NULL, 'e'},
         {"hold-fd", required_argument, NULL, 'H'},
         {"state-dir", required_argument, NULL, 'D'}, {"state-layer", required_argument, NULL, 'L'},
-        {"tty", no_argument, NULL, 't'},
+        {"tty", no_argument, NULL, 't'},          {"pin", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     const char *policy = NULL, *report_file = NULL, *state_file = NULL;
@@ -161,8 +163,10 @@ int cmd_run(int argc, char **argv)
     const char **modules = calloc((size_t)argc + 1, sizeof(char *));
     const char **envs = calloc((size_t)argc + 1, sizeof(char *));
     const char **layers = calloc((size_t)argc + 1, sizeof(char *));
+    const char **pins = calloc((size_t)argc + 1, sizeof(char *));
     rq.state_layers = layers;
-    if (!modules || !envs || !layers)
+    rq.pins = pins;
+    if (!modules || !envs || !layers || !pins)
         abort();
     int c;
     optind = 1;
@@ -185,6 +189,7 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "gbox run: --hold-fd: expected a file descriptor number from 3 to 1023, got \"%s\"\n", optarg);
                 free(modules);
                 free(layers);
+                free(pins);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
@@ -193,6 +198,7 @@ int cmd_run(int argc, char **argv)
         }
         case 'D': rq.state_dir = optarg; break;
         case 'L': layers[rq.n_state_layers++] = optarg; break;
+        case 'P': pins[rq.n_pins++] = optarg; break;
         case 'e': {
             const char *eq = strchr(optarg, '=');
             size_t kl = eq ? (size_t)(eq - optarg) : 0;
@@ -201,14 +207,15 @@ int cmd_run(int argc, char **argv)
                 fprintf(stderr, "gbox run: --env: expected NAME=VALUE with NAME of letters, digits and _, got \"%s\"\n", optarg);
                 free(modules);
                 free(layers);
+                free(pins);
                 free(envs);
                 return GBOX_EXIT_USAGE;
             }
             envs[rq.n_env++] = optarg;
             break;
         }
-        case 'h': fputs(run_usage, stdout); free(modules); free(layers); free(envs); return 0;
-        default: fputs(run_usage, stderr); free(modules); free(layers); free(envs); return GBOX_EXIT_USAGE;
+        case 'h': fputs(run_usage, stdout); free(modules); free(layers); free(pins); free(envs); return 0;
+        default: fputs(run_usage, stderr); free(modules); free(layers); free(pins); free(envs); return GBOX_EXIT_USAGE;
         }
     }
     if (held.fd >= 0 && (optind < argc || in_image || rq.n_modules || rq.name || rq.n_env || report_file || state_file ||
@@ -217,6 +224,7 @@ int cmd_run(int argc, char **argv)
                         "--state-file, --state-dir, --state-layer and --tty are not for a warm sandbox\n");
         free(modules);
         free(layers);
+        free(pins);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
@@ -224,6 +232,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "gbox run: expected a PROGRAM%s to run\n%s", in_image ? " (CMD)" : "", run_usage);
         free(modules);
         free(layers);
+        free(pins);
         free(envs);
         return GBOX_EXIT_USAGE;
     }
@@ -235,6 +244,7 @@ int cmd_run(int argc, char **argv)
     if (!in_image && held.fd < 0 && project_config_load(argv[optind], &pc, &err) < 0) {
         free(modules);
         free(layers);
+        free(pins);
         free(envs);
         return cli_fail(&err);
     }
@@ -256,6 +266,7 @@ int cmd_run(int argc, char **argv)
         project_config_free(&pc);
         free(modules);
         free(layers);
+        free(pins);
         free(envs);
         return cli_fail(&err);
     }
@@ -273,6 +284,7 @@ int cmd_run(int argc, char **argv)
         policy_free(p);
         free(modules);
         free(layers);
+        free(pins);
         free(envs);
         return cli_fail(&err);
     }
@@ -338,6 +350,7 @@ int cmd_run(int argc, char **argv)
     policy_free(p);
     free(modules);
     free(layers);
+    free(pins);
     free(envs);
     return code;
 }

@@ -88,6 +88,18 @@ json_t *rl_shim_args(struct sb *s)
         json_array_append_new(a, json_string("--module"));
         json_array_append(a, e);
     }
+    /* the images the generation recorded, by digest: a rebuild of the same name:version since
+     * (the tag moved) does not change what a restart or a rollback runs */
+    json_array_foreach(json_object_get(cur, "images"), i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *digest = json_string_value(json_object_get(e, "digest"));
+        if (!name || !digest || strncmp(digest, "sha256:", 7) != 0)
+            continue; /* an image directory's module ("dir"): no digest to pin */
+        snprintf(p, sizeof(p), "%s=%s", name, digest);
+        json_array_append_new(a, json_string("--pin"));
+        json_array_append_new(a, json_string(p));
+    }
     json_decref(g);
     return a;
 }

@@ -23,6 +23,8 @@ struct run_request {
     const char *state_dir; /* --state-dir: the upper layer lives in DIR/upper (gbox daemon's generations) */
     const char *const *state_layers; /* --state-layer: sealed upper layers above the "/" modules, top first */
     size_t n_state_layers;
+    const char *const *pins; /* --pin NAME=sha256:HEX: NAME's version is exactly that store image */
+    size_t n_pins;
 };
 
 /* Takes over the policy's compiled seccomp filters (policy_take_seccomp). */

@@ -130,20 +130,80 @@ static void add_deps(struct names *ns, const struct gbox_manifest *m)
         add_name(ns, m->deps[d].name);
 }
 
+/* --pin NAME=sha256:HEX: the image a generation recorded for NAME, tagged or not, loaded into the
+ * catalog's store list; a pin whose image is gone fails the run (no fallback to the tag, which
+ * may name a rebuild of the same version since). */
+static int cat_pins(struct catalog *c, struct store *st, const struct run_request *rq, struct sbx_err **err)
+{
+    for (size_t i = 0; i < rq->n_pins; i++) {
+        const char *pin = rq->pins[i], *eq = strchr(pin, '=');
+        char name[80];
+        if (!eq || (size_t)(eq - pin) >= sizeof(name) || strncmp(eq + 1, "sha256:", 7) != 0)
+            return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "--pin %s: expected NAME=sha256:HEX", pin);
+        snprintf(name, sizeof(name), "%.*s", (int)(eq - pin), pin);
+        const char *hex = eq + 8;
+        if (!module_name_valid(name))
+            return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "--pin %s: expected NAME=sha256:HEX", pin);
+        int rc = st ? store_get(st, hex, &c->store, err) : 1;
+        if (rc < 0) {
+            sbx_err_wrap(err, "--pin %s", pin);
+            return -1;
+        }
+        if (rc > 0)
+            return sbx_err_set(err, GBOX_EXIT_NOT_FOUND, 0, "module %s sha256:%.12s recorded by this generation "
+                               "is no longer in the store (%s)", name, hex, st ? st->root : "no store");
+        const struct gbox_manifest *m = c->store.v[c->store.n - 1].m;
+        if (strcmp(m->name, name) != 0)
+            return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "--pin %s: image sha256:%.12s is module %s, not %s", pin,
+                               hex, m->name, name);
+    }
+    return 0;
+}
+
+/* A store image of the same name and version as a pinned one (not the pinned one itself). */
+static bool pinned_away(const struct catalog *c, size_t n_pinned, const struct store_image *im)
+{
+    for (size_t k = 0; k < n_pinned; k++)
+        if (strcmp(c->store.v[k].m->name, im->m->name) == 0 &&
+            semver_cmp(&c->store.v[k].m->version, &im->m->version) == 0 && strcmp(c->store.v[k].digest, im->digest) != 0)
+            return true;
+    return false;
+}
+
 /* The store's tagged images of every name the requests can reach through any version's
  * dependencies, in the store or the image directory (which is small and read whole): a run reads
- * the part of the store it may need. */
-static int cat_store(struct catalog *c, struct store *st, const struct requests *req, struct sbx_err **err)
+ * the part of the store it may need. Pinned images come first, and they are the only candidates
+ * of their name and version: a tag of that version naming another digest is left out. */
+static int cat_store(struct catalog *c, struct store *st, const struct run_request *rq, const struct requests *req,
+                     struct sbx_err **err)
 {
+    if (cat_pins(c, st, rq, err) < 0)
+        return -1;
+    size_t n_pinned = c->store.n;
     struct names ns = {0};
     for (size_t i = 0; i < req->n; i++)
         add_name(&ns, req->v[i].name);
+    for (size_t i = 0; i < n_pinned; i++)
+        add_deps(&ns, c->store.v[i].m);
     int rc = 0;
-    for (size_t next = 0; next < ns.n && rc == 0; next++) {
+    for (size_t next = 0; st && next < ns.n && rc == 0; next++) {
         size_t before = c->store.n;
         rc = store_tagged(st, ns.v[next], &c->store, err);
-        for (size_t i = before; rc == 0 && i < c->store.n; i++)
-            add_deps(&ns, c->store.v[i].m);
+        for (size_t i = before; rc == 0 && i < c->store.n;) {
+            struct store_image *im = &c->store.v[i];
+            bool dup = false;
+            for (size_t k = 0; k < n_pinned && !dup; k++)
+                dup = strcmp(c->store.v[k].digest, im->digest) == 0;
+            if (dup || pinned_away(c, n_pinned, im)) { /* drop it: the pin decides this version */
+                manifest_free(im->m);
+                json_decref(im->info);
+                memmove(im, im + 1, (c->store.n - i - 1) * sizeof(*im));
+                c->store.n--;
+                continue;
+            }
+            add_deps(&ns, im->m);
+            i++;
+        }
         for (size_t i = 0; rc == 0 && i < c->n_dir; i++)
             if (strcmp(c->dir_manifests[i]->name, ns.v[next]) == 0)
                 add_deps(&ns, c->dir_manifests[i]);
@@ -154,9 +214,10 @@ static int cat_store(struct catalog *c, struct store *st, const struct requests 
     return rc;
 }
 
-static int cat_build(struct catalog *c, struct store *st, const struct requests *req, struct sbx_err **err)
+static int cat_build(struct catalog *c, struct store *st, const struct run_request *rq, const struct requests *req,
+                     struct sbx_err **err)
 {
-    if (cat_image_dir(c, err) < 0 || (st && cat_store(c, st, req, err) < 0))
+    if (cat_image_dir(c, err) < 0 || ((st || rq->n_pins) && cat_store(c, st, rq, req, err) < 0))
         return -1;
     for (size_t i = 0; i < c->store.n; i++)
         cat_add(c, c->store.v[i].m, c->store.v[i].digest, &c->store.v[i]);
@@ -350,7 +411,7 @@ static int resolve_root(const struct gbox_policy *p, const struct run_request *r
     int rc = -1;
     if (st && store_lock(st, LOCK_SH, err) < 0)
         goto out;
-    if (build_requests(p, rq, img, &req, err) < 0 || cat_build(&cat, st, &req, err) < 0)
+    if (build_requests(p, rq, img, &req, err) < 0 || cat_build(&cat, st, rq, &req, err) < 0)
         goto out;
     rules_from(p, &rules);
     if (resolve_stack(cat.v, cat.n, req.v, req.n, &rules.pol, &rs, err) < 0)

@@ -399,6 +399,20 @@ int store_tagged(struct store *s, const char *name, struct store_list *out, stru
     return rc < 0 ? sbx_err_set(err, STORE_ERR, e, "list %s/%s", s->root, rel) : 0;
 }
 
+int store_get(struct store *s, const char *hex, struct store_list *out, struct sbx_err **err)
+{
+    if (!is_hex64(hex))
+        return sbx_err_set(err, GBOX_EXIT_USAGE, 0, "sha256:%s: expected 64 hex digits", hex);
+    int images = openat(s->fd, "images", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (images < 0)
+        return errno == ENOENT ? 1 : sbx_err_set(err, STORE_ERR, errno, "open %s/images", s->root);
+    size_t before = out->n;
+    struct list_ctx c = {s, out, false, NULL, err};
+    image_cb(&c, images, hex);
+    close(images);
+    return out->n > before ? 0 : 1;
+}
+
 struct store_image *store_find(const struct store_list *l, const char *ref, struct sbx_err **err)
 {
     const char *hex = strncmp(ref, "sha256:", 7) == 0 ? ref + 7 : NULL;

@@ -70,6 +70,9 @@ void store_list_free(struct store_list *l);
 /* Append the tagged images of one name (manifests only, no info): what resolution reads, so a
  * run reads the images it may need, not the whole store. */
 int store_tagged(struct store *s, const char *name, struct store_list *out, struct sbx_err **err);
+/* Append the image of digest HEX (64 hex digits), tagged or not (manifest only, no info; its
+ * `tagged` is false): 0, or 1 when the store has no such image (or not one gbox wrote). */
+int store_get(struct store *s, const char *hex, struct store_list *out, struct sbx_err **err);
 /* REF: name:version, name (its highest tagged version), sha256:HEX or a unique HEX prefix. */
 struct store_image *store_find(const struct store_list *l, const char *ref, struct sbx_err **err);
 
