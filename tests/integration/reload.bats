@@ -622,3 +622,50 @@ frozen_state() {
         assert_equal "$(frozen_state "$init")" thawed
     done
 }
+
+@test "pin by digest: a rollback runs the image its generation recorded, not a rebuild of the same version" {
+    spawn_app "$POL"
+    local d1 line
+    d1=$("$GBOX" generations --json app | jq -r '.generations[0].images[] | select(.name == "app") | .digest')
+    # the same app:1.0.0 rebuilt: the tag moves to the new digest
+    app_module 1.0.0 'echo app 1 rebuilt'
+    run "$GBOX" image inspect app:1.0.0
+    assert_success
+    refute_output --partial "${d1#sha256:}"
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    run "$GBOX" rollback app --to 1
+    assert_success
+    line=$(last_line)
+    [[ $line == "app 1 first-"* ]] || fail "the rollback did not run generation 1's image: $line"
+    # the rolled-back generation records generation 1's digest, and its shim pins it
+    run "$GBOX" generations --json app
+    assert_output --partial "$d1"
+}
+
+@test "pin by digest: a recorded image gone from the store fails the run (no fallback to the tag)" {
+    spawn_app "$POL"
+    local d1
+    d1=$("$GBOX" generations --json app | jq -r '.generations[0].images[] | select(.name == "app") | .digest')
+    app_module 1.0.0 'echo app 1 rebuilt'
+    run "$GBOX" reload app --module app@2.0.0
+    assert_success
+    rm -rf "$GBOX_STORE_DIR/images/${d1#sha256:}"
+    # gbox run itself: a precise error, the tag (now the rebuild) is not used
+    run -127 "$GBOX" run --policy "$POL" --module app@1.0.0 --pin "app=$d1" --in-image /opt/app/run
+    assert_failure
+    assert_output --partial "module app sha256:${d1:7:12} recorded by this generation is no longer in the store"
+    refute_output --partial "rebuilt"
+    # a pin naming an image of another module
+    local d2
+    d2=$("$GBOX" generations --json app | jq -r '.generations[1].images[] | select(.name == "app") | .digest')
+    run "$GBOX" run --policy "$POL" --module app@2.0.0 --pin "base=$d2" --in-image /opt/app/run
+    assert_failure
+    assert_output --partial "is module app, not base"
+    # the daemon's rollback to generation 1: its restart fails with the message
+    run "$GBOX" rollback app --to 1
+    wait_for 100 '"$GBOX" logs --stderr app | grep -q "recorded by this generation is no longer in the store"' ||
+        { "$GBOX" logs --stderr app >&2; fail "the restart did not fail on the missing pinned image"; }
+    run "$GBOX" logs app
+    refute_output --partial "app 1 rebuilt"
+}
