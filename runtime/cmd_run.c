@@ -44,7 +44,7 @@ static const char run_usage[] =
     "                          sandbox with generations (docs/reload.md)\n"
     "      --state-layer DIR   a sealed state layer, read-only, above the \"/\" modules (repeatable,\n"
     "                          top first)\n"
-    "      --pin NAME=sha256:HEX  (used by gbox daemon) NAME's version is exactly the store image\n"
+    "      --pin NAME=sha256:HEX  (used by gbox daemon) module NAME is exactly the store image\n"
     "                          HEX, tagged or not: the image a generation recorded (repeatable)\n"
     "\n"
     "Without --policy, a gbox.json beside PROGRAM ({\"policy\": NAME|FILE, \"modules\": [...]})\n"

@@ -36,7 +36,8 @@ struct requests {
 struct catalog {
     struct res_module *v;
     size_t n, cap;
-    struct store_list store;
+    struct store_list store; /* the pinned images first (n_pinned), then the tagged ones */
+    size_t n_pinned;
     struct gbox_manifest **dir_manifests;
     char **dir_roots;
     size_t n_dir;
@@ -160,12 +161,11 @@ static int cat_pins(struct catalog *c, struct store *st, const struct run_reques
     return 0;
 }
 
-/* A store image of the same name and version as a pinned one (not the pinned one itself). */
-static bool pinned_away(const struct catalog *c, size_t n_pinned, const struct store_image *im)
+/* A pinned name: the pin is its only candidate, any version (the generation recorded one). */
+static bool pinned_name(const struct catalog *c, const char *name)
 {
-    for (size_t k = 0; k < n_pinned; k++)
-        if (strcmp(c->store.v[k].m->name, im->m->name) == 0 &&
-            semver_cmp(&c->store.v[k].m->version, &im->m->version) == 0 && strcmp(c->store.v[k].digest, im->digest) != 0)
+    for (size_t k = 0; k < c->n_pinned; k++)
+        if (strcmp(c->store.v[k].m->name, name) == 0)
             return true;
     return false;
 }
@@ -173,13 +173,14 @@ static bool pinned_away(const struct catalog *c, size_t n_pinned, const struct s
 /* The store's tagged images of every name the requests can reach through any version's
  * dependencies, in the store or the image directory (which is small and read whole): a run reads
  * the part of the store it may need. Pinned images come first, and they are the only candidates
- * of their name and version: a tag of that version naming another digest is left out. */
+ * of their name: the tagged images of that name (a rebuild of the same version, or another
+ * version) are left out. */
 static int cat_store(struct catalog *c, struct store *st, const struct run_request *rq, const struct requests *req,
                      struct sbx_err **err)
 {
     if (cat_pins(c, st, rq, err) < 0)
         return -1;
-    size_t n_pinned = c->store.n;
+    size_t n_pinned = c->n_pinned = c->store.n;
     struct names ns = {0};
     for (size_t i = 0; i < req->n; i++)
         add_name(&ns, req->v[i].name);
@@ -191,10 +192,7 @@ static int cat_store(struct catalog *c, struct store *st, const struct run_reque
         rc = store_tagged(st, ns.v[next], &c->store, err);
         for (size_t i = before; rc == 0 && i < c->store.n;) {
             struct store_image *im = &c->store.v[i];
-            bool dup = false;
-            for (size_t k = 0; k < n_pinned && !dup; k++)
-                dup = strcmp(c->store.v[k].digest, im->digest) == 0;
-            if (dup || pinned_away(c, n_pinned, im)) { /* drop it: the pin decides this version */
+            if (pinned_name(c, im->m->name)) { /* drop it: the pin decides */
                 manifest_free(im->m);
                 json_decref(im->info);
                 memmove(im, im + 1, (c->store.n - i - 1) * sizeof(*im));
@@ -223,7 +221,7 @@ static int cat_build(struct catalog *c, struct store *st, const struct run_reque
         cat_add(c, c->store.v[i].m, c->store.v[i].digest, &c->store.v[i]);
     size_t n_store = c->n;
     for (size_t i = 0; i < c->n_dir; i++) {
-        bool dup = false;
+        bool dup = pinned_name(c, c->dir_manifests[i]->name);
         for (size_t k = 0; k < n_store && !dup; k++)
             dup = strcmp(c->v[k].m->name, c->dir_manifests[i]->name) == 0 &&
                   semver_cmp(&c->v[k].m->version, &c->dir_manifests[i]->version) == 0;

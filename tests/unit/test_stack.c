@@ -1,7 +1,7 @@
 /* test_stack.c — module resolution with --pin (gbox daemon's generations, docs/reload.md "Pinned
  * by digest"): the pinned image is the only candidate of its name and version, tagged or not; a
  * pinned image gone from the store, or of another module, fails the plan. A store in a temporary
- * directory with app:1.0.0 built twice (the tag moves to the second build). */
+ * directory with app:1.0.0 built twice (the tag moves to the second build) and app:1.1.0. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,7 @@
 #include "../../runtime/policy.h"
 #include "../../runtime/store.h"
 
-static char dir[PATH_MAX], store_dir[PATH_MAX], d1[65], d2[65];
+static char dir[PATH_MAX], store_dir[PATH_MAX], d1[65], d2[65], d3[65];
 
 static void write_file(const char *path, const char *text)
 {
@@ -30,8 +30,8 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-/* SRC/module.json (app 1.0.0 at "/") and SRC/rootfs with bin/sh and the file MARK. */
-static int build(struct store *st, const char *src, const char *mark, char digest[65])
+/* SRC/module.json (app VERSION at "/") and SRC/rootfs with bin/sh and the file MARK. */
+static int build(struct store *st, const char *src, const char *version, const char *mark, char digest[65])
 {
     char p[PATH_MAX];
     snprintf(p, sizeof(p), "%s/%s", dir, src);
@@ -45,7 +45,9 @@ static int build(struct store *st, const char *src, const char *mark, char diges
     snprintf(p, sizeof(p), "%s/%s/rootfs/%s", dir, src, mark);
     write_file(p, mark);
     snprintf(p, sizeof(p), "%s/%s/module.json", dir, src);
-    write_file(p, "{\"name\": \"app\", \"version\": \"1.0.0\", \"mount_point\": \"/\"}\n");
+    char text[200];
+    snprintf(text, sizeof(text), "{\"name\": \"app\", \"version\": \"%s\", \"mount_point\": \"/\"}\n", version);
+    write_file(p, text);
     snprintf(p, sizeof(p), "%s/%s", dir, src);
     struct gbox_manifest *m = NULL;
     struct sbx_err *err = NULL;
@@ -76,7 +78,8 @@ static int setup(void **state)
         fprintf(stderr, "store: %s\n", err->msg);
         return -1;
     }
-    int rc = build(st, "one", "one", d1) < 0 || build(st, "two", "two", d2) < 0 ? -1 : 0;
+    int rc = build(st, "one", "1.0.0", "one", d1) < 0 || build(st, "two", "1.0.0", "two", d2) < 0 ||
+                     build(st, "three", "1.1.0", "three", d3) < 0 ? -1 : 0;
     store_close(st);
     return rc;
 }
@@ -89,7 +92,7 @@ static int teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/* Plan `sh -c true` on the root image app@1.0.0 with the pins: 0 and the root's layer, or -1
+/* Plan `sh -c true` on the root image app@1 with the pins: 0 and the root's layer, or -1
  * and the error in msg. */
 static int plan_pinned(const char *const *pins, size_t n_pins, char *layer, char *msg, size_t len)
 {
@@ -99,7 +102,7 @@ static int plan_pinned(const char *const *pins, size_t n_pins, char *layer, char
         fail_msg("base: %s", err->msg);
     char *argv[] = {"sh", "-c", "true", NULL};
     struct run_hold hold = {.run.fd = -1};
-    struct run_request rq = {.in_image = true, .argv = argv, .argc = 3, .image = "app@1.0.0",
+    struct run_request rq = {.in_image = true, .argv = argv, .argc = 3, .image = "app@1",
                              .store_dir = store_dir, .hold = &hold, .pins = pins, .n_pins = n_pins};
     struct sbx_spec s = {0};
     int rc = plan_build(p, &rq, &s, &err);
@@ -121,11 +124,11 @@ static void test_pin_picks_the_recorded_image(void **state)
     (void)state;
     char layer[PATH_MAX], msg[1024], want[PATH_MAX], pin[128];
     assert_string_not_equal(d1, d2);
-    /* no pin: the tag, the second build */
+    /* no pin: the highest tagged version */
     assert_int_equal(plan_pinned(NULL, 0, layer, msg, sizeof(msg)), 0);
-    snprintf(want, sizeof(want), "/images/%s/rootfs", d2);
+    snprintf(want, sizeof(want), "/images/%s/rootfs", d3);
     assert_non_null(strstr(layer, want));
-    /* pinned to the first build, untagged since */
+    /* pinned to the first build of 1.0.0, untagged since: neither its rebuild nor 1.1.0 */
     snprintf(pin, sizeof(pin), "app=sha256:%s", d1);
     const char *pins[] = {pin};
     assert_int_equal(plan_pinned(pins, 1, layer, msg, sizeof(msg)), 0);
