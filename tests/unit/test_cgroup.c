@@ -79,17 +79,35 @@ static pid_t spinner(volatile uint64_t *counter, int kids)
     pid_t pid = fork();
     if (pid != 0)
         return pid;
+    pid_t parent = getppid();
     prctl(PR_SET_PDEATHSIG, SIGKILL); /* a failed case leaves nothing spinning */
-    for (int i = 0; i < kids; i++)
+    if (getppid() != parent) /* the parent died before the line above */
+        _exit(1);
+    for (int i = 0; i < kids; i++) {
+        parent = getpid();
         if (fork() == 0) {
             prctl(PR_SET_PDEATHSIG, SIGKILL);
+            if (getppid() != parent)
+                _exit(1);
             break;
         }
+    }
     for (;;)
         __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t read_counter(volatile uint64_t *c) { return __atomic_load_n(c, __ATOMIC_RELAXED); }
+
+/* Whether the counter goes past v within 10 s (a loaded host may not run the spinner for a while). */
+static bool counter_passes(volatile uint64_t *c, uint64_t v)
+{
+    for (int i = 0; i < 200; i++) {
+        if (read_counter(c) > v)
+            return true;
+        pause_ms(50);
+    }
+    return false;
+}
 
 /* utime + stime of PID from /proc/PID/stat, in microseconds; -1 if unreadable. */
 static long long proc_cpu_us(pid_t pid)
@@ -128,7 +146,8 @@ static int freeze_and_kill(enum sbx_cg_layout want)
     kill(pid, SIGSTOP);
     CHECK(sbx_cgroup_attach(cg, pid, &err) == 0, "attach: %s", err ? err->msg : "?");
     kill(pid, SIGCONT);
-    pause_ms(100);
+    if (!counter_passes(counter, 0))
+        sbx_cgroup_kill(cg);
     CHECK(read_counter(counter) > 0, "the spinner never ran");
 
     CHECK(sbx_cgroup_freeze(cg, true, &err) == 0, "freeze: %s", err ? err->msg : "?");
@@ -139,7 +158,8 @@ static int freeze_and_kill(enum sbx_cg_layout want)
           (unsigned long long)b);
 
     CHECK(sbx_cgroup_freeze(cg, false, &err) == 0, "thaw: %s", err ? err->msg : "?");
-    pause_ms(100);
+    if (!counter_passes(counter, b))
+        sbx_cgroup_kill(cg);
     CHECK(read_counter(counter) > b, "thawed, yet the counter stayed at %llu", (unsigned long long)b);
 
     struct sbx_cgroup_stats st;
@@ -189,11 +209,16 @@ static int kill_tree(enum sbx_cg_layout want)
     CHECK(waitpid(pid, &status, WUNTRACED) == pid && WIFSTOPPED(status), "child did not stop");
     CHECK(sbx_cgroup_attach(cg, pid, &err) == 0, "attach: %s", err ? err->msg : "?");
     kill(pid, SIGCONT);
-    pause_ms(200);
+    /* the tree forks as fast as the host lets it: under load that can take seconds */
     struct sbx_cgroup_stats st;
-    sbx_cgroup_read_stats(cg, &st);
+    for (int i = 0; i < 300; i++) {
+        sbx_cgroup_read_stats(cg, &st);
+        if (st.pids_current >= 6)
+            break;
+        pause_ms(50);
+    }
+    sbx_cgroup_kill(cg); /* first: a failed check below must not leave the tree spinning */
     CHECK(st.pids_current == 6, "pids.current %lld, expected 6 (the child, the spinner and its 4)", (long long)st.pids_current);
-    sbx_cgroup_kill(cg);
     int reaped = 0;
     for (;;) {
         pid_t p = waitpid(-1, &status, 0);
