@@ -800,7 +800,8 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
 {
     struct gbox_policy *p = NULL;
     struct sbx_err *err = NULL;
-    if (pool_policy_load(s->policy, &p, &err) < 0) { /* in force (config.c); cached for pooled policies (pool.c) */ /* cached for pooled policies (pool.c) */
+    int lent = pool_policy_load(s->policy, &p, &err); /* in force (config.c); lent for pooled policies (pool.c) */
+    if (lent < 0) {
         snprintf(errbuf, errlen, "%s", err ? err->msg : "policy load failed");
         sbx_err_free(&err);
         return -1;
@@ -841,7 +842,8 @@ static int sb_load_policy(struct sb *s, char *errbuf, size_t errlen)
     s->mem_high = pol_size(p, "resources.memory.high");
     s->mem_max = pol_size(p, "resources.memory.max");
     snprintf(s->on_memory_high, sizeof(s->on_memory_high), "%s", pol_str(p, "failure_policies.on_memory_high"));
-    policy_free(p);
+    if (!lent)
+        policy_free(p);
     return 0;
 }
 

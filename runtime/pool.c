@@ -79,6 +79,44 @@ static int64_t now_ms_mono(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The "extends" of a policy file, remembered per file for as long as its device, inode, size and
+ * mtime stay those it was read with (the same identity policy_sig hashes): a spawn of a pooled
+ * policy stats its chain instead of parsing each file again. NULL: it extends nothing. */
+static const char *extends_of(const char *real, const struct stat *st)
+{
+    static struct {
+        char *path, *ext;
+        dev_t dev;
+        ino_t ino;
+        off_t size;
+        struct timespec mtim;
+    } memo[16];
+    static unsigned next;
+    for (size_t i = 0; i < ARRAY_LEN(memo); i++)
+        if (memo[i].path && strcmp(memo[i].path, real) == 0 && memo[i].dev == st->st_dev &&
+            memo[i].ino == st->st_ino && memo[i].size == st->st_size &&
+            memo[i].mtim.tv_sec == st->st_mtim.tv_sec && memo[i].mtim.tv_nsec == st->st_mtim.tv_nsec)
+            return memo[i].ext;
+    json_t *doc = json_load_file(real, 0, NULL);
+    const char *ext = json_string_value(json_object_get(doc, "extends"));
+    unsigned k = next++ % ARRAY_LEN(memo);
+    free(memo[k].path);
+    free(memo[k].ext);
+    memo[k].path = xstrdup(real);
+    memo[k].ext = ext ? xstrdup(ext) : NULL;
+    memo[k].dev = st->st_dev;
+    memo[k].ino = st->st_ino;
+    memo[k].size = st->st_size;
+    memo[k].mtim = st->st_mtim;
+    json_decref(doc);
+    /* a file that did not parse is not remembered: its signature is read again next time */
+    if (!doc) {
+        free(memo[k].path);
+        memo[k].path = NULL;
+    }
+    return memo[k].ext;
+}
+
 /* A signature of the policy's files: device, inode, size and mtime of the policy and each file
  * its "extends" chain names (resolved as policy.c resolves them), FNV-1a hashed; 0 when a file
  * cannot be read. An edited policy has a new signature: its warm members and the cached load are
@@ -97,11 +135,9 @@ static uint64_t policy_sig(const char *arg)
                          (uint64_t)st.st_mtim.tv_nsec};
         for (size_t i = 0; i < sizeof(v); i++)
             h = (h ^ ((const unsigned char *)v)[i]) * 1099511628211ULL;
-        json_t *doc = json_load_file(real, 0, NULL);
-        const char *ext = json_string_value(json_object_get(doc, "extends"));
+        const char *ext = extends_of(real, &st);
         snprintf(dir, sizeof(dir), "%s", real);
         int rc = ext ? policy_path(ext, dirname(dir), path, sizeof(path), NULL) : 1;
-        json_decref(doc);
         if (rc != 0)
             return rc > 0 ? h : 0;
     }
@@ -151,8 +187,8 @@ int pool_policy_load(const char *arg, struct gbox_policy **out, struct sbx_err *
         return policy_load(arg, out, err);
     uint64_t sig = policy_sig(arg);
     if (d->cached && sig && sig == d->sig) {
-        *out = policy_copy(d->cached);
-        return 0;
+        *out = d->cached;
+        return 1;
     }
     if (policy_load(arg, out, err) < 0)
         return -1;

@@ -13,9 +13,10 @@
  * directory, loaded and checked now). 0 on success, else GBOX_EXIT_USAGE with msg filled. */
 int pool_config(const char *arg, char *msg, size_t len);
 
-/* policy_load for the daemon's spawns: a pooled policy is loaded once and copied while its files
+/* policy_load for the daemon's spawns: a pooled policy is loaded once and lent while its files
  * (the policy and its "extends" chain: device, inode, size, mtime) stay the same; others are
- * loaded as always. */
+ * loaded as always. 1: *out is the pool's own (read it, do not free it; valid until the next
+ * call), 0: *out is the caller's to policy_free, -1: error. */
 struct gbox_policy;
 int pool_policy_load(const char *arg, struct gbox_policy **out, struct sbx_err **err);
 

@@ -69,6 +69,7 @@ static char **take_strings(char *buf, size_t len, size_t *off, uint32_t n)
 int sbx_hold_in_child(int fd, char ***argv, char ***envp, struct child_err *ce)
 {
     static char buf[8 + SBX_HOLD_MAX + 1];
+    sbx_note_ignored_signals(); /* while nothing waits on us (init.c) */
     ssize_t n = TEMP_RETRY(read(fd, buf, sizeof(buf)));
     if (n == 0)
         return child_fail(ce, "held", 0, "released without a program"), 1;

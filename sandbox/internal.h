@@ -119,6 +119,8 @@ int sbx_nft_in_child(const struct sbx_veth *v, struct child_err *ce);
 
 /* init.c: every signal to its default action, none blocked (before exec of a program) */
 void sbx_reset_signals(void);
+/* The init, before the program: note which signals it ignores (init.c). */
+void sbx_note_ignored_signals(void);
 
 /* fds.c */
 /* Refuse to start when stdin, stdout or stderr is a directory (it would lead out of the root). */
