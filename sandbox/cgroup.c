@@ -261,10 +261,10 @@ static int apply_v2(struct sbx_cgroup *cg, const char *parent, const struct sbx_
 {
     bool need[V1_N], strict[V1_N], avail[V1_N];
     for (int i = 0; i < V1_N; i++)
-        avail[i] = has_word(parent, "cgroup.controllers", v2_names[i]);
+        avail[i] = v2_names[i] && has_word(parent, "cgroup.controllers", v2_names[i]); /* cpuacct, freezer: none */
     wanted(l, avail, need, strict);
     for (int i = 0; i < V1_N; i++) {
-        if (!need[i] || has_word(parent, "cgroup.subtree_control", v2_names[i]))
+        if (!need[i] || !v2_names[i] || has_word(parent, "cgroup.subtree_control", v2_names[i]))
             continue;
         if (!strict[i] && !avail[i])
             continue;
