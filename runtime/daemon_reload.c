@@ -262,21 +262,31 @@ static void rl_commit(struct sb *s)
     rl_done(s);
 }
 
+/* The sandbox's generations, or NULL after an error event and the end of the reload. */
+static json_t *rl_load_or_end(struct sb *s, const char *dir)
+{
+    struct sbx_err *err = NULL;
+    json_t *g = gen_load(dir, &err);
+    if (!g) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "no generations");
+        sbx_err_free(&err);
+        emit(s, "error", json_pack("{s:s}", "message", msg));
+        rl_done(s);
+    }
+    return g;
+}
+
 /* After the sandbox stopped for a reload: seal, record, start, verify. Every step can be
  * replayed: the layer name and generation number are in the journal before they are used. */
 static void rl_switch_reload(struct sb *s)
 {
     char dir[PATH_MAX], layer[32], msg[1024];
     rl_dir(s, dir, sizeof(dir));
-    struct sbx_err *err = NULL;
-    json_t *g = gen_load(dir, &err);
-    if (!g) {
-        snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "no generations");
-        sbx_err_free(&err);
-        emit(s, "error", json_pack("{s:s}", "message", msg));
-        rl_done(s);
+    json_t *g = rl_load_or_end(s, dir);
+    if (!g)
         return;
-    }
+    struct sbx_err *err = NULL;
     if (!json_object_get(s->rl, "layer")) {
         gen_next_layer(g, layer, sizeof(layer));
         json_object_set_new(s->rl, "layer", json_string(layer));
@@ -428,15 +438,10 @@ static void rl_swap(struct sb *s)
 {
     char dir[PATH_MAX], layer[32], msg[1024];
     rl_dir(s, dir, sizeof(dir));
-    struct sbx_err *err = NULL;
-    json_t *g = gen_load(dir, &err);
-    if (!g) {
-        snprintf(msg, sizeof(msg), "reload: %s", err ? err->msg : "no generations");
-        sbx_err_free(&err);
-        emit(s, "error", json_pack("{s:s}", "message", msg));
-        rl_done(s);
+    json_t *g = rl_load_or_end(s, dir);
+    if (!g)
         return;
-    }
+    struct sbx_err *err = NULL;
     int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
     if (!json_object_get(s->rl, "layer")) {
         gen_next_layer(g, layer, sizeof(layer));

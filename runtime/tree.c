@@ -431,7 +431,8 @@ static int copy_entry(struct copy *c, int sdir, int ddir, const char *name)
     }
 }
 
-static int copy_dir(struct copy *c, int sfd, int dfd)
+/* fn on each entry of the directory sfd, with c->path naming it while it runs */
+static int each_entry(struct copy *c, int sfd, int dfd, int (*fn)(struct copy *, int, int, const char *))
 {
     size_t n, base = strlen(c->path);
     char **names = list_dir(sfd, &n);
@@ -443,12 +444,14 @@ static int copy_dir(struct copy *c, int sfd, int dfd)
         if ((size_t)len >= sizeof(c->path) - base)
             rc = sbx_err_set(c->err, 1, ENAMETOOLONG, "%s", names[i]);
         else
-            rc = copy_entry(c, sfd, dfd, names[i]);
+            rc = fn(c, sfd, dfd, names[i]);
         c->path[base] = '\0';
     }
     free_list(names, n);
     return rc;
 }
+
+static int copy_dir(struct copy *c, int sfd, int dfd) { return each_entry(c, sfd, dfd, copy_entry); }
 
 static int copy_tree(const char *src, const char *dst, bool sockets, struct sbx_err **err);
 
@@ -534,24 +537,7 @@ static int merge_entry(struct copy *c, int sdir, int ddir, const char *name)
     return copy_entry(c, sdir, ddir, name);
 }
 
-static int merge_dir(struct copy *c, int sfd, int dfd)
-{
-    size_t n, base = strlen(c->path);
-    char **names = list_dir(sfd, &n);
-    if (!names)
-        return sbx_err_set(c->err, 1, errno, "list %s", base ? c->path : ".");
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        int len = snprintf(c->path + base, sizeof(c->path) - base, "%s%s", base ? "/" : "", names[i]);
-        if ((size_t)len >= sizeof(c->path) - base)
-            rc = sbx_err_set(c->err, 1, ENAMETOOLONG, "%s", names[i]);
-        else
-            rc = merge_entry(c, sfd, dfd, names[i]);
-        c->path[base] = '\0';
-    }
-    free_list(names, n);
-    return rc;
-}
+static int merge_dir(struct copy *c, int sfd, int dfd) { return each_entry(c, sfd, dfd, merge_entry); }
 
 int tree_merge(const char *upper, const char *dst, struct sbx_err **err)
 {
