@@ -140,6 +140,13 @@ int pty_start(struct pty_relay *r, struct sbx_err **err)
     if (rc != 0)
         return sbx_err_set(err, GBOX_EXIT_LAUNCH, rc, "-t: start the terminal relay");
     r->running = true;
+    /* Only the relay may take SIGWINCH: delivered to this thread, the handler could run after
+     * the relay had passed on input typed after the resize (a loaded host showed it). The
+     * program does not inherit this: the sandbox's init clears the mask before its exec. */
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    pthread_sigmask(SIG_BLOCK, &winch, NULL);
     return 0;
 }
 
@@ -165,6 +172,10 @@ void pty_finish(struct pty_relay *r)
     if (r->raw)
         tcsetattr(r->saved[0], TCSAFLUSH, &r->orig);
     signal(SIGWINCH, SIG_DFL);
+    sigset_t winch;
+    sigemptyset(&winch);
+    sigaddset(&winch, SIGWINCH);
+    pthread_sigmask(SIG_UNBLOCK, &winch, NULL);
     for (int i = 0; i < 3; i++)
         if (r->saved[i] >= 0)
             close(r->saved[i]);
