@@ -26,9 +26,14 @@ setup() {
     VG_PIDS=()
 }
 
+# the ids of the sandboxes the daemon has running or starting
+live_ids() {
+    "$GBOX" ps --json 2>/dev/null | jq -r '.[] | select(.state == "running" or .state == "starting") | .id'
+}
+
 teardown() {
     local id p
-    for id in $("$GBOX" ps --json 2>/dev/null | jq -r '.[] | select(.state == "running" or .state == "starting") | .id'); do
+    for id in $(live_ids); do
         "$GBOX" kill "$id" >/dev/null 2>&1 || true
     done
     for p in "${VG_PIDS[@]}"; do
@@ -180,5 +185,10 @@ EOF
     wait_for 1200 '[ "$(state_of survivor)" = stopped ]' || fail "survivor: $(state_of survivor)"
     run "$GBOX" ps
     assert_success
+    # nothing outlives the test: a daemon's sandboxes run on without it (that is adoption)
+    for id in $(live_ids); do
+        "$GBOX" kill "$id" >/dev/null
+    done
+    wait_for 1200 '[ -z "$(live_ids)" ]' || fail "still running: $(live_ids)"
     vg_stop 2
 }
