@@ -365,7 +365,20 @@ static int open_log(struct sb *s, const char *name)
     return open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* Start the shim: gbox run in its own session, logs appended to files. */
+/* Running is noticed when the shim writes state.json in the record's directory. */
+static void watch_record(struct sb *s)
+{
+    if (D.rfd >= 0 && s->state_wd <= 0) {
+        char dir[PATH_MAX];
+        sb_path(s, "", dir, sizeof(dir));
+        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+    }
+}
+
+static int sb_shim_started(struct sb *s, pid_t pid, char *errbuf, size_t errlen);
+
+/* Start the shim: gbox run in its own session, logs appended to files. (A first spawn that a
+ * warm member of the pool takes does not come here: op_spawn hands it over, pool.c.) */
 int sb_start(struct sb *s, char *errbuf, size_t errlen)
 {
     char report[PATH_MAX], state[PATH_MAX];
@@ -373,14 +386,8 @@ int sb_start(struct sb *s, char *errbuf, size_t errlen)
     sb_path(s, "state.json", state, sizeof(state));
     unlink(report);
     unlink(state);
-    if (D.rfd >= 0 && s->state_wd <= 0) { /* running is noticed when the shim writes state.json */
-        char dir[PATH_MAX];
-        sb_path(s, "", dir, sizeof(dir));
-        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
-    }
-    pid_t pid = pool_take(s->policy, s->request, s->id, report, state);
-    if (pid > 0)
-        goto have_shim; /* a warm sandbox of the pool took the program (pool.c) */
+    watch_record(s);
+    pid_t pid;
     int out = open_log(s, "stdout.log"), err = open_log(s, "stderr.log");
     if (out < 0 || err < 0) {
         snprintf(errbuf, errlen, "open the log files of %s: %s", s->id, strerror(errno));
@@ -448,7 +455,13 @@ int sb_start(struct sb *s, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "fork the shim: %s", strerror(errno));
         return -1;
     }
-have_shim:
+    return sb_shim_started(s, pid, errbuf, errlen);
+}
+
+/* The shim runs (forked, or a warm member that took the program): watch it, record the start. */
+static int sb_shim_started(struct sb *s, pid_t pid, char *errbuf, size_t errlen)
+{
+    watch_record(s);
     s->shim = pid;
     s->shim_start = proc_start_time(pid);
     s->own_child = true;
@@ -995,19 +1008,22 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
         return fail_msg("permission denied: uid %d may not spawn in domain %s", (int)c->uid, target);
     }
     char dir[PATH_MAX];
-    sb_path(s, "", dir, sizeof(dir));
-    if (mkdir(dir, 0700) < 0) {
+    snprintf(dir, sizeof(dir), "%s/sandboxes/%s", D.state_dir, s->id);
+    /* a warm member of the pool takes the program first (its directory becomes the record's),
+     * the bookkeeping follows; else the record's directory and a cold shim */
+    pid_t pooled = pool_take(s->policy, s->request, s->id, dir);
+    if (!pooled && mkdir(dir, 0700) < 0) {
         sb_unlink_free(s);
         return fail_msg("create %s: %s", dir, strerror(errno));
     }
-    if (rl_spawn(s, err, sizeof(err)) < 0) { /* with modules: generation 1 */
+    if (!pooled && rl_spawn(s, err, sizeof(err)) < 0) { /* with modules: generation 1 */
         rmdir(dir);
         sb_unlink_free(s);
         return fail_msg("spawn: %s", err);
     }
     D.spawns_total++;
     emit(s, "spawned", json_pack("{s:s,s:O}", "policy", s->policy, "argv", argv));
-    if (sb_start(s, err, sizeof(err)) < 0) {
+    if ((pooled > 0 ? sb_shim_started(s, pooled, err, sizeof(err)) : sb_start(s, err, sizeof(err))) < 0) {
         s->state = SB_FAILED;
         sb_save(s);
         return fail_msg("spawn: %s", err);
