@@ -1723,7 +1723,7 @@ static void client_flush(struct client *c)
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
-    struct epoll_event ev = {.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0), .data.ptr = c};
+    struct epoll_event ev = {.events = (c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0), .data.ptr = c};
     epoll_ctl(D.ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -1796,7 +1796,13 @@ static void on_client(struct client *c)
 {
     char buf[65536];
     ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (n == 0) { /* the client is done asking: answer what it asked, then close */
+        c->eof = true;
+        client_flush(c); /* no more EPOLLIN */
+        client_lines(c);
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
         c->closing = true;
         return;
     }
@@ -1844,6 +1850,8 @@ static void client_lines(struct client *c)
         memmove(c->in, nl + 1, c->in_len - used);
         c->in_len -= used;
     }
+    if (c->eof && !c->waiting)
+        c->closing = true;
 }
 
 /* ---- timers ---------------------------------------------------------------------------------- */

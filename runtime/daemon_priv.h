@@ -87,6 +87,7 @@ struct client {
     off_t follow_off;
     bool closing;
     struct sb *waiting;     /* a spawn's reply comes first: later requests wait in `in` */
+    bool eof;               /* it closed its write side: closed once every request is answered */
     struct client *next;
 };
 
