@@ -4,10 +4,11 @@
  * the policy and sets the whole sandbox up (cgroups, namespaces, root, credentials, Landlock,
  * seccomp), then its init waits (sandbox/hold.c) and the shim says "held" on fd 3, a SEQPACKET
  * socket whose other end the daemon keeps. A spawn of that policy hands its program to a held
- * member: the member's log files move into the sandbox's directory and the daemon sends one JSON
- * message {argv, env, report, state, id}; from then on the member is an ordinary shim of that
- * sandbox (the daemon's child, watched through its pidfd), and it says "started" once the
- * program runs so the daemon marks it running without waiting for its tick. A member runs one
+ * member before the daemon does any bookkeeping: the member's directory (its logs) is renamed to
+ * the sandbox's and the daemon sends one JSON message {argv, env, report, state, id}; from then
+ * on the member is an ordinary shim of that sandbox (the daemon's child, watched through its
+ * pidfd), and it says "started" once the program runs: the daemon then writes the record and
+ * answers the client (daemon.c, sb_record_start) and marks it running without its tick. A member runs one
  * program only: fresh state per spawn. Members are refilled from the tick, at most two coming up
  * per policy at a time; a member that fails to come up backs its policy off (1 s doubling to 60 s).
  * The daemon going away (stop or kill -9) closes the sockets: every member still held gives up,
