@@ -90,6 +90,7 @@ static struct {
     const char *policy_dir;
     int ifd;                      /* inotify on the policy directory */
     int rfd;                      /* inotify on the record directories: state.json means running */
+    int unrecorded;               /* sandboxes with sb.unrecorded set */
 } D;
 
 struct approval_queue *daemon_approvals(void) { return D.aq; }
@@ -365,7 +366,21 @@ static int open_log(struct sb *s, const char *name)
     return open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 }
 
-/* Start the shim: gbox run in its own session, logs appended to files. */
+/* Running is noticed when the shim writes state.json in the record's directory. */
+static void watch_record(struct sb *s)
+{
+    if (D.rfd >= 0 && s->state_wd <= 0) {
+        char dir[PATH_MAX];
+        sb_path(s, "", dir, sizeof(dir));
+        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
+    }
+}
+
+static int sb_shim_watch(struct sb *s, pid_t pid, char *errbuf, size_t errlen);
+static void sb_shim_record(struct sb *s);
+
+/* Start the shim: gbox run in its own session, logs appended to files. (A first spawn that a
+ * warm member of the pool takes does not come here: op_spawn hands it over, pool.c.) */
 int sb_start(struct sb *s, char *errbuf, size_t errlen)
 {
     char report[PATH_MAX], state[PATH_MAX];
@@ -373,14 +388,8 @@ int sb_start(struct sb *s, char *errbuf, size_t errlen)
     sb_path(s, "state.json", state, sizeof(state));
     unlink(report);
     unlink(state);
-    if (D.rfd >= 0 && s->state_wd <= 0) { /* running is noticed when the shim writes state.json */
-        char dir[PATH_MAX];
-        sb_path(s, "", dir, sizeof(dir));
-        s->state_wd = inotify_add_watch(D.rfd, dir, IN_MOVED_TO | IN_CLOSE_WRITE | IN_ONLYDIR);
-    }
-    pid_t pid = pool_take(s->policy, s->request, s->id, report, state);
-    if (pid > 0)
-        goto have_shim; /* a warm sandbox of the pool took the program (pool.c) */
+    watch_record(s);
+    pid_t pid;
     int out = open_log(s, "stdout.log"), err = open_log(s, "stderr.log");
     if (out < 0 || err < 0) {
         snprintf(errbuf, errlen, "open the log files of %s: %s", s->id, strerror(errno));
@@ -448,9 +457,17 @@ int sb_start(struct sb *s, char *errbuf, size_t errlen)
         snprintf(errbuf, errlen, "fork the shim: %s", strerror(errno));
         return -1;
     }
-have_shim:
+    if (sb_shim_watch(s, pid, errbuf, errlen) < 0)
+        return -1;
+    sb_shim_record(s);
+    return 0;
+}
+
+/* The shim runs (forked, or a warm member that took the program): watch it, and the record's
+ * new run in memory. sb_shim_record then makes it durable. */
+static int sb_shim_watch(struct sb *s, pid_t pid, char *errbuf, size_t errlen)
+{
     s->shim = pid;
-    s->shim_start = proc_start_time(pid);
     s->own_child = true;
     if (watch_shim(s) < 0) {
         snprintf(errbuf, errlen, "pidfd_open: %s", strerror(errno));
@@ -472,9 +489,17 @@ have_shim:
     s->an_growth = s->an_throttling = s->an_pressure = s->an_iopressure = s->an_high = false;
     s->runs++;
     restart_started(&s->rs, s->started_at);
-    sb_save(s);
-    emit(s, "started", json_pack("{s:i,s:i}", "shim_pid", (int)pid, "run", s->runs));
     return 0;
+}
+
+/* The shim's start on disk (meta.json: a restarted daemon finds it by pid and start time) and
+ * in the journal. */
+static void sb_shim_record(struct sb *s)
+{
+    s->shim_start = proc_start_time(s->shim); /* a zombie not reaped yet still has it */
+    watch_record(s);
+    sb_save(s);
+    emit(s, "started", json_pack("{s:i,s:i}", "shim_pid", (int)s->shim, "run", s->runs));
 }
 
 /* What kind of end, and does the domain policy ask for a restart after it? */
@@ -871,6 +896,10 @@ static void sb_unlink_free(struct sb *s)
         if (c->follow_logs == s)
             c->follow_logs = NULL;
     where_clear(s);
+    if (s->unrecorded)
+        D.unrecorded--;
+    if (s->reply_to)
+        s->reply_to->waiting = NULL;
     if (s->state_wd > 0 && D.rfd >= 0)
         inotify_rm_watch(D.rfd, s->state_wd);
     json_decref(s->request);
@@ -995,24 +1024,77 @@ static json_t *op_spawn(struct client *c, json_t *rq, char *target, size_t tlen)
         return fail_msg("permission denied: uid %d may not spawn in domain %s", (int)c->uid, target);
     }
     char dir[PATH_MAX];
-    sb_path(s, "", dir, sizeof(dir));
-    if (mkdir(dir, 0700) < 0) {
+    snprintf(dir, sizeof(dir), "%s/sandboxes/%s", D.state_dir, s->id);
+    /* a warm member of the pool takes the program first (its directory becomes the record's),
+     * the bookkeeping follows; else the record's directory and a cold shim */
+    pid_t pooled = pool_take(s->policy, s->request, s->id, dir);
+    if (!pooled && mkdir(dir, 0700) < 0) {
         sb_unlink_free(s);
         return fail_msg("create %s: %s", dir, strerror(errno));
     }
-    if (rl_spawn(s, err, sizeof(err)) < 0) { /* with modules: generation 1 */
+    if (!pooled && rl_spawn(s, err, sizeof(err)) < 0) { /* with modules: generation 1 */
         rmdir(dir);
         sb_unlink_free(s);
         return fail_msg("spawn: %s", err);
     }
     D.spawns_total++;
+    if (pooled > 0 && sb_shim_watch(s, pooled, err, sizeof(err)) == 0) {
+        /* The program is on its way; the client's reply, with the rest of the bookkeeping,
+         * waits until it runs: this daemon shares the CPUs with it (sb_record_start). */
+        s->unrecorded = true;
+        D.unrecorded++;
+        s->reply_to = c;
+        s->rq_uid = c->uid;
+        s->rq_gid = c->gid;
+        s->rq_pid = c->pid;
+        c->waiting = s;
+        return NULL;
+    }
     emit(s, "spawned", json_pack("{s:s,s:O}", "policy", s->policy, "argv", argv));
-    if (sb_start(s, err, sizeof(err)) < 0) {
+    if (pooled > 0 || sb_start(s, err, sizeof(err)) < 0) {
         s->state = SB_FAILED;
         sb_save(s);
         return fail_msg("spawn: %s", err);
     }
     return json_pack("{s:b,s:s,s:s}", "ok", 1, "id", s->id, "name", s->name);
+}
+
+/* A spawn a warm member took: its record on disk, its events, its audit entry, then the reply
+ * (the record is durable before the client hears of it, as for a cold spawn). Called once the
+ * program runs (the member says "started", or state.json appears), and before the daemon handles
+ * anything else (record_all): no request or tick ever sees a record that is not on disk. */
+static void sb_record_start(struct sb *s)
+{
+    if (!s->unrecorded)
+        return;
+    s->unrecorded = false;
+    D.unrecorded--;
+    emit(s, "spawned", json_pack("{s:s,s:O}", "policy", s->policy, "argv", json_object_get(s->request, "argv")));
+    sb_shim_record(s);
+    struct client who = {.fd = -1, .uid = s->rq_uid, .gid = s->rq_gid, .pid = s->rq_pid};
+    audit(&who, "spawn", s->domain, true, NULL);
+    struct client *c = s->reply_to;
+    s->reply_to = NULL;
+    if (!c)
+        return;
+    c->waiting = NULL;
+    json_t *resp = json_pack("{s:b,s:s,s:s}", "ok", 1, "id", s->id, "name", s->name);
+    client_send(c, resp); /* what it sent meanwhile follows from the main loop */
+    json_decref(resp);
+}
+
+static void record_all(void)
+{
+    while (D.unrecorded > 0) {
+        struct sb *s = D.sbs;
+        while (s && !s->unrecorded)
+            s = s->next;
+        if (!s) {
+            D.unrecorded = 0;
+            return;
+        }
+        sb_record_start(s);
+    }
 }
 
 static void sb_stop(struct sb *s, int64_t grace_ms)
@@ -1173,6 +1255,8 @@ static json_t *handle(struct client *c, json_t *rq)
     snprintf(target, sizeof(target), "%s", key ? key : "");
     if (strcmp(op, "spawn") == 0) {
         resp = op_spawn(c, rq, target, sizeof(target));
+        if (!resp)
+            return NULL; /* a warm member took it: answered and audited by sb_record_start */
         goto out;
     }
     if (strcmp(op, "ps") == 0 || strcmp(op, "metrics") == 0 || strcmp(op, "events") == 0) {
@@ -1639,7 +1723,7 @@ static void client_flush(struct client *c)
     }
     if (c->out_off == c->out_len)
         c->out_off = c->out_len = 0;
-    struct epoll_event ev = {.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0), .data.ptr = c};
+    struct epoll_event ev = {.events = (c->eof ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0), .data.ptr = c};
     epoll_ctl(D.ep, EPOLL_CTL_MOD, c->fd, &ev);
 }
 
@@ -1666,6 +1750,8 @@ static void client_send(struct client *c, const json_t *msg)
 
 static void client_close(struct client *c)
 {
+    if (c->waiting)
+        c->waiting->reply_to = NULL;
     for (struct client **pp = &D.clients; *pp; pp = &(*pp)->next)
         if (*pp == c) {
             *pp = c->next;
@@ -1704,11 +1790,19 @@ static void on_accept(void)
     epoll_ctl(D.ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static void client_lines(struct client *c);
+
 static void on_client(struct client *c)
 {
     char buf[65536];
     ssize_t n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+    if (n == 0) { /* the client is done asking: answer what it asked, then close */
+        c->eof = true;
+        client_flush(c); /* no more EPOLLIN */
+        client_lines(c);
+        return;
+    }
+    if (n < 0 && errno != EAGAIN && errno != EINTR) {
         c->closing = true;
         return;
     }
@@ -1727,8 +1821,15 @@ static void on_client(struct client *c)
     c->in = grown;
     memcpy(c->in + c->in_len, buf, (size_t)n);
     c->in_len += (size_t)n;
+    client_lines(c);
+}
+
+/* Handle the complete request lines received, in order; a spawn waiting for its reply holds the
+ * rest back (the main loop goes on once it is answered). */
+static void client_lines(struct client *c)
+{
     char *nl;
-    while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
+    while (!c->closing && !c->waiting && c->in_len && (nl = memchr(c->in, '\n', c->in_len))) {
         *nl = '\0';
         char why[REQUEST_MAX_ERROR];
         json_t *rq = request_parse(c->in, (size_t)(nl - c->in), why, sizeof(why));
@@ -1749,6 +1850,8 @@ static void on_client(struct client *c)
         memmove(c->in, nl + 1, c->in_len - used);
         c->in_len -= used;
     }
+    if (c->eof && !c->waiting)
+        c->closing = true;
 }
 
 /* ---- timers ---------------------------------------------------------------------------------- */
@@ -1884,8 +1987,10 @@ static void on_tick(void)
 static void pool_started(const char *id)
 {
     struct sb *s = sb_find(id);
-    if (s)
+    if (s) {
+        sb_record_start(s);
         refresh_running(s);
+    }
 }
 
 /* The shim wrote state.json (its program was exec'd): running now, not at the next tick. */
@@ -2203,6 +2308,8 @@ int cmd_daemon(int argc, char **argv)
         int k = epoll_wait(D.ep, evs, 64, -1);
         for (int i = 0; i < k; i++) {
             void *tag = evs[i].data.ptr;
+            if (!pool_owns(tag))
+                record_all(); /* nothing but a member's message overtakes a handed spawn's record */
             if (tag == &tag_listen) {
                 on_accept();
             } else if (tag == &tag_signal) {
@@ -2250,11 +2357,13 @@ int cmd_daemon(int argc, char **argv)
         }
         for (struct client *cl = D.clients, *nx; cl; cl = nx) {
             nx = cl->next;
+            client_lines(cl); /* requests held back behind a spawn answered since */
             if (cl->closing)
                 client_close(cl);
         }
     }
     /* Sandboxes keep running under their shims; a new daemon adopts them. Warm ones go. */
+    record_all();
     pool_stop();
     emit(NULL, "daemon_stopped", NULL);
     audit_log_close(D.alog);

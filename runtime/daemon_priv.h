@@ -58,6 +58,13 @@ struct sb {
     struct sbx_started where;  /* from the shim's state file */
     int state_wd;              /* inotify watch of the record directory (state.json), or -1 */
     char *where_buf[9];
+    /* A spawn a warm member took (pool.c): its program is on its way; meta.json, the spawned and
+     * started events, the audit entry and the reply wait until it runs (sb_record_start). */
+    bool unrecorded;
+    struct client *reply_to;   /* the client waiting for that reply (NULL: it went away) */
+    uid_t rq_uid;              /* who asked, for the audit entry */
+    gid_t rq_gid;
+    pid_t rq_pid;
     struct sb *next;
 };
 
@@ -79,6 +86,8 @@ struct client {
     char follow_stream[8];
     off_t follow_off;
     bool closing;
+    struct sb *waiting;     /* a spawn's reply comes first: later requests wait in `in` */
+    bool eof;               /* it closed its write side: closed once every request is answered */
     struct client *next;
 };
 

@@ -4,10 +4,11 @@
  * the policy and sets the whole sandbox up (cgroups, namespaces, root, credentials, Landlock,
  * seccomp), then its init waits (sandbox/hold.c) and the shim says "held" on fd 3, a SEQPACKET
  * socket whose other end the daemon keeps. A spawn of that policy hands its program to a held
- * member: the member's log files move into the sandbox's directory and the daemon sends one JSON
- * message {argv, env, report, state, id}; from then on the member is an ordinary shim of that
- * sandbox (the daemon's child, watched through its pidfd), and it says "started" once the
- * program runs so the daemon marks it running without waiting for its tick. A member runs one
+ * member before the daemon does any bookkeeping: the member's directory (its logs) is renamed to
+ * the sandbox's and the daemon sends one JSON message {argv, env, report, state, id}; from then
+ * on the member is an ordinary shim of that sandbox (the daemon's child, watched through its
+ * pidfd), and it says "started" once the program runs: the daemon then writes the record and
+ * answers the client (daemon.c, sb_record_start) and marks it running without its tick. A member runs one
  * program only: fresh state per spawn. Members are refilled from the tick, at most two coming up
  * per policy at a time; a member that fails to come up backs its policy off (1 s doubling to 60 s).
  * The daemon going away (stop or kill -9) closes the sockets: every member still held gives up,
@@ -508,33 +509,22 @@ static void retire_stale(struct domain *d, uint64_t sig)
         }
 }
 
-pid_t pool_take(const char *policy, const json_t *request, const char *id, const char *report,
-                const char *state)
+pid_t pool_take(const char *policy, const json_t *request, const char *id, const char *dir)
 {
     struct domain *d = domain_of(policy);
-    if (!d)
+    if (!d || !poolable(request))
         return 0;
-    retire_stale(d, policy_sig(in_force(policy)));
+    /* d->sig is the policy's signature as the spawn's pool_policy_load just computed it */
+    retire_stale(d, d->sig);
     struct member *m = NULL;
     for (struct member *c = P.ms; c; c = c->next)
-        if (c->held && !c->handed && c->fd >= 0 && strcmp(c->d->policy, policy) == 0 && (!m || c->created_at < m->created_at))
+        if (c->held && !c->handed && c->fd >= 0 && c->d == d && (!m || c->created_at < m->created_at))
             m = c; /* the oldest */
-    if (!m || !poolable(request))
+    if (!m)
         return 0;
-    /* the sandbox's own directory: that of the report; its logs must not exist yet (a restart
-     * appends to them: it takes the cold path) */
-    const char *slash = strrchr(report, '/');
-    if (!slash)
-        return 0;
-    char dir[PATH_MAX], from[PATH_MAX], to[PATH_MAX];
-    snprintf(dir, sizeof(dir), "%.*s", (int)(slash - report), report);
-    static const char *const logs[] = {"stdout.log", "stderr.log"};
-    struct stat st;
-    for (int i = 0; i < 2; i++) {
-        snprintf(to, sizeof(to), "%s/%s", dir, logs[i]);
-        if (lstat(to, &st) == 0)
-            return 0;
-    }
+    char report[PATH_MAX], state[PATH_MAX], from[PATH_MAX];
+    snprintf(report, sizeof(report), "%s/report.json", dir);
+    snprintf(state, sizeof(state), "%s/state.json", dir);
     json_t *env = json_object_get(request, "env");
     json_t *msg = json_pack("{s:O,s:o,s:s,s:s,s:s}", "argv", json_object_get(request, "argv"), "env",
                             env ? json_incref(env) : json_array(), "report", report, "state", state, "id", id);
@@ -544,25 +534,25 @@ pid_t pool_take(const char *policy, const json_t *request, const char *id, const
         free(text);
         return 0;
     }
-    for (int i = 0; i < 2; i++) {
-        member_dir(m, logs[i], from, sizeof(from));
-        snprintf(to, sizeof(to), "%s/%s", dir, logs[i]);
-        if (rename(from, to) < 0) {
-            free(text);
-            return 0;
-        }
+    /* The member's directory (its two logs, whose descriptors the shim holds) becomes the
+     * sandbox's: one rename on the hot path instead of mkdir, two renames and rmdir. The
+     * sandbox's directory must not exist (a restart appends to its logs: it starts cold). */
+    member_dir(m, "", from, sizeof(from));
+    if (renameat2(AT_FDCWD, from, AT_FDCWD, dir, RENAME_NOREPLACE) < 0) {
+        free(text);
+        return 0;
     }
     ssize_t n = TEMP_RETRY(send(m->fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT));
     free(text);
-    m->handed = true; /* either way: its logs have moved */
-    member_dir(m, "", from, sizeof(from));
-    rmdir(from);
     if (n < 0) {
-        /* a member that cannot take its program is broken: let it go (it gives up on EOF) */
+        /* a member that cannot take its program is broken: let it go (it gives up on EOF), its
+         * directory back where member_free removes it; the spawn starts cold */
         fprintf(stderr, "gbox daemon: pool %s: hand a program to a warm sandbox: %s\n", policy, strerror(errno));
+        rename(dir, from);
         member_free(m);
         return 0;
     }
+    m->handed = true;
     snprintf(m->sb_id, sizeof(m->sb_id), "%s", id);
     epoll_ctl(P.ep, EPOLL_CTL_DEL, m->pidfd, NULL); /* the daemon watches it as a sandbox's shim now */
     close(m->pidfd);

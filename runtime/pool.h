@@ -32,12 +32,13 @@ bool pool_owns(const void *tag);
 void pool_event(void *tag);
 
 /* Hand a spawn to a warm member of its policy: the request (argv, in_image, env, modules) must be
- * an in-image command without modules, and the sandbox directory (that of report) must not hold
- * logs yet. The member's logs move to that directory, and it is told the program, the report and
- * state-file paths and the sandbox id. Returns the shim's pid (the daemon's child, to be watched
- * like a cold shim), or 0: no member fits, start a cold shim. */
-pid_t pool_take(const char *policy, const json_t *request, const char *id, const char *report,
-                const char *state);
+ * an in-image command without modules, and dir (the sandbox's directory, without a trailing
+ * slash) must not exist yet: the member's directory, with its logs, is renamed to it. Call it
+ * right after pool_policy_load of the same policy: members built from another version of the
+ * policy files than the one just loaded are retired, never used. The member is told the program,
+ * the report and state-file paths and the sandbox id. Returns the shim's pid (the daemon's child,
+ * to be watched like a cold shim), or 0 with nothing changed: no member fits, start a cold shim. */
+pid_t pool_take(const char *policy, const json_t *request, const char *id, const char *dir);
 
 /* Once per daemon tick: refill (members that failed to come up are retried with a backoff). */
 void pool_tick(void);

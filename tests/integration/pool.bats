@@ -231,3 +231,61 @@ state_of() {
     wait_for 300 '[ "$(warm_count)" = 1 ] && [ "$(warm_pids)" != "'"$old"'" ]' || fail "no fresh member"
     assert_no_cgroups "$old"
 }
+
+@test "a pooled spawn is answered once it is on disk: record, events in order, audit; pipelined requests answered in order" {
+    start_daemon --pool base=1
+    wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "warm: $(warm_count)"
+    local warm
+    warm=$(warm_pids)
+    # spawn and ps sent together on one connection, then the write side closed: both replies
+    # come, in order; when the spawn's arrives, its meta.json and its first events exist
+    run python3 - "$GBOX_SOCKET" "$GBOX_STATE_DIR" <<'PY'
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(60)
+s.sendall(b'{"op":"spawn","policy":"base","name":"p1","argv":["probe","sleep","30"],"in_image":true}\n{"op":"ps"}\n')
+s.shutdown(socket.SHUT_WR)
+f = s.makefile('r')
+first = json.loads(f.readline())
+d = os.path.join(sys.argv[2], "sandboxes", first["id"])
+meta = json.load(open(os.path.join(d, "meta.json")))
+types = [json.loads(l)["type"] for l in open(os.path.join(sys.argv[2], "events.jsonl")) if json.loads(l).get("id") == first["id"]]
+print("spawn ok=%s name=%s" % (first["ok"], first["name"]))
+print("meta state=%s shim_pid=%s" % (meta["state"], meta["shim_pid"]))
+print("events " + " ".join(t for t in types if t in ("spawned", "started")))
+second = json.loads(f.readline())
+print("ps has p1: %s" % any(x["name"] == "p1" for x in second["sandboxes"]))
+PY
+    assert_success
+    assert_line --index 0 "spawn ok=True name=p1"
+    assert_line --index 1 "meta state=starting shim_pid=$warm"
+    assert_line --index 2 "events spawned started"
+    assert_line --index 3 "ps has p1: True"
+    wait_for 300 '[ "$(state_of p1)" = running ]' || fail "p1: $(state_of p1)"
+    run jq -r 'select(.id == "'"$("$GBOX" inspect p1 | jq -r .id)"'") | .type' "$GBOX_STATE_DIR/events.jsonl"
+    assert_output "$(printf 'spawned\nstarted\nrunning')"
+    run jq -c 'select(.op == "spawn") | [.target, .ok]' "$GBOX_STATE_DIR/audit.jsonl"
+    assert_output '["base",true]'
+    # the record survives a daemon restart: the next daemon adopts the running sandbox
+    kill -KILL "$DAEMON_PID"
+    wait "$DAEMON_PID" 2>/dev/null || true
+    start_daemon
+    [ "$(state_of p1)" = running ] || fail "p1 after the restart: $(state_of p1)"
+}
+
+@test "a warm member killed right before a spawn: the spawn still runs (another member or cold)" {
+    start_daemon --pool base=1
+    wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "warm: $(warm_count)"
+    local warm
+    warm=$(warm_pids)
+    kill -KILL "$warm"
+    run "$GBOX" spawn --name after --in-image sh -c 'echo ran'
+    assert_success
+    wait_for 300 '[ "$(state_of after)" = exited ]' || fail "after: $(state_of after); $(cat "$BATS_TEST_TMPDIR/daemon.log")"
+    [ "$(shim_of after)" != "$warm" ] || fail "the dead member was used"
+    run "$GBOX" logs after
+    assert_output ran
+    # the dead member's directory and cgroups go; the pool refills
+    wait_for 300 '[ "$(warm_count)" = 1 ]' || fail "no refill: $(cat "$BATS_TEST_TMPDIR/daemon.log")"
+    assert_no_cgroups "$warm"
+    [ "$(ls "$GBOX_STATE_DIR/pool" | wc -l)" = 1 ] || fail "pool directories: $(ls "$GBOX_STATE_DIR/pool")"
+}
