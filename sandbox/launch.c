@@ -842,6 +842,7 @@ void sbx_spec_free(struct sbx_spec *s)
     free(s->limits.cpuset_mems);
     free(s->limits.io);
     free(s->seccomp_cache_dir);
+    free(s->cgroup_sweep_stamp);
     free(s->veth.egress);
     for (size_t i = 0; i < s->n_sysctl; i++) {
         free(s->sysctl[i].key);
