@@ -453,8 +453,10 @@ static int write_v1_limits(struct sbx_cgroup *cg, const char *cpuset_parent,
         }
     }
     const char *cpu = cg->v1[V1_CPU];
-    if (l->cpu_quota_us >= 0 && (cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0 ||
-                                 cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
+    /* a new cgroup's period is the kernel's default, 100 ms: only another one is written */
+    if (l->cpu_quota_us >= 0 &&
+        ((l->cpu_period_us != 100000 && cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0) ||
+         cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
         return -1;
     if (l->cpu_weight >= 0) {
         int64_t shares = l->cpu_weight * 1024 / 100;
@@ -491,9 +493,16 @@ static enum sbx_cg_layout detect_layout(const struct hier *v2, const struct hier
     if (!v2->found)
         return SBX_CG_V1;
     static const char *const ctl[] = {"memory", "pids", "cpu", "io"};
-    for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
-        if (has_word(v2->mnt, "cgroup.controllers", ctl[i]))
-            return SBX_CG_V2;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/cgroup.controllers", v2->mnt);
+    char *have = read_file(p, NULL); /* once, not once per controller */
+    bool any = false;
+    for (char *t = have ? strtok(have, " \n") : NULL; t && !any; t = strtok(NULL, " \n"))
+        for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+            any |= strcmp(t, ctl[i]) == 0;
+    free(have);
+    if (any)
+        return SBX_CG_V2;
     for (int i = 0; i < V1_N; i++)
         if (v1[i].found)
             return SBX_CG_HYBRID;
