@@ -901,7 +901,11 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
     struct sbx_cgroup *cg = *cgp;
     if (!cg)
         return;
-    sbx_cgroup_kill(cg);
+    /* Normally nothing is left (the sandbox's pid namespace ended with its init, and no process
+     * can leave the v2 cgroup it was cloned into): removing it comes first, and the kill, a file
+     * opened and written, only when something is still in it. */
+    if (!cg->v2 || rmdir(cg->v2) < 0)
+        sbx_cgroup_kill(cg);
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     remove_dir(&cg->v2);
