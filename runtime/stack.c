@@ -485,9 +485,10 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
     } else if (!modules && !strchr(img, '@') && fast_path_ok(rq, img)) {
         /* without a readlink per component when the image directory is canonical (as it is unless
          * $GBOX_IMAGE_DIR names it) and neither level is a symlink */
+        char imgdir[PATH_MAX];
+        bool plain = !getenv("GBOX_IMAGE_DIR") && path_real_subdir(gbox_image_dir(), img, imgdir, sizeof(imgdir)) &&
+                     path_real_subdir(imgdir, "rootfs", real, sizeof(real));
         snprintf(path, sizeof(path), "%s/%s/rootfs", gbox_image_dir(), img);
-        bool plain = !getenv("GBOX_IMAGE_DIR") && path_real_subdir(gbox_image_dir(), img, real, sizeof(real)) &&
-                     path_real_subdir(strcpy(path, real), "rootfs", real, sizeof(real));
         if (plain || (realpath(path, real) && is_dir(real)))
             bottom = real;
     }
