@@ -35,6 +35,15 @@ static bool is_dir(const char *p)
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+bool path_real_subdir(const char *real_dir, const char *name, char *out, size_t len)
+{
+    struct stat st;
+    if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0 ||
+        (size_t)snprintf(out, len, "%s/%s", real_dir, name) >= len)
+        return false;
+    return lstat(out, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 static const char *pick(char *buf, size_t len, const char *env, const char *rel, const char *sub)
 {
     if (!buf[0]) {
@@ -45,7 +54,7 @@ static const char *pick(char *buf, size_t len, const char *env, const char *rel,
         }
         char tree[PATH_MAX], real[PATH_MAX];
         snprintf(tree, sizeof(tree), "%s/%s", exe_dir(), rel);
-        if (is_dir(tree) && realpath(tree, real))
+        if (path_real_subdir(exe_dir(), rel, real, sizeof(real)) || (is_dir(tree) && realpath(tree, real)))
             snprintf(buf, len, "%s", real);
         else
             snprintf(buf, len, "%s/%s", GBOX_DATADIR, sub);

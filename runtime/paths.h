@@ -7,6 +7,11 @@
 const char *gbox_policy_dir(void);
 /* $GBOX_IMAGE_DIR, else <dir of the gbox binary>/images, else DATADIR/images. */
 const char *gbox_image_dir(void);
+/* out = real_dir/name when name is one plain component that is a directory, not a symlink: then
+ * it is canonical if real_dir is (realpath without its readlink per component). false otherwise. */
+#include <stdbool.h>
+#include <stddef.h>
+bool path_real_subdir(const char *real_dir, const char *name, char *out, size_t len);
 /* $GBOX_RUN_DIR, else /run/gbox */
 const char *gbox_run_dir(void);
 /* gbox daemon's state directory: $GBOX_STATE_DIR, else /var/lib/gbox/daemon. */

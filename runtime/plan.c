@@ -624,6 +624,8 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
     s->stage_dir = xstrdup(stage);
     snprintf(stage, sizeof(stage), "%s/bpf-cache", gbox_run_dir());
     s->seccomp_cache_dir = xstrdup(stage);
+    snprintf(stage, sizeof(stage), "%s/cgroup-sweep", gbox_run_dir());
+    s->cgroup_sweep_stamp = xstrdup(stage);
     if (plan_mounts_before_program(p, s, err) < 0 || (!rq->held && plan_argv(p, rq, s, &argv, err) < 0))
         goto fail;
     s->argv = argv.v;

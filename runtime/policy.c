@@ -170,13 +170,14 @@ static json_t *load_chain(const char *file, char visited[][PATH_MAX], int depth,
     }
     snprintf(visited[depth], PATH_MAX, "%s", real);
     size_t blen = 0;
-    char *buf = read_file(real, &blen); /* json_load_file says why a file cannot be read */
+    char fp[160] = "";
+    char *buf = policy_cache_read(real, &blen, fp, sizeof(fp)); /* json_load_file says why a file cannot be read */
     json_t *doc = buf ? load_doc(file, buf, blen, err) : load_doc(file, NULL, 0, err);
     if (doc && chain_deps && buf) {
         char hex[65];
         policy_cache_digest(buf, blen, hex);
         /* the path as named too: a symlink on the chain retargeted to another file misses */
-        json_array_append_new(chain_deps, json_pack("[sss]", real, hex, file[0] == '/' ? file : real));
+        json_array_append_new(chain_deps, json_pack("[ssss]", real, hex, file[0] == '/' ? file : real, fp));
     } else if (doc && chain_deps) {
         chain_unhashed = true;
     }

@@ -5,7 +5,8 @@
  * instructions). What comes out depends only on the bytes of the chain's files and on the gbox
  * binary, so it is kept under the run directory, keyed by sha256 of the binary's identity, the top
  * file's real path and its content. An entry lists every file of the chain with the sha256 of the
- * bytes that were parsed; it is used only if each file still has that content. The checks that
+ * bytes that were parsed; it is used only if each file still has that content: the same file with
+ * the same fingerprint (one stat, dep_unchanged), or else the same bytes. The checks that
  * look at the host (fallback targets) and the seccomp plan are still done on every load
  * (policy.c). Like the seccomp cache it is trusted only if nobody but us can write it.
  */
@@ -24,9 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
-#define CACHE_FORMAT "gbox-policy-cache-2"
+#define CACHE_FORMAT "gbox-policy-cache-3"
 
 /* SHA-256 (FIPS 180-4), here rather than from libcrypto: OpenSSL 3's first EVP_Digest in a
  * process initialises its providers, which costs more than the parse this cache avoids. */
@@ -125,17 +127,81 @@ static bool entry_path(const char *real, const char *top, size_t len, char *out,
     return true;
 }
 
-static bool file_has(const char *path, const char *want)
+static void fp_text(const struct stat *st, char *out, size_t len)
 {
+    snprintf(out, len, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+             st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+}
+
+void policy_cache_fingerprint(const struct stat *before, const struct stat *after, char *out, size_t len)
+{
+    char a[128];
+    fp_text(before, out, len);
+    fp_text(after, a, sizeof(a));
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (strcmp(a, out) != 0 || !S_ISREG(after->st_mode) || after->st_ctim.tv_sec > now.tv_sec - POLICY_CACHE_SETTLE_S ||
+        after->st_mtim.tv_sec > now.tv_sec - POLICY_CACHE_SETTLE_S)
+        out[0] = '\0';
+}
+
+/* The whole file and its fingerprint for the cache (policy_cache_fingerprint), or NULL. */
+char *policy_cache_read(const char *path, size_t *len, char *fp, size_t fplen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat before, after;
+    if (fd < 0)
+        return NULL;
+    if (fstat(fd, &before) < 0 || !S_ISREG(before.st_mode) || before.st_size > (16 << 20)) {
+        close(fd);
+        return NULL;
+    }
+    char *buf = malloc((size_t)before.st_size + 1);
     size_t n = 0;
-    char *s = read_file(path, &n);
+    ssize_t r = 0;
+    while (buf && n < (size_t)before.st_size && (r = read(fd, buf + n, (size_t)before.st_size - n)) > 0)
+        n += (size_t)r;
+    if (!buf || r < 0 || fstat(fd, &after) < 0) {
+        free(buf);
+        close(fd);
+        return NULL;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *len = n;
+    policy_cache_fingerprint(&before, &after, fp, fplen);
+    return buf;
+}
+
+/* One file of the chain as it was: the named path is the same file, unchanged since (its
+ * fingerprint: one stat), or else it resolves to the same realpath with the same bytes (read and
+ * hashed; fresh gets the file's fingerprint then, "" if it is not settled). Issue #10: realpath's
+ * readlink per component, the read and the hash of three files were a third of a cached load. */
+static bool dep_unchanged(const char *real, const char *hex, const char *named, const char *fp, char *fresh,
+                          size_t flen)
+{
+    struct stat st;
+    char now[PATH_MAX];
+    fresh[0] = '\0';
+    if (fp && *fp && stat(named, &st) == 0) {
+        fp_text(&st, now, sizeof(now));
+        if (strcmp(now, fp) == 0)
+            return true;
+    }
+    if (!realpath(named, now) || strcmp(now, real) != 0)
+        return false;
+    size_t n = 0;
+    char *s = policy_cache_read(real, &n, fresh, flen);
     if (!s)
         return false;
-    char hex[65];
-    policy_cache_digest(s, n, hex);
+    char got[65];
+    policy_cache_digest(s, n, got);
     free(s);
-    return strcmp(hex, want) == 0;
+    return strcmp(got, hex) == 0;
 }
+
+static void write_entry(const char *path, const json_t *e);
 
 json_t *policy_cache_get(const char *real, const char *top, size_t len)
 {
@@ -158,19 +224,26 @@ json_t *policy_cache_get(const char *real, const char *top, size_t len)
     close(fd);
     const json_t *deps = json_object_get(e, "deps");
     json_t *root = json_object_get(e, "root");
-    bool ok = json_is_array(deps) && json_array_size(deps) > 0 && json_is_object(root);
+    bool ok = json_is_array(deps) && json_array_size(deps) > 0 && json_is_object(root), refresh = false;
     size_t i;
     const json_t *d;
     json_array_foreach(deps, i, d)
     {
         const char *p = json_string_value(json_array_get(d, 0)), *h = json_string_value(json_array_get(d, 1));
         const char *named = json_string_value(json_array_get(d, 2));
-        char now[PATH_MAX];
-        if (!ok || !p || !h || !named || !realpath(named, now) || strcmp(now, p) != 0 || !file_has(p, h)) {
+        char fresh[160];
+        if (!ok || !p || !h || !named ||
+            !dep_unchanged(p, h, named, json_string_value(json_array_get(d, 3)), fresh, sizeof(fresh))) {
             ok = false;
             break;
         }
+        if (fresh[0]) { /* settled since the entry was written: the next load only stats it */
+            json_array_set_new((json_t *)d, 3, json_string(fresh));
+            refresh = true;
+        }
     }
+    if (ok && refresh)
+        write_entry(path, e);
     if (ok)
         json_incref(root);
     json_decref(e);
@@ -201,17 +274,24 @@ static void bound(const char *dir)
 
 void policy_cache_put(const char *real, const char *top, size_t len, const json_t *deps, const json_t *root)
 {
-    char path[PATH_MAX], tmp[PATH_MAX + 32], dir[PATH_MAX];
+    char path[PATH_MAX], dir[PATH_MAX];
     struct stat st;
     cache_dir(dir, sizeof(dir));
     if ((mkdir(dir, 0700) < 0 && errno != EEXIST) || lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
         !owned_by_us(&st) || !entry_path(real, top, len, path, sizeof(path)))
         return;
     bound(dir);
-    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
     json_t *e = json_pack("{s:O,s:O}", "deps", (json_t *)deps, "root", (json_t *)root);
-    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
+    write_entry(path, e);
     json_decref(e);
+}
+
+/* Atomically: a reader sees the old entry or the new one, never a part. */
+static void write_entry(const char *path, const json_t *e)
+{
+    char tmp[PATH_MAX + 32];
+    snprintf(tmp, sizeof(tmp), "%s.%d", path, (int)getpid());
+    char *text = e ? json_dumps(e, JSON_COMPACT) : NULL;
     int fd = text ? open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
     bool ok = fd >= 0 && write_all(fd, text, strlen(text)) == 0;
     if (fd >= 0)

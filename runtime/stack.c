@@ -483,8 +483,13 @@ int stack_plan(const struct gbox_policy *p, const struct run_request *rq, struct
                                rq->image ? "gbox run" : p->file, where, img);
         bottom = real;
     } else if (!modules && !strchr(img, '@') && fast_path_ok(rq, img)) {
+        /* without a readlink per component when the image directory is canonical (as it is unless
+         * $GBOX_IMAGE_DIR names it) and neither level is a symlink */
+        char imgdir[PATH_MAX];
+        bool plain = !getenv("GBOX_IMAGE_DIR") && path_real_subdir(gbox_image_dir(), img, imgdir, sizeof(imgdir)) &&
+                     path_real_subdir(imgdir, "rootfs", real, sizeof(real));
         snprintf(path, sizeof(path), "%s/%s/rootfs", gbox_image_dir(), img);
-        if (realpath(path, real) && is_dir(real))
+        if (plain || (realpath(path, real) && is_dir(real)))
             bottom = real;
     }
     if (bottom && !modules) {

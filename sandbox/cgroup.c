@@ -35,6 +35,7 @@ struct sbx_cgroup {
      * set per v1[i] not created yet (never removed on release: it may not be ours). */
     unsigned v1_pending;
     char *v1_parent[V1_N]; /* where v1[i] is created (also the cpuset values' source) */
+    bool sweep;            /* remove stale siblings before creating (sweep_due) */
     struct sbx_cgroup_limits limits;
 };
 
@@ -172,12 +173,52 @@ static void sweep_stale(const char *parent)
     closedir(d);
 }
 
-static char *make_dir(const char *parent, const char *name, struct sbx_err **err)
+/* Whether this start should sweep: every start without a stamp file, else when the stamp is
+ * older than SBX_SWEEP_INTERVAL_S (or from the future), and it is touched first so that starts at
+ * the same moment mostly skip. Reading the parent directories and probing every gbox-<pid>-<n>
+ * entry's pid on each start cost 100 starts at once O(n²) (issue #10); a killed gbox's empty
+ * cgroups now wait up to the interval, or until a start needs their exact name (make_dir). */
+static bool sweep_due(const char *stamp)
 {
+    if (!stamp)
+        return true;
+    struct stat st;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    if (stat(stamp, &st) == 0 && st.st_mtim.tv_sec <= now.tv_sec &&
+        now.tv_sec - st.st_mtim.tv_sec < SBX_SWEEP_INTERVAL_S)
+        return false;
+    int fd = open(stamp, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+        futimens(fd, NULL);
+        close(fd);
+    }
+    return true;
+}
+
+static int mkdir_fresh(const char *parent, const char *name, bool sweep, char *p, size_t len)
+{
+    if (sweep)
+        sweep_stale(parent);
+    snprintf(p, len, "%s/%s", parent, name);
+    if (mkdir(p, 0755) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    /* Names carry the creating gbox's pid and its own counter: a directory of this name is a
+     * leftover of a killed gbox whose pid this process has now (or of one the sweep would take). */
     sweep_stale(parent);
+    if (rmdir(p) < 0 && errno != ENOENT) {
+        errno = EEXIST;
+        return -1;
+    }
+    return mkdir(p, 0755);
+}
+
+static char *make_dir(const char *parent, const char *name, bool sweep, struct sbx_err **err)
+{
     char p[PATH_MAX];
-    snprintf(p, sizeof(p), "%s/%s", parent, name);
-    if (mkdir(p, 0755) < 0) {
+    if (mkdir_fresh(parent, name, sweep, p, sizeof(p)) < 0) {
         sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "create cgroup %s", p);
         return NULL;
     }
@@ -374,7 +415,7 @@ static int plan_v1(struct sbx_cgroup *cg, struct hier v1[V1_N], const struct sbx
         if (cg->v1[i])
             continue;
         if (create) {
-            if (!(cg->v1[i] = make_dir(v1[i].mnt, name, err)))
+            if (!(cg->v1[i] = make_dir(v1[i].mnt, name, cg->sweep, err)))
                 return -1;
             continue;
         }
@@ -412,8 +453,10 @@ static int write_v1_limits(struct sbx_cgroup *cg, const char *cpuset_parent,
         }
     }
     const char *cpu = cg->v1[V1_CPU];
-    if (l->cpu_quota_us >= 0 && (cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0 ||
-                                 cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
+    /* a new cgroup's period is the kernel's default, 100 ms: only another one is written */
+    if (l->cpu_quota_us >= 0 &&
+        ((l->cpu_period_us != 100000 && cg_writei(cpu, "cpu.cfs_period_us", l->cpu_period_us, err) < 0) ||
+         cg_writei(cpu, "cpu.cfs_quota_us", l->cpu_quota_us, err) < 0))
         return -1;
     if (l->cpu_weight >= 0) {
         int64_t shares = l->cpu_weight * 1024 / 100;
@@ -450,9 +493,16 @@ static enum sbx_cg_layout detect_layout(const struct hier *v2, const struct hier
     if (!v2->found)
         return SBX_CG_V1;
     static const char *const ctl[] = {"memory", "pids", "cpu", "io"};
-    for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
-        if (has_word(v2->mnt, "cgroup.controllers", ctl[i]))
-            return SBX_CG_V2;
+    char p[PATH_MAX];
+    snprintf(p, sizeof(p), "%s/cgroup.controllers", v2->mnt);
+    char *have = read_file(p, NULL); /* once, not once per controller */
+    bool any = false;
+    for (char *t = have ? strtok(have, " \n") : NULL; t && !any; t = strtok(NULL, " \n"))
+        for (size_t i = 0; i < sizeof(ctl) / sizeof(ctl[0]); i++)
+            any |= strcmp(t, ctl[i]) == 0;
+    free(have);
+    if (any)
+        return SBX_CG_V2;
     for (int i = 0; i < V1_N; i++)
         if (v1[i].found)
             return SBX_CG_HYBRID;
@@ -477,8 +527,9 @@ static int prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct 
     struct hier *v2 = &h[0], *v1 = h + 1;
     struct sbx_cgroup *cg = cg_new(v2, v1);
     *out = cg;
+    cg->sweep = sweep_due(spec->cgroup_sweep_stamp);
     if (v2->found) {
-        if (!(cg->v2 = make_dir(v2->mnt, spec->cgroup_name, err)))
+        if (!(cg->v2 = make_dir(v2->mnt, spec->cgroup_name, cg->sweep, err)))
             return -1;
         cg->v2_fd = open(cg->v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cg->v2_fd < 0)
@@ -537,8 +588,9 @@ int sbx_cgroup_from_parent(struct sbx_cgroup *cg, struct sbx_err **err)
     for (int i = 0; i < V1_N; i++) {
         if (!(cg->v1_pending & (1u << i)))
             continue;
-        sweep_stale(cg->v1_parent[i]);
-        if (mkdir(cg->v1[i], 0755) < 0)
+        char p[PATH_MAX];
+        const char *name = strrchr(cg->v1[i], '/') + 1;
+        if (mkdir_fresh(cg->v1_parent[i], name, cg->sweep, p, sizeof(p)) < 0)
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "create cgroup %s", cg->v1[i]);
         /* co-mounted controllers name the same directory: created once, for all of them */
         for (int j = i; j < V1_N; j++)
@@ -849,7 +901,11 @@ void sbx_cgroup_release(struct sbx_cgroup **cgp)
     struct sbx_cgroup *cg = *cgp;
     if (!cg)
         return;
-    sbx_cgroup_kill(cg);
+    /* Normally nothing is left (the sandbox's pid namespace ended with its init, and no process
+     * can leave the v2 cgroup it was cloned into): removing it comes first, and the kill, a file
+     * opened and written, only when something is still in it. */
+    if (!cg->v2 || rmdir(cg->v2) < 0)
+        sbx_cgroup_kill(cg);
     if (cg->v2_fd >= 0)
         close(cg->v2_fd);
     remove_dir(&cg->v2);

@@ -132,6 +132,10 @@ int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *rea
     }
     if (!ignored_known)
         sbx_note_ignored_signals();
+    /* The program cannot ptrace or read the memory of this init, nor take its descriptors (the
+     * seccomp listener: launch.c) with pidfd_getfd (it runs as the same uid): from before it
+     * exists. Its own exec makes it dumpable again for itself. */
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     pid_t pid = start_program(spec, sync_fd);
     if (pid < 0) {
         struct child_msg m = {.type = MSG_ERROR};
@@ -139,8 +143,6 @@ int sbx_init_run(const struct sbx_spec *spec, int sync_fd, struct child_msg *rea
         write_all(sync_fd, &m, sizeof(m));
         return -1;
     }
-    /* The program cannot ptrace or read the memory of this init (it runs as the same uid). */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     write_all(sync_fd, ready, sizeof(*ready));
     if (spec->lean)
         give_back_memory(); /* after the fork: the program's copy is gone with its exec anyway */

@@ -6,7 +6,8 @@
  *   2. a small tmpfs on the stage directory holds the overlay's upper/work and the new root;
  *   3. overlay (overlay.c): lower = the image, or the module stack, top first (read-only);
  *      upper = the stage tmpfs, or a named sandbox's state directory, so mount points can be
- *      created without touching the image;
+ *      created without touching the image; or, for a read-only root of one layer that has every
+ *      mount point already (root_as_bind), a read-only bind of the layer, without steps 2 and 3;
  *   4. the plan's mounts in order; every target is resolved with openat2(RESOLVE_IN_ROOT) against
  *      the new root, so a symlink in the image can never point a mount at a host path
  *      (CVE-2021-30465 class), and mounted through its O_PATH fd;
@@ -17,6 +18,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
@@ -371,11 +373,81 @@ void sbx_mount_close_sources(const struct sbx_spec *spec, struct sbx_sources *sr
     src->upper = src->work = -1;
 }
 
+static int finish_root(const struct sbx_spec *spec, const struct sbx_sources *src, const char *newroot,
+                       struct child_err *ce);
+
+/* Whether mount i's target lies inside an earlier mount of the plan (a file in /dev, a mask in
+ * /proc): then it is not looked for in the image. */
+static bool nested_in_earlier(const struct sbx_spec *spec, size_t i, const char *target)
+{
+    for (size_t j = 0; j < i && j < spec->n_mounts; j++) {
+        const struct sbx_mount *m = &spec->mounts[j];
+        size_t n = strlen(m->target);
+        if (m->kind == SBX_MOUNT_MASK || m->kind == SBX_MOUNT_READONLY || m->file)
+            continue;
+        if (n == 1 || (strncmp(target, m->target, n) == 0 && (target[n] == '/' || target[n] == '\0')))
+            return true;
+    }
+    return false;
+}
+
+/* A read-only root of one image layer is a read-only bind of that layer (as bubblewrap does) when
+ * nothing has to be created in it: every mount point and the working directory exist in the
+ * image. The overlay costs more than its mount: tearing it down waits for an expedited RCU grace
+ * period (ovl_free_fs → kern_unmount_array), ~1 ms of every run's end on these machines, found
+ * off-CPU with `perf record -e sched:sched_switch -g` (issue #10); and its upper needs the stage
+ * tmpfs, one superblock more. Only for a sandbox that can never remount the bind writable:
+ * CAP_SYS_ADMIN is not among the capabilities it keeps (an overlay without an upper layer could not
+ * be made writable; a bind could). A forced overlay API (tests) keeps the overlay. */
+static bool root_as_bind(const struct sbx_spec *spec, const struct sbx_sources *src)
+{
+    if (!spec->readonly_root || spec->state_dir || spec->rootfs_bind || src->n_root != 1 ||
+        spec->overlay_api != SBX_OVERLAY_AUTO || (spec->caps & (1ULL << CAP_SYS_ADMIN)))
+        return false;
+    for (size_t i = 0; i < spec->n_mounts; i++) {
+        enum sbx_mount_kind k = spec->mounts[i].kind;
+        if (k == SBX_MOUNT_MASK || k == SBX_MOUNT_READONLY || nested_in_earlier(spec, i, spec->mounts[i].target))
+            continue; /* masks and read-only paths never create their target */
+        int fd = openat2_in_root(src->root[0], spec->mounts[i].target, O_PATH);
+        if (fd < 0)
+            return false;
+        close(fd);
+    }
+    if (spec->cwd && !nested_in_earlier(spec, spec->n_mounts, spec->cwd)) {
+        int fd = openat2_in_root(src->root[0], spec->cwd, O_PATH);
+        if (fd < 0)
+            return false;
+        close(fd);
+    }
+    return true;
+}
+
+/* The layer bound read-only onto the stage directory itself (no tmpfs under it); false when the
+ * kernel refuses the bind (a layer with mounts of the host beneath it), for the overlay instead. */
+static bool bind_root(const struct sbx_sources *src, const char *stage)
+{
+    char sp[64];
+    fd_path(src->root[0], sp, sizeof(sp));
+    if (mount(sp, stage, NULL, MS_BIND, NULL) < 0)
+        return false;
+    /* read-only at once: nothing may be created in the image, even by mistake */
+    if (mount(NULL, stage, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0) {
+        umount2(stage, MNT_DETACH);
+        return false;
+    }
+    return true;
+}
+
 int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *src, struct child_err *ce)
 {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return child_fail(ce, "mount", errno, "make / private");
     const char *stage = spec->stage_dir;
+    char newroot[PATH_MAX];
+    if (root_as_bind(spec, src) && bind_root(src, stage)) {
+        snprintf(newroot, sizeof(newroot), "%s", stage);
+        return finish_root(spec, src, newroot, ce);
+    }
     /* A read-only root needs the upper layer only for mount points; a writable one gets room
      * (unless the upper layer is the named sandbox's own directory). */
     char stage_opts[96];
@@ -385,7 +457,7 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
              tmpfs_inodes(stage_size));
     if (mount("gbox-stage", stage, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
         return child_fail(ce, "mount", errno, "stage tmpfs on %s", stage);
-    char upper[PATH_MAX], work[PATH_MAX], newroot[PATH_MAX];
+    char upper[PATH_MAX], work[PATH_MAX];
     snprintf(upper, sizeof(upper), "%s/upper", stage);
     snprintf(work, sizeof(work), "%s/work", stage);
     snprintf(newroot, sizeof(newroot), "%s/root", stage);
@@ -411,7 +483,13 @@ int sbx_mount_in_child(const struct sbx_spec *spec, const struct sbx_sources *sr
     } else if (sbx_overlay_mount(&o, ce) < 0) {
         return -1;
     }
+    return finish_root(spec, src, newroot, ce);
+}
 
+/* The plan's mounts on the new root at newroot, read-only, the createContainer hooks, pivot_root. */
+static int finish_root(const struct sbx_spec *spec, const struct sbx_sources *src, const char *newroot,
+                       struct child_err *ce)
+{
     _cleanup_close_ int root = open(newroot, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root < 0)
         return child_fail(ce, "mount", errno, "open new root");

@@ -303,6 +303,9 @@ struct sbx_spec {
     enum sbx_net_mode net;
     struct sbx_veth veth;    /* SBX_NET_VETH */
     bool cgroup_enabled;
+    char *cgroup_sweep_stamp; /* a file whose mtime says when the stale gbox-<pid>-<n> cgroups of
+                                 killed gbox processes were last removed: at most every
+                                 SBX_SWEEP_INTERVAL_S, not on every start; NULL: every start */
     struct sbx_cgroup_limits limits;
     char *cgroup_name;       /* leaf name to create beneath our own cgroup(s) */
 
@@ -364,6 +367,7 @@ struct sbx_spec {
     void *hold_arg;
 };
 #define SBX_HOLD_MAX 65536
+#define SBX_SWEEP_INTERVAL_S 10 /* see cgroup_sweep_stamp */
 
 /* The outcome of one sandbox run. */
 enum sbx_end {

@@ -21,6 +21,7 @@ token() {
 }
 
 teardown() {
+    [ -z "${GBOX_RUN_DIR:-}" ] || [[ "$GBOX_RUN_DIR" != /run/gbox-test-sweep.* ]] || rm -rf "$GBOX_RUN_DIR"
     # only for the tests that kill gbox itself; a no-op otherwise
     if [ -n "${killed_pids:-}" ]; then
         # shellcheck disable=SC2086
@@ -143,4 +144,38 @@ teardown() {
     run pgrep -af "probe sleep 30.$t"
     assert_failure 1
     assert_output ""
+}
+
+@test "a SIGKILLed gbox's empty cgroups are swept by a later start, at most every 10 s" {
+    # The sweep reads every parent cgroup directory: not on each start (issue #10), but when the
+    # stamp file $GBOX_RUN_DIR/cgroup-sweep is older than 10 s.
+    # a run directory of its own (other tests' starts would sweep): under /run, where the user
+    # namespace's root can reach the stage directory (the bats temporary directory is 0700)
+    GBOX_RUN_DIR=$(mktemp -d /run/gbox-test-sweep.XXXXXX)
+    export GBOX_RUN_DIR
+    chmod 755 "$GBOX_RUN_DIR"
+    local t i
+    t=$(token)
+    "$GBOX" run --quiet --in-image probe sleep "30.$t" &
+    local pid=$!
+    killed_pids=$pid
+    for i in $(seq 100); do
+        pgrep -f "^/usr/bin/probe sleep 30.$t" >/dev/null && break
+        sleep 0.02
+    done
+    kill -KILL "$pid"
+    wait "$pid" || true
+    for i in $(seq 100); do
+        pgrep -f "probe sleep 30.$t" >/dev/null || break
+        sleep 0.02
+    done
+    [ -n "$(gbox_cgroups "$pid")" ] || fail "the killed gbox left no cgroups: nothing to sweep"
+    touch "$GBOX_RUN_DIR/cgroup-sweep"
+    "$GBOX" run --quiet --in-image true
+    [ -n "$(gbox_cgroups "$pid")" ] || fail "swept although the last sweep was just now"
+    touch -d '-11 seconds' "$GBOX_RUN_DIR/cgroup-sweep"
+    "$GBOX" run --quiet --in-image true
+    assert_no_cgroups "$pid"
+    # the start that swept moved the stamp forward
+    [ "$(( $(date +%s) - $(stat -c %Y "$GBOX_RUN_DIR/cgroup-sweep") ))" -lt 10 ]
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -168,6 +169,66 @@ static void test_a_directory_others_can_write_is_not_trusted(void **s)
     json_decref(root);
 }
 
+/* An entry whose parent is recorded with fingerprint fp and sha256 hex (each made up or real). */
+static void put_with(const char *top_text, const char *hex_a, const char *fp_a)
+{
+    char hex_top[65], real_top[PATH_MAX], real_a[PATH_MAX];
+    assert_non_null(realpath(top, real_top));
+    assert_non_null(realpath(a, real_a));
+    policy_cache_digest(top_text, strlen(top_text), hex_top);
+    json_t *deps = json_pack("[[ssss][ssss]]", real_top, hex_top, real_top, "", real_a, hex_a, link_path, fp_a);
+    json_t *root = json_pack("{s:i}", "answer", 7);
+    policy_cache_put(real_top, top_text, strlen(top_text), deps, root);
+    json_decref(deps);
+    json_decref(root);
+}
+
+static void test_fingerprints(void **s)
+{
+    (void)s;
+    const char *t = "{\"version\": 1, \"extends\": \"parent.json\"}\n";
+    chain(t);
+    /* a file read right after a change gets no fingerprint: its next change could keep every time */
+    size_t n = 0;
+    char fp[160], hex[65], wrong[65];
+    free(policy_cache_read(a, &n, fp, sizeof(fp)));
+    assert_string_equal(fp, "");
+    sleep(POLICY_CACHE_SETTLE_S + 1);
+    char *text = policy_cache_read(a, &n, fp, sizeof(fp));
+    assert_non_null(text);
+    assert_true(fp[0] != '\0');
+    policy_cache_digest(text, n, hex);
+    free(text);
+    memset(wrong, '0', 64);
+    wrong[64] = '\0';
+    /* a matching fingerprint is trusted without reading the file: even a wrong hash passes */
+    put_with(t, wrong, fp);
+    json_t *root = get_entry(t);
+    assert_non_null(root);
+    json_decref(root);
+    /* without one, the bytes decide, and the entry gains the settled file's fingerprint */
+    put_with(t, wrong, "");
+    assert_null(get_entry(t));
+    put_with(t, hex, "");
+    root = get_entry(t);
+    assert_non_null(root);
+    json_decref(root);
+    /* that get rewrote the entry with fp */
+    char cdir[400], cmd[600];
+    snprintf(cdir, sizeof(cdir), "%s/policy-cache", run);
+    snprintf(cmd, sizeof(cmd), "grep -q '%s' %s/*.json", fp, cdir);
+    assert_int_equal(system(cmd), 0);
+    /* edited in place to other bytes of the same size, its times set back: the ctime moved, so
+     * the fingerprint no longer matches and the hash check misses */
+    put_with(t, hex, fp);
+    struct stat before;
+    assert_int_equal(stat(a, &before), 0);
+    write_text(a, "{\"version\": 1, \"name\": \"A\"}\n");
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    assert_int_equal(utimensat(AT_FDCWD, a, times, 0), 0);
+    assert_null(get_entry(t));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -176,6 +237,7 @@ int main(void)
         cmocka_unit_test(test_a_changed_parent_misses),
         cmocka_unit_test(test_a_retargeted_symlink_misses),
         cmocka_unit_test(test_a_directory_others_can_write_is_not_trusted),
+        cmocka_unit_test(test_fingerprints),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
