@@ -376,6 +376,7 @@ struct watch {
     pid_t pid;
     bool have_status, have_err, killed_seccomp, timed_out, exited, held;
     bool created, started; /* spec->wait_start: the child waits; start_fd released it */
+    bool sock_eof;         /* the init closed its end (it is exiting): not polled any more */
     double t_ready, t_exit; /* when the program started and ended, for the stage timings */
     int status, init_status;
     struct child_err err;
@@ -419,6 +420,12 @@ static void read_messages(struct launch *l, struct watch *w, struct sbx_result *
             break;
         case MSG_LISTENER: {
             w->listener = (int)syscall(SYS_pidfd_getfd, w->pidfd, m.value, 0);
+            if (w->listener < 0 && errno == ESRCH) {
+                /* the init has already exited (a short program, read late): the sandbox is over.
+                 * No notification can be waiting: a notified call blocks its caller, and the
+                 * init waits for the program, holding its copy of the listener, until then. */
+                break;
+            }
             if (w->listener < 0) {
                 child_fail(&w->err, "seccomp", errno, "take the seccomp listener (pidfd_getfd)");
                 w->have_err = true;
@@ -502,7 +509,7 @@ static int hold(struct launch *l, struct watch *w, struct sbx_result *res, struc
     for (;;) {
         struct pollfd p[4] = {
             {.fd = w->pidfd, .events = POLLIN},
-            {.fd = l->sock[0], .events = POLLIN},
+            {.fd = w->sock_eof ? -1 : l->sock[0], .events = POLLIN},
             {.fd = w->sigfd, .events = POLLIN},
             {.fd = w->held ? s->hold_fd : -1, .events = POLLIN},
         };
@@ -511,8 +518,9 @@ static int hold(struct launch *l, struct watch *w, struct sbx_result *res, struc
                 continue;
             return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "warm sandbox: poll"), -1;
         }
-        if (p[1].revents & POLLIN)
+        if (p[1].revents)
             read_messages(l, w, res);
+        w->sock_eof |= (p[1].revents & (POLLHUP | POLLERR)) != 0;
         if (w->have_err || (p[0].revents & POLLIN))
             return 1;
         if (w->held && !told) {
@@ -544,7 +552,7 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
         bool wait_start = w->created && !w->started && s->start_fd >= 0;
         struct pollfd p[5] = {
             {.fd = w->pidfd, .events = POLLIN},
-            {.fd = l->sock[0], .events = POLLIN},
+            {.fd = w->sock_eof ? -1 : l->sock[0], .events = POLLIN},
             {.fd = w->sigfd, .events = POLLIN},
             {.fd = w->listener, .events = POLLIN},
             {.fd = wait_start ? s->start_fd : -1, .events = POLLIN},
@@ -581,8 +589,13 @@ static int supervise(struct launch *l, struct watch *w, struct sbx_result *res)
             close(w->listener);
             w->listener = -1;
         }
-        if (p[1].revents & POLLIN)
+        if (p[1].revents)
             read_messages(l, w, res);
+        /* The init's end closes while it exits (its namespaces, mounts and memory go first, ~1
+         * ms): a hung-up socket is always "ready", and polling it until the pidfd says the init
+         * is gone spun on the CPU the exiting init needed (issue #10, seen with sched_switch
+         * tracing: the parent preempted the init for 2 ms). */
+        w->sock_eof |= (p[1].revents & (POLLHUP | POLLERR)) != 0;
         if (p[4].revents & (POLLIN | POLLHUP)) {
             /* OCI start: release the waiting child (the deadline counts from here) */
             char b[64], go = 1;
