@@ -17,7 +17,7 @@ BUILD="build-essential pkg-config libseccomp-dev libjansson-dev libnl-3-dev libn
 TEST="libcmocka-dev bats bats-assert bats-support busybox-static jq iproute2 procps util-linux nftables socat
     python3 podman containerd bsdutils libcap2-bin valgrind"
 FUZZ="clang libclang-rt-14-dev"
-BENCH="bubblewrap crun runc hyperfine gnuplot-nox"
+BENCH="bubblewrap crun runc hyperfine gnuplot-nox linux-perf"
 # the VM: qemu (TCG), busybox-static for its initramfs, kmod to resolve the kernel's modules,
 # xz to unpack the kernel, e2fsprogs for its scratch disk (the kernel itself is fetched by vm-test)
 VM="qemu-system-x86 busybox-static kmod xz-utils e2fsprogs"

@@ -2,7 +2,8 @@
 # Every benchmark of issue #10 in one command: gbox next to plain fork/exec, bubblewrap, crun and
 # runc, interleaved, on the same payload — sequential start (start.sh), N concurrent starts
 # (concurrent.sh), memory per live sandbox (supervisor.sh), per-syscall seccomp overhead
-# (syscall.sh) and daemon spawn latency (spawn.sh) — then a summary of every ratio against its
+# (syscall.sh) and daemon spawn latency (spawn.sh), and where a cold start's time goes (where.sh,
+# when perf is installed) — then a summary of every ratio against its
 # target. With --write (the default) each script replaces its section of docs/benchmarks.md and
 # draws its plot under docs/bench/. See tests/bench/README.md.
 set -euo pipefail
@@ -15,11 +16,12 @@ usage() {
     cat <<EOF
 usage: tests/bench/all.sh [--quick] [--no-write] [--only NAME[,NAME...]]
 
-Runs, in this order: start.sh (-n 100), concurrent.sh (-n 100), spawn.sh, syscall.sh and
-supervisor.sh (-n 1000: memory per supervised sandbox, about 7 minutes), each with --write
+Runs, in this order: start.sh (-n 100), concurrent.sh (-n 100), spawn.sh, syscall.sh,
+supervisor.sh (-n 1000: memory per supervised sandbox, about 7 minutes) and where.sh (-n 30: a
+timeline of one cold start and what it waits for, from perf; skipped without perf), each with --write
 unless --no-write. --quick: fewer rounds (start -n 30, concurrent -r 3, spawn -r 15,
 syscall -r 5, supervisor -n 200 --peer-n 100) for a look, not for the doc. --only runs a subset
-(start, concurrent, spawn, syscall, supervisor). Each script's report goes to stdout; the
+(start, concurrent, spawn, syscall, supervisor, where). Each script's report goes to stdout; the
 summary (every PASS/MISS line) comes last. Exits 1 if any script failed (the others still run).
 Run it as root on a quiet machine: scripts/install-deps.sh --bench, then make.
 EOF
@@ -27,7 +29,7 @@ EOF
 
 write=(--write)
 quick=0
-only=start,concurrent,spawn,syscall,supervisor
+only=start,concurrent,spawn,syscall,supervisor,where
 while [ "$#" -gt 0 ]; do
     case $1 in
     --quick) quick=1; shift ;;
@@ -42,11 +44,11 @@ cd "$BENCH_ROOT"
 [ -x build/gbox ] || bench_die "build/gbox is not built (make)"
 
 declare -A args=(
-    [start]="-n 100" [concurrent]="-n 100" [spawn]="" [syscall]="" [supervisor]="-n 1000"
+    [start]="-n 100" [concurrent]="-n 100" [spawn]="" [syscall]="" [supervisor]="-n 1000" [where]="-n 30"
 )
 if [ "$quick" -eq 1 ]; then
     args=([start]="-n 30" [concurrent]="-r 3" [spawn]="-r 15" [syscall]="-r 5"
-        [supervisor]="-n 200 --peer-n 100")
+        [supervisor]="-n 200 --peer-n 100" [where]="-n 10")
 fi
 
 out=$(mktemp -d /tmp/gbox-bench-all.XXXXXX)
@@ -55,6 +57,10 @@ failed=()
 IFS=, read -r -a names <<<"$only"
 for name in "${names[@]}"; do
     [ -n "${args[$name]+x}" ] || bench_die "--only: unknown benchmark \"$name\""
+    if [ "$name" = where ] && ! bench_have perf; then
+        bench_log "where.sh skipped: perf is not installed (scripts/install-deps.sh --bench)"
+        continue
+    fi
     bench_log "running tests/bench/$name.sh ${args[$name]} ${write[*]}"
     # shellcheck disable=SC2086 # the arguments are words on purpose
     if ! "$BENCH_DIR/$name.sh" ${args[$name]} "${write[@]}" | tee "$out/$name.md"; then
