@@ -291,6 +291,7 @@ struct sbx_spec {
                                 runs, so no two sandboxes mount it at once; NULL: upper on tmpfs */
     enum sbx_overlay_api overlay_api;
     bool readonly_root;
+    bool shared_image_root;  /* a read-only root of one layer may be a bind of it (mount.c) */
     uint64_t upper_size;     /* bytes of tmpfs for writes to the root when it is not read-only */
     char *stage_dir;         /* an empty host directory to build the root on (private per sandbox
                                 thanks to the mount namespace; may be shared between sandboxes) */
