@@ -56,8 +56,11 @@ static const char *pick(char *buf, size_t len, const char *env, const char *rel,
         snprintf(tree, sizeof(tree), "%s/%s", exe_dir(), rel);
         if (path_real_subdir(exe_dir(), rel, real, sizeof(real)) || (is_dir(tree) && realpath(tree, real)))
             snprintf(buf, len, "%s", real);
-        else
-            snprintf(buf, len, "%s/%s", GBOX_DATADIR, sub);
+        else {
+            /* canonical like the build tree's (stack.c relies on it), when it exists */
+            snprintf(tree, sizeof(tree), "%s/%s", GBOX_DATADIR, sub);
+            snprintf(buf, len, "%s", realpath(tree, real) ? real : tree);
+        }
     }
     return buf;
 }

@@ -5,7 +5,8 @@
 /* $GBOX_POLICY_DIR, else <dir of the gbox binary>/../policies when running from a build tree,
  * else DATADIR/policies. */
 const char *gbox_policy_dir(void);
-/* $GBOX_IMAGE_DIR, else <dir of the gbox binary>/images, else DATADIR/images. */
+/* $GBOX_IMAGE_DIR, else <dir of the gbox binary>/images, else DATADIR/images (the last two
+ * canonical: realpath). */
 const char *gbox_image_dir(void);
 /* out = real_dir/name when name is one plain component that is a directory, not a symlink: then
  * it is canonical if real_dir is (realpath without its readlink per component). false otherwise. */

@@ -618,6 +618,7 @@ int plan_build(struct gbox_policy *p, const struct run_request *rq, struct sbx_s
         s->overlay_api = strcmp(api, "fd") == 0 ? SBX_OVERLAY_FD : strcmp(api, "string") == 0 ? SBX_OVERLAY_STRING
                          : strcmp(api, "legacy") == 0 ? SBX_OVERLAY_LEGACY : SBX_OVERLAY_AUTO;
     s->readonly_root = json_is_true(pol_get(p, "filesystem.readonly_root"));
+    s->shared_image_root = json_is_true(pol_get(p, "filesystem.shared_image_root"));
     s->upper_size = 64ULL << 20;
     char stage[PATH_MAX];
     snprintf(stage, sizeof(stage), "%s/stage", gbox_run_dir());

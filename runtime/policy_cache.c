@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -127,22 +128,53 @@ static bool entry_path(const char *real, const char *top, size_t len, char *out,
     return true;
 }
 
-static void fp_text(const struct stat *st, char *out, size_t len)
+/* File systems whose ctime nobody can set back and whose stat is the truth: a fingerprint on
+ * anything else (NFS or FUSE answering from an attribute cache, squashfs/erofs images whose times
+ * and inode numbers a rebuild reproduces, overlays over them) is never taken. */
+static bool fs_fingerprintable(int fd)
 {
-    snprintf(out, len, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld", (unsigned long long)st->st_dev,
-             (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
-             st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+    static const long ok[] = {0xEF53 /* ext2/3/4 */, 0x58465342 /* xfs */, 0x9123683E /* btrfs */,
+                              0x01021994 /* tmpfs */, (long)0xF2F52010 /* f2fs */};
+    struct statfs sf;
+    if (fstatfs(fd, &sf) < 0)
+        return false;
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if ((long)sf.f_type == ok[i])
+            return true;
+    return false;
 }
 
-void policy_cache_fingerprint(const struct stat *before, const struct stat *after, char *out, size_t len)
+/* "dev:ino:size:mtime:ctime|dev:ino" of a file and of its directory (which pins what a relative
+ * `extends` in it resolves to: directories have no hard links). */
+static bool fp_text(const struct stat *st, const char *path, char *out, size_t len)
 {
-    char a[128];
-    fp_text(before, out, len);
-    fp_text(after, a, sizeof(a));
+    char dir[PATH_MAX];
+    struct stat ds;
+    snprintf(dir, sizeof(dir), "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return false;
+    *slash = '\0';
+    if (stat(dir, &ds) < 0)
+        return false;
+    snprintf(out, len, "%llu:%llu:%lld:%lld.%09ld:%lld.%09ld|%llu:%llu", (unsigned long long)st->st_dev,
+             (unsigned long long)st->st_ino, (long long)st->st_size, (long long)st->st_mtim.tv_sec,
+             st->st_mtim.tv_nsec, (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec,
+             (unsigned long long)ds.st_dev, (unsigned long long)ds.st_ino);
+    return true;
+}
+
+static int64_t ns_of(struct timespec t) { return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec; }
+
+void policy_cache_fingerprint(const struct stat *before, const struct stat *after, const char *path, char *out,
+                              size_t len)
+{
+    char a[200];
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    if (strcmp(a, out) != 0 || !S_ISREG(after->st_mode) || after->st_ctim.tv_sec > now.tv_sec - POLICY_CACHE_SETTLE_S ||
-        after->st_mtim.tv_sec > now.tv_sec - POLICY_CACHE_SETTLE_S)
+    int64_t changed = ns_of(after->st_ctim) > ns_of(after->st_mtim) ? ns_of(after->st_ctim) : ns_of(after->st_mtim);
+    if (!fp_text(before, path, out, len) || !fp_text(after, path, a, sizeof(a)) || strcmp(a, out) != 0 ||
+        !S_ISREG(after->st_mode) || ns_of(now) - changed < (int64_t)POLICY_CACHE_SETTLE_S * 1000000000)
         out[0] = '\0';
 }
 
@@ -167,10 +199,14 @@ char *policy_cache_read(const char *path, size_t *len, char *fp, size_t fplen)
         close(fd);
         return NULL;
     }
+    bool local = fs_fingerprintable(fd);
     close(fd);
     buf[n] = '\0';
     *len = n;
-    policy_cache_fingerprint(&before, &after, fp, fplen);
+    if (local)
+        policy_cache_fingerprint(&before, &after, path, fp, fplen);
+    else if (fplen)
+        fp[0] = '\0';
     return buf;
 }
 
@@ -184,11 +220,10 @@ static bool dep_unchanged(const char *real, const char *hex, const char *named, 
     struct stat st;
     char now[PATH_MAX];
     fresh[0] = '\0';
-    if (fp && *fp && stat(named, &st) == 0) {
-        fp_text(&st, now, sizeof(now));
-        if (strcmp(now, fp) == 0)
-            return true;
-    }
+    /* only a file named by its real path: through a symlink, the realpath check below */
+    if (fp && *fp && strcmp(named, real) == 0 && stat(named, &st) == 0 && fp_text(&st, named, now, sizeof(now)) &&
+        strcmp(now, fp) == 0)
+        return true;
     if (!realpath(named, now) || strcmp(now, real) != 0)
         return false;
     size_t n = 0;

@@ -14,13 +14,15 @@ json_t *policy_cache_get(const char *real, const char *top, size_t len);
  * file the chain parsed (an entry is used only while each named path still resolves to that
  * realpath with that content). */
 void policy_cache_put(const char *real, const char *top, size_t len, const json_t *deps, const json_t *root);
-/* The fingerprint of a file read whole through one descriptor (st before and after the read):
- * "dev:ino:size:mtime:ctime", or "" when it changed during the read or less than
- * POLICY_CACHE_SETTLE_S before (a change in the same clock tick could keep every field). A later
- * stat of the named path with the same fingerprint is the same file with the same bytes: its
- * ctime cannot be set back. */
-#define POLICY_CACHE_SETTLE_S 1
+/* The fingerprint of a file read whole through one descriptor (st before and after the read), on
+ * a local file system that keeps honest times (ext4, xfs, btrfs, tmpfs, f2fs):
+ * "dev:ino:size:mtime:ctime|dev:ino" (the last its directory), or "" when it changed during the
+ * read or less than POLICY_CACHE_SETTLE_S before (a change in the same clock tick could keep every
+ * field). A later stat of the same real path with the same fingerprint is the same file with the
+ * same bytes in the same directory: its ctime cannot be set back. */
+#define POLICY_CACHE_SETTLE_S 2
 struct stat;
-void policy_cache_fingerprint(const struct stat *before, const struct stat *after, char *out, size_t len);
+void policy_cache_fingerprint(const struct stat *before, const struct stat *after, const char *path, char *out,
+                              size_t len);
 /* The whole regular file at path (at most 16 MiB, NUL-terminated) and its fingerprint, or NULL. */
 char *policy_cache_read(const char *path, size_t *len, char *fp, size_t fplen);

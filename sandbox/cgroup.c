@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 enum { V1_MEMORY, V1_CPU, V1_CPUACCT, V1_PIDS, V1_BLKIO, V1_CPUSET, V1_FREEZER, V1_N };
 static const char *const v1_names[V1_N] = {"memory", "cpu", "cpuacct", "pids", "blkio", "cpuset", "freezer"};
@@ -205,8 +206,16 @@ static int mkdir_fresh(const char *parent, const char *name, bool sweep, char *p
         return 0;
     if (errno != EEXIST)
         return -1;
-    /* Names carry the creating gbox's pid and its own counter: a directory of this name is a
-     * leftover of a killed gbox whose pid this process has now (or of one the sweep would take). */
+    /* gbox's own names carry the creating process's pid and its own counter: a directory of this
+     * name is a leftover of a killed gbox whose pid this process has now (or of one the sweep would
+     * take). Any other name (an OCI cgroupsPath) that exists is not ours to remove. */
+    int pid;
+    unsigned n;
+    char tail;
+    if (sscanf(name, "gbox-%d-%u%c", &pid, &n, &tail) != 2 || pid != getpid()) {
+        errno = EEXIST;
+        return -1;
+    }
     sweep_stale(parent);
     if (rmdir(p) < 0 && errno != ENOENT) {
         errno = EEXIST;

@@ -17,7 +17,9 @@
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
@@ -92,10 +94,39 @@ static void __attribute__((noreturn)) inner(const struct sbx_spec *spec, const s
     fail(argv[0]);
 }
 
+/* A process entering the sandbox may not hold a capability the sandbox did not start with (its
+ * init's bounding set): the policy in force may have gained some since, and a running sandbox's
+ * privileges never grow. It matters most for a read-only root bound from the image (mount.c,
+ * root_as_bind), which is safe only while nothing inside holds CAP_SYS_ADMIN: a process with
+ * it could remount the shared image writable. */
+static int caps_within_init(pid_t init, uint64_t want, struct sbx_err **err)
+{
+    char p[64];
+    snprintf(p, sizeof(p), "/proc/%d/status", (int)init);
+    char *s = read_file(p, NULL);
+    const char *b = s ? strstr(s, "\nCapBnd:") : NULL;
+    char *end = NULL;
+    unsigned long long bnd = b ? strtoull(b + 8, &end, 16) : 0;
+    bool ok = b && end && end != b + 8;
+    free(s);
+    if (!ok)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, errno, "read the capability bounding set of the sandbox's init %d",
+                           (int)init);
+    if (want & ~(uint64_t)bnd)
+        return sbx_err_set(err, GBOX_EXIT_LAUNCH, 0,
+                           "the policy in force grants capabilities (0x%llx) the sandbox did not start with "
+                           "(its bounding set is 0x%llx): a process entering it may not have them; restart "
+                           "the sandbox under the new policy",
+                           (unsigned long long)(want & ~(uint64_t)bnd), bnd);
+    return 0;
+}
+
 int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
                 int out_fd, pid_t *pid_out, struct sbx_err **err)
 {
     struct sbx_exec_opts o = {.out_fd = out_fd};
+    if (caps_within_init(where->init_pid, spec->caps, err) < 0)
+        return -1;
     return sbx_exec_in_opts(where, spec, argv, &o, pid_out, err);
 }
 

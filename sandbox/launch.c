@@ -188,6 +188,12 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
         return child_fail(ce, "no_new_privs", 0, "no_new_privs not set after setting it");
     if (sbx_landlock_in_child(&s->landlock, ce) < 0)
         return -1;
+    /* Not dumpable from before the listener exists (it stays open in the init): a process of
+     * the same uid (a pod's shared pid namespace, a rootful container without a user namespace)
+     * could otherwise take it with pidfd_getfd while the init waits for OCI start. gbox, host
+     * root, still can. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return child_fail(ce, "dumpable", errno, "PR_SET_DUMPABLE");
     int listener = -1;
     if (sbx_seccomp_in_child(l->bpf, &listener, ce) < 0)
         return -1;

@@ -6,8 +6,9 @@
  *   2. a small tmpfs on the stage directory holds the overlay's upper/work and the new root;
  *   3. overlay (overlay.c): lower = the image, or the module stack, top first (read-only);
  *      upper = the stage tmpfs, or a named sandbox's state directory, so mount points can be
- *      created without touching the image; or, for a read-only root of one layer that has every
- *      mount point already (root_as_bind), a read-only bind of the layer, without steps 2 and 3;
+ *      created without touching the image; or, with filesystem.shared_image_root, for a read-only
+ *      root of one layer that has every mount point already (root_as_bind), a read-only bind of the
+ *      layer, without steps 2 and 3;
  *   4. the plan's mounts in order; every target is resolved with openat2(RESOLVE_IN_ROOT) against
  *      the new root, so a symlink in the image can never point a mount at a host path
  *      (CVE-2021-30465 class), and mounted through its O_PATH fd;
@@ -391,17 +392,19 @@ static bool nested_in_earlier(const struct sbx_spec *spec, size_t i, const char 
     return false;
 }
 
-/* A read-only root of one image layer is a read-only bind of that layer (as bubblewrap does) when
- * nothing has to be created in it: every mount point and the working directory exist in the
- * image. The overlay costs more than its mount: tearing it down waits for an expedited RCU grace
- * period (ovl_free_fs → kern_unmount_array), ~1 ms of every run's end on these machines, found
- * off-CPU with `perf record -e sched:sched_switch -g` (issue #10); and its upper needs the stage
- * tmpfs, one superblock more. Only for a sandbox that can never remount the bind writable:
- * CAP_SYS_ADMIN is not among the capabilities it keeps (an overlay without an upper layer could not
- * be made writable; a bind could). A forced overlay API (tests) keeps the overlay. */
+/* With filesystem.shared_image_root, a read-only root of one image layer is a read-only bind of
+ * that layer (as bubblewrap does) when nothing has to be created in it: every mount point and the
+ * working directory exist in the image. The overlay costs more than its mount: tearing it down
+ * waits for an expedited RCU grace period (ovl_free_fs → kern_unmount_array), ~1 ms of every
+ * run's end on these machines, found off-CPU with tests/bench/where.sh (issue #10); and its upper
+ * needs the stage tmpfs, one superblock more. But the bind shares the image's inodes with every
+ * other sandbox and the host (inotify on them sees their accesses; statfs, mountinfo show the
+ * host's disk and path): the policy opts in. Only for a sandbox that can never remount the bind
+ * writable: CAP_SYS_ADMIN is not among the capabilities it keeps (exec.c refuses it to processes
+ * entering later). A forced overlay API (tests) keeps the overlay. */
 static bool root_as_bind(const struct sbx_spec *spec, const struct sbx_sources *src)
 {
-    if (!spec->readonly_root || spec->state_dir || spec->rootfs_bind || src->n_root != 1 ||
+    if (!spec->shared_image_root || !spec->readonly_root || spec->state_dir || spec->rootfs_bind || src->n_root != 1 ||
         spec->overlay_api != SBX_OVERLAY_AUTO || (spec->caps & (1ULL << CAP_SYS_ADMIN)))
         return false;
     for (size_t i = 0; i < spec->n_mounts; i++) {

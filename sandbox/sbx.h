@@ -291,6 +291,7 @@ struct sbx_spec {
                                 runs, so no two sandboxes mount it at once; NULL: upper on tmpfs */
     enum sbx_overlay_api overlay_api;
     bool readonly_root;
+    bool shared_image_root;  /* a read-only root of one layer may be a bind of it (mount.c) */
     uint64_t upper_size;     /* bytes of tmpfs for writes to the root when it is not read-only */
     char *stage_dir;         /* an empty host directory to build the root on (private per sandbox
                                 thanks to the mount namespace; may be shared between sandboxes) */
@@ -461,7 +462,8 @@ int sbx_cgroup_set_at(const struct sbx_started *where, const struct sbx_cgroup_s
  * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the
  * spec's PATH). stdin is /dev/null; stdout and stderr go to out_fd. Returns a pidfd of the new
  * process (a child of the caller: reap it) and its pid in *pid, or -1 with *err. A failure
- * before exec makes it exit 125 with a message on out_fd. */
+ * before exec makes it exit 125 with a message on out_fd. Refused when the spec has capabilities
+ * beyond the bounding set the sandbox's init started with (the policy in force gained some). */
 int sbx_exec_in(const struct sbx_started *where, const struct sbx_spec *spec, char *const argv[],
                 int out_fd, pid_t *pid, struct sbx_err **err);
 

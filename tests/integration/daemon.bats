@@ -433,3 +433,17 @@ EOF2
     wait_for 50 'out=$(cat "$log"); [ -n "$out" ]' || fail "no health.log output"
     assert_equal "$out" "errno EACCES 13"
 }
+
+@test "health check: a policy that gained capabilities since the start may not give them to a check (refused, named)" {
+    local pol
+    pol=$(hc_policy hcap kill)
+    "$GBOX" spawn --name hcap --policy "$pol" --in-image sh -c 'touch /tmp/ok; probe sleep 60 >/dev/null' >/dev/null
+    wait_for 60 '[ "$(field_of hcap .health)" = healthy ]' || fail "health $(field_of hcap .health)"
+    # the policy in force now grants CAP_SYS_ADMIN: the sandbox (maybe a read-only bind of its
+    # image) started without it, and no process entering it gets it
+    jq '.capabilities = ["CAP_SYS_ADMIN"]' "$pol" >"$pol.new" && mv "$pol.new" "$pol"
+    wait_for 80 '"$GBOX" events --id hcap --type health_error | grep -q "did not start with"' ||
+        fail "no refusal: $("$GBOX" events --id hcap)"
+    run "$GBOX" events --id hcap --type health_error
+    assert_output --partial "capabilities (0x200000) the sandbox did not start with"
+}

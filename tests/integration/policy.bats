@@ -220,7 +220,7 @@ shipped_policies() {
     assert_equal "$(jq -r .resources.pids.max <<<"$output")" 41
     # settled files are checked by their fingerprint (dev, inode, size, mtime, ctime): an edit
     # of the same size with its mtime set back is still seen (the ctime moves)
-    sleep 1.1
+    sleep 2.1
     run --separate-stderr "$GBOX" policy show "$d/top.json"
     assert_success
     run --separate-stderr "$GBOX" policy show "$d/top.json"

@@ -153,9 +153,11 @@ load helpers
     assert_output "errno EROFS 30"
 }
 
-@test "a read-only root of one image layer is a read-only bind of it, not an overlay (issue #10)" {
+@test "filesystem.shared_image_root: a read-only root of one image layer is a read-only bind of it, not an overlay" {
+    local pol
+    pol=$(policy_file shared '"filesystem": {"shared_image_root": true}')
     # the root's line of mountinfo: its options and, after " - ", the file system type
-    run "$GBOX" run --in-image sh -c 'awk "\$5 == \"/\"" /proc/self/mountinfo'
+    run "$GBOX" run --policy "$pol" --in-image sh -c 'awk "\$5 == \"/\"" /proc/self/mountinfo'
     assert_success
     [ "${#lines[@]}" -eq 1 ] || fail "not one root mount: $output"
     [[ "$output" != *" - overlay "* ]] || fail "the root is an overlay: $output"
@@ -168,13 +170,16 @@ load helpers
 # the file system type of the mount at / (or at the directory given after it), from mountinfo
 ROOT_FSTYPE='f() { awk -v m="${1:-/}" '"'"'$5 == m { split($0, a, " - "); split(a[2], b, " "); print b[1] }'"'"' /proc/self/mountinfo; }; f'
 
-@test "the root stays an overlay when it needs a new mount point or the sandbox keeps CAP_SYS_ADMIN" {
+@test "the root is an overlay by default, and with shared_image_root when it needs a new mount point or keeps CAP_SYS_ADMIN" {
     local pol
-    pol=$(policy_file newdir '"filesystem": {"tmpfs": [{"path": "/tmp", "size": "1M", "mode": "1777"}, {"path": "/gbox-new-dir", "size": "1M", "mode": "0755"}]}')
+    run "$GBOX" run --in-image sh -c "$ROOT_FSTYPE"
+    assert_success
+    assert_output overlay
+    pol=$(policy_file newdir '"filesystem": {"shared_image_root": true, "tmpfs": [{"path": "/tmp", "size": "1M", "mode": "1777"}, {"path": "/gbox-new-dir", "size": "1M", "mode": "0755"}]}')
     run "$GBOX" run --policy "$pol" --in-image sh -c "$ROOT_FSTYPE; $ROOT_FSTYPE /gbox-new-dir"
     assert_success
     assert_output $'overlay\ntmpfs'
-    pol=$(policy_file sysadmin '"capabilities": ["CAP_SYS_ADMIN"]')
+    pol=$(policy_file sysadmin '"capabilities": ["CAP_SYS_ADMIN"], "filesystem": {"shared_image_root": true}')
     run "$GBOX" run --policy "$pol" --in-image sh -c "$ROOT_FSTYPE"
     assert_success
     assert_output overlay

@@ -4,6 +4,7 @@
  * can write. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
@@ -169,18 +170,25 @@ static void test_a_directory_others_can_write_is_not_trusted(void **s)
     json_decref(root);
 }
 
-/* An entry whose parent is recorded with fingerprint fp and sha256 hex (each made up or real). */
-static void put_with(const char *top_text, const char *hex_a, const char *fp_a)
+/* An entry whose parent a.json is recorded with fingerprint fp and sha256 hex (each made up or
+ * real), named by its real path (by_link: through the symlink parent.json). */
+static void put_named(const char *top_text, const char *hex_a, const char *fp_a, bool by_link)
 {
     char hex_top[65], real_top[PATH_MAX], real_a[PATH_MAX];
     assert_non_null(realpath(top, real_top));
     assert_non_null(realpath(a, real_a));
     policy_cache_digest(top_text, strlen(top_text), hex_top);
-    json_t *deps = json_pack("[[ssss][ssss]]", real_top, hex_top, real_top, "", real_a, hex_a, link_path, fp_a);
+    json_t *deps = json_pack("[[ssss][ssss]]", real_top, hex_top, real_top, "", real_a, hex_a,
+                             by_link ? link_path : real_a, fp_a);
     json_t *root = json_pack("{s:i}", "answer", 7);
     policy_cache_put(real_top, top_text, strlen(top_text), deps, root);
     json_decref(deps);
     json_decref(root);
+}
+
+static void put_with(const char *top_text, const char *hex_a, const char *fp_a)
+{
+    put_named(top_text, hex_a, fp_a, false);
 }
 
 static void test_fingerprints(void **s)
@@ -194,7 +202,9 @@ static void test_fingerprints(void **s)
     free(policy_cache_read(a, &n, fp, sizeof(fp)));
     assert_string_equal(fp, "");
     sleep(POLICY_CACHE_SETTLE_S + 1);
-    char *text = policy_cache_read(a, &n, fp, sizeof(fp));
+    char real_a[PATH_MAX];
+    assert_non_null(realpath(a, real_a));
+    char *text = policy_cache_read(real_a, &n, fp, sizeof(fp));
     assert_non_null(text);
     assert_true(fp[0] != '\0');
     policy_cache_digest(text, n, hex);
@@ -206,6 +216,9 @@ static void test_fingerprints(void **s)
     json_t *root = get_entry(t);
     assert_non_null(root);
     json_decref(root);
+    /* named through a symlink, the fingerprint is not enough: the realpath and the bytes decide */
+    put_named(t, wrong, fp, true);
+    assert_null(get_entry(t));
     /* without one, the bytes decide, and the entry gains the settled file's fingerprint */
     put_with(t, wrong, "");
     assert_null(get_entry(t));
