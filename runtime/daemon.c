@@ -803,12 +803,18 @@ static void sb_ended(struct sb *s)
     sb_save(s);
 }
 
+static int64_t sweep_until; /* mono ms: sweep stale cgroups on every tick until then */
+
+void daemon_sweep_cgroups_soon(void) { sweep_until = mono_ms() + 3000; }
+
 static void on_pidfd(struct sb *s)
 {
     if (s->own_child) {
         int st;
         if (waitpid(s->shim, &st, WNOHANG) == 0)
             return;
+        if (WIFSIGNALED(st))
+            daemon_sweep_cgroups_soon();
     }
     sb_ended(s);
 }
@@ -1981,6 +1987,8 @@ static void on_tick(void)
         if (c->follow_logs)
             follow_logs(c);
     pool_tick();
+    if (sweep_until > 0 && mono_ms() < sweep_until)
+        sbx_cgroup_sweep();
 }
 
 /* A warm sandbox's program runs (pool.c): running now, not at the next tick. */

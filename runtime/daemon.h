@@ -17,6 +17,10 @@ char *proto_encode(const json_t *msg, size_t *len);
 /* One request to the daemon, its first reply (NULL: unreachable, message printed). Steals rq. */
 json_t *client_call(json_t *rq);
 
+/* A shim of the daemon was killed (it could not remove its sandbox's cgroups): sweep leftovers
+ * on the ticks of the next few seconds (sbx_cgroup_sweep; its sandbox dies with it). */
+void daemon_sweep_cgroups_soon(void);
+
 int cmd_daemon(int argc, char **argv);
 int cmd_config(int argc, char **argv); /* config get|set|revert|history|pending|approve|reject|reload */
 int cmd_audit(int argc, char **argv);  /* audit verify */

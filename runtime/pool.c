@@ -370,6 +370,8 @@ static void member_ended(struct member *m)
         member_free(m);
         return;
     }
+    if (WIFSIGNALED(st))
+        daemon_sweep_cgroups_soon(); /* a killed member could not remove its cgroups */
     char line[512];
     last_line(m, line, sizeof(line));
     d->failures++;

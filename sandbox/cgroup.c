@@ -574,6 +574,27 @@ static int prepare_mapped(const struct sbx_spec *spec, struct sbx_cgroup **out, 
     return rc;
 }
 
+void sbx_cgroup_sweep(void)
+{
+    size_t len = (V1_N + 1) * sizeof(struct hier);
+    struct hier *h = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+        return;
+    struct hier *v2 = &h[0], *v1 = h + 1;
+    memset(h, 0, len);
+    find_hierarchies(v2, v1);
+    if (v2->found)
+        sweep_stale(v2->mnt);
+    for (int i = 0; i < V1_N; i++) {
+        bool seen = false; /* co-mounted controllers: one directory */
+        for (int j = 0; j < i; j++)
+            seen |= v1[j].found && strcmp(v1[j].mnt, v1[i].mnt) == 0;
+        if (v1[i].found && !seen)
+            sweep_stale(v1[i].mnt);
+    }
+    munmap(h, len);
+}
+
 int sbx_cgroup_prepare(const struct sbx_spec *spec, struct sbx_cgroup **out, struct sbx_err **err)
 {
     return prepare_mapped(spec, out, true, err);

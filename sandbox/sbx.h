@@ -457,6 +457,11 @@ struct sbx_cgroup_set {
 };
 int sbx_cgroup_set_at(const struct sbx_started *where, const struct sbx_cgroup_set *s, struct sbx_err **err);
 
+/* Remove now the empty gbox-<pid>-<n> cgroups, beneath this process's own cgroups, of gbox
+ * processes that are gone (a start does it at most every SBX_SWEEP_INTERVAL_S): the daemon, when a
+ * shim of its own was killed. One still holding a dying process stays (rmdir: EBUSY). */
+void sbx_cgroup_sweep(void);
+
 /* Start argv inside a running sandbox found by `where`: its cgroups, its namespaces (entered
  * through a pidfd of its init), the spec's uid/gid without supplementary groups, capabilities,
  * rlimits, no_new_privs and seccomp filters, cwd and environment (argv[0] is looked up in the
