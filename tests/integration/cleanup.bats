@@ -123,24 +123,30 @@ teardown() {
     assert_failure 1
 }
 
-@test "when gbox itself is SIGKILLed, the sandbox dies with it" {
-    local t
-    t=$(token)
+# run_then_kill TOKEN — gbox runs "probe sleep 30.TOKEN"; once the program runs, gbox is
+# SIGKILLed (its pid in $gbox_pid, remembered for teardown) and the program waited for to go.
+run_then_kill() {
+    local t=$1 i
     "$GBOX" run --quiet --in-image probe sleep "30.$t" &
-    local pid=$!
-    killed_pids=$pid
-    local i
+    gbox_pid=$!
+    killed_pids=$gbox_pid
     for i in $(seq 100); do
         pgrep -f "^/usr/bin/probe sleep 30.$t" >/dev/null && break
         sleep 0.02
     done
     pgrep -f "^/usr/bin/probe sleep 30.$t" >/dev/null || fail "the sandbox never started"
-    kill -KILL "$pid"
-    wait "$pid" || true
-    for i in $(seq 50); do
+    kill -KILL "$gbox_pid"
+    wait "$gbox_pid" || true
+    for i in $(seq 100); do
         pgrep -f "probe sleep 30.$t" >/dev/null || break
         sleep 0.02
     done
+}
+
+@test "when gbox itself is SIGKILLed, the sandbox dies with it" {
+    local t
+    t=$(token)
+    run_then_kill "$t"
     run pgrep -af "probe sleep 30.$t"
     assert_failure 1
     assert_output ""
@@ -154,21 +160,8 @@ teardown() {
     GBOX_RUN_DIR=$(mktemp -d /run/gbox-test-sweep.XXXXXX)
     export GBOX_RUN_DIR
     chmod 755 "$GBOX_RUN_DIR"
-    local t i
-    t=$(token)
-    "$GBOX" run --quiet --in-image probe sleep "30.$t" &
-    local pid=$!
-    killed_pids=$pid
-    for i in $(seq 100); do
-        pgrep -f "^/usr/bin/probe sleep 30.$t" >/dev/null && break
-        sleep 0.02
-    done
-    kill -KILL "$pid"
-    wait "$pid" || true
-    for i in $(seq 100); do
-        pgrep -f "probe sleep 30.$t" >/dev/null || break
-        sleep 0.02
-    done
+    run_then_kill "$(token)"
+    local pid=$gbox_pid
     [ -n "$(gbox_cgroups "$pid")" ] || fail "the killed gbox left no cgroups: nothing to sweep"
     touch "$GBOX_RUN_DIR/cgroup-sweep"
     "$GBOX" run --quiet --in-image true
