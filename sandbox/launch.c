@@ -202,7 +202,7 @@ static int child_setup(struct launch *l, struct child_msg *ready, struct child_e
          * waiting for the parent (a round trip on every start, issue #10): the kernel always makes
          * a listener close-on-exec, so the program never holds it (it could answer its own
          * notifications; sandbox.bats checks the program gets fds 0-2 only), and the init is not
-         * dumpable before the program exists (init.c), so the program cannot take it either.
+         * dumpable (set above), so the program cannot take it either.
          * Nothing else here: `policy learn`'s filter notifies every call but read, write, close
          * and prctl. */
         struct child_msg m = {.type = MSG_LISTENER, .value = listener};
