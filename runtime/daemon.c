@@ -31,6 +31,7 @@
 #include "policy.h"
 #include "request.h"
 #include "pool.h"
+#include "tree.h"
 #include "reload.h"
 #include "restart.h"
 #include "stack.h"
@@ -2024,6 +2025,36 @@ static void on_records(void)
 
 /* ---- start-up: load records, adopt running shims ------------------------------------------ */
 
+/* A sandbox directory without a record (meta.json): the daemon was killed between handing a
+ * program to a warm member and recording it (the record waits until the program runs: pool.c,
+ * sb_record_start), or between a cold shim's fork and its record. Nothing supervises that
+ * program; it is ended (shim, then everything in its cgroups) and its directory removed. */
+static void end_unrecorded(const char *dir, const char *id)
+{
+    struct sb *s = sb_new();
+    snprintf(s->id, sizeof(s->id), "%s", id);
+    long long start = 0;
+    if (where_load(s, &start) == 0) {
+        char p[PATH_MAX];
+        sb_path(s, "state.json", p, sizeof(p));
+        json_t *st = json_load_file(p, 0, NULL);
+        pid_t shim = (pid_t)json_integer_value(json_object_get(st, "shim_pid"));
+        json_decref(st);
+        if (shim > 0 && proc_start_time(shim) == start)
+            kill(shim, SIGKILL);
+        sbx_cgroup_kill_at(&s->where);
+        daemon_sweep_cgroups_soon();
+        fprintf(stderr, "gbox daemon: %s: a sandbox without a record (a daemon was killed while it started): "
+                        "ended\n", id);
+    }
+    sb_unlink_free(s);
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        tree_remove_at(dfd, id);
+        close(dfd);
+    }
+}
+
 static void adopt_all(void)
 {
     char dir[PATH_MAX];
@@ -2038,6 +2069,10 @@ static void adopt_all(void)
         char p[PATH_MAX];
         snprintf(p, sizeof(p), "%s/%s/meta.json", dir, de->d_name);
         json_t *m = json_load_file(p, 0, NULL);
+        if (!m && access(p, F_OK) < 0 && errno == ENOENT && sandbox_name_valid(de->d_name)) {
+            end_unrecorded(dir, de->d_name);
+            continue;
+        }
         if (!m)
             continue;
         struct sb *s = sb_new();

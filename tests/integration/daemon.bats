@@ -447,3 +447,23 @@ EOF2
     run "$GBOX" events --id hcap --type health_error
     assert_output --partial "capabilities (0x200000) the sandbox did not start with"
 }
+
+@test "a sandbox directory without a record (a daemon killed while it started one) is ended by the next daemon" {
+    kill -TERM "$DAEMON_PID"
+    wait "$DAEMON_PID" || true
+    local id=0123456789abcdef dir shim i
+    dir=$GBOX_STATE_DIR/sandboxes/$id
+    mkdir -p "$dir"
+    # what a shim leaves before its record exists: its state file, its program running
+    "$GBOX" run --quiet --state-file "$dir/state.json" --in-image probe sleep 60 >/dev/null 2>&1 &
+    shim=$!
+    for i in $(seq 100); do [ -s "$dir/state.json" ] && break; sleep 0.05; done
+    [ -s "$dir/state.json" ] || fail "the shim wrote no state file"
+    start_daemon
+    wait_for 50 '! kill -0 "$shim" 2>/dev/null' || fail "the unrecorded sandbox still runs"
+    wait "$shim" || true
+    [ ! -e "$dir" ] || fail "its directory is still there"
+    grep -q "$id: a sandbox without a record" "$BATS_TEST_TMPDIR/daemon.log" || fail "not said: $(cat "$BATS_TEST_TMPDIR/daemon.log")"
+    wait_for 50 '[ -z "$(gbox_cgroups "$shim")" ]' || fail "cgroups left: $(gbox_cgroups "$shim")"
+    assert_equal "$("$GBOX" ps --json | jq length)" 0
+}
