@@ -117,6 +117,16 @@ bool allowed(const struct client *c, const char *op, const char *domain);
 json_t *fail_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The daemon's one approval queue (approval.c). */
 struct approval_queue *daemon_approvals(void);
+#define AN_INTERVAL_MS 1000 /* anomaly sampling (daemon_health.c) */
+int daemon_epoll(void);                   /* the daemon's epoll set */
+struct config_store *daemon_config(void); /* the domain policies in force (config.c) */
+
+/* daemon_health.c: health checks (started from the tick, reaped on their pidfd's event: -2 not
+ * yet, -1 none ran, else the status) and anomaly sampling */
+int hc_reap(struct sb *s, bool kill_it);
+void hc_start(struct sb *s);
+void hc_done(struct sb *s);
+void anomaly_sample(struct sb *s);
 
 /* daemon_reload.c: generations, verification, rollback (docs/reload.md) */
 json_t *rl_shim_args(struct sb *s);

@@ -277,6 +277,22 @@ static json_t *rl_load_or_end(struct sb *s, const char *dir)
     return g;
 }
 
+/* The state layer this reload seals into, in layer: named and journalled (as step) the first
+ * time, so that a replay after a crash uses the same name. true when named now. */
+static bool rl_claim_layer(struct sb *s, json_t *g, const char *step, char *layer, size_t len)
+{
+    bool fresh = !json_object_get(s->rl, "layer");
+    if (fresh) {
+        gen_next_layer(g, layer, len);
+        json_object_set_new(s->rl, "layer", json_string(layer));
+        json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
+        rl_journal(s, step);
+    }
+    rl_next_layer_at_least(g, s->rl);
+    snprintf(layer, len, "%s", json_string_value(json_object_get(s->rl, "layer")));
+    return fresh;
+}
+
 /* After the sandbox stopped for a reload: seal, record, start, verify. Every step can be
  * replayed: the layer name and generation number are in the journal before they are used. */
 static void rl_switch_reload(struct sb *s)
@@ -287,14 +303,7 @@ static void rl_switch_reload(struct sb *s)
     if (!g)
         return;
     struct sbx_err *err = NULL;
-    if (!json_object_get(s->rl, "layer")) {
-        gen_next_layer(g, layer, sizeof(layer));
-        json_object_set_new(s->rl, "layer", json_string(layer));
-        json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
-        rl_journal(s, "switching");
-    }
-    rl_next_layer_at_least(g, s->rl);
-    snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
+    rl_claim_layer(s, g, "switching", layer, sizeof(layer));
     int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
     if (!gen_find(g, gen)) {
         if (gen_seal_upper(dir, layer, &err) < 0) {
@@ -443,17 +452,10 @@ static void rl_swap(struct sb *s)
         return;
     struct sbx_err *err = NULL;
     int gen = (int)json_integer_value(json_object_get(s->rl, "gen"));
-    if (!json_object_get(s->rl, "layer")) {
-        gen_next_layer(g, layer, sizeof(layer));
-        json_object_set_new(s->rl, "layer", json_string(layer));
-        json_object_set_new(s->rl, "next_layer", json_incref(json_object_get(g, "next_layer")));
-        rl_journal(s, "swap_checkpoint");
+    if (rl_claim_layer(s, g, "swap_checkpoint", layer, sizeof(layer)))
         emit(s, "reload", json_pack("{s:s,s:s,s:i,s:i,s:s}", "phase", "swapping", "changed",
                                     json_string_value(json_object_get(s->rl, "changed")), "from_gen",
                                     (int)json_integer_value(json_object_get(s->rl, "from_gen")), "gen", gen, "mode", "swap"));
-    }
-    rl_next_layer_at_least(g, s->rl);
-    snprintf(layer, sizeof(layer), "%s", json_string_value(json_object_get(s->rl, "layer")));
     if (!gen_find(g, gen)) {
         if (swap_checkpoint(dir, layer, &s->where, &err) < 0) {
             snprintf(msg, sizeof(msg), "the swap's checkpoint failed: %s", err ? err->msg : "?");

@@ -395,9 +395,9 @@ static bool nested_in_earlier(const struct sbx_spec *spec, size_t i, const char 
 /* With filesystem.shared_image_root, a read-only root of one image layer is a read-only bind of
  * that layer (as bubblewrap does) when nothing has to be created in it: every mount point and the
  * working directory exist in the image. The overlay costs more than its mount: tearing it down
- * waits for an expedited RCU grace period (ovl_free_fs → kern_unmount_array), ~1 ms of every
- * run's end on these machines, found off-CPU with tests/bench/where.sh (issue #10); and its upper
- * needs the stage tmpfs, one superblock more. But the bind shares the image's inodes with every
+ * waits for an expedited RCU grace period (ovl_free_fs → kern_unmount_array, found off-CPU with
+ * tests/bench/where.sh, issue #10), and its upper needs the stage tmpfs, one superblock more:
+ * 0.3–0.8 ms a start on the development machine. But the bind shares the image's inodes with every
  * other sandbox and the host (inotify on them sees their accesses; statfs, mountinfo show the
  * host's disk and path): the policy opts in. Only for a sandbox that can never remount the bind
  * writable: CAP_SYS_ADMIN is not among the capabilities it keeps (exec.c refuses it to processes
