@@ -165,7 +165,10 @@ int cmd_stats(int argc, char **argv)
     if (as_json)
         return print_json_once(only);
     bool live = !once && isatty(STDOUT_FILENO);
-    struct sigaction sa = {.sa_handler = on_int};
+    /* SA_RESTART: a ^C during a request lets it finish (its read returned EINTR and looked like
+     * the daemon hanging up: "closed the connection without a reply", exit 1); the sleep between
+     * samples still ends at once */
+    struct sigaction sa = {.sa_handler = on_int, .sa_flags = SA_RESTART};
     if (live) {
         sigaction(SIGINT, &sa, NULL);
         sigaction(SIGTERM, &sa, NULL);
